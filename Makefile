@@ -1,0 +1,40 @@
+# The README's commands. `make run` serves on 127.0.0.1:5000 with data in ./data;
+# `make test` runs the whole suite (unit, black-box HTTP, real clients, conformance, crash).
+JOBS ?= $(shell nproc)
+ADDR ?= 127.0.0.1:5000
+ROOT ?= ./data
+
+.PHONY: run test build release debug deps test-deps unit clean bench
+
+run: release
+	./build/release/arca serve --addr $(ADDR) --root $(ROOT)
+
+deps:
+	@scripts/deps.sh build
+
+test-deps:
+	@scripts/deps.sh test
+
+build/release/build.ninja: | deps
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+
+build/debug/build.ninja: | test-deps
+	cmake -S . -B build/debug -G Ninja -DCMAKE_BUILD_TYPE=Debug -DARCA_SANITIZE=ON
+
+release: deps build/release/build.ninja
+	cmake --build build/release -j $(JOBS) --target arca
+
+debug: test-deps build/debug/build.ninja
+	cmake --build build/debug -j $(JOBS)
+
+build: release
+
+unit: debug
+	cd build/debug && ctest --output-on-failure -j $(JOBS) -LE blackbox
+
+test: debug
+	scripts/go-tools.sh >/dev/null
+	cd build/debug && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,52 @@
+// GET, HEAD and DELETE /v2/<name>/blobs/<digest>.
+#include "api/api.h"
+#include "api/errors.h"
+#include "types/http_range.h"
+
+namespace arca::api {
+
+Status Api::Blob(const Route& route, http::Request& req, http::Response& res) {
+  auto digest = Digest::Parse(route.arg);
+  if (!digest.ok()) return digest.status();
+  if (req.method == "DELETE") {
+    ARCA_RETURN_IF_ERROR(registry_.DeleteBlob(route.name, *digest));
+    res.status = 202;
+    res.Set("Docker-Content-Digest", digest->str());
+    return Status::Ok();
+  }
+  auto size = registry_.StatBlob(route.name, *digest);
+  if (!size.ok()) return size.status();
+  std::string etag = "\"" + digest->str() + "\"";
+  res.Set("Docker-Content-Digest", digest->str());
+  res.Set("ETag", etag);
+  res.Set("Accept-Ranges", "bytes");
+  res.Set("Cache-Control", "max-age=31536000");
+  res.Set("Content-Type", "application/octet-stream");
+  if (req.HeaderValue("If-None-Match") == etag) {
+    res.status = 304;
+    return Status::Ok();
+  }
+  if (req.method == "HEAD") {
+    res.head_length = *size;
+    return Status::Ok();
+  }
+  auto range = ParseRangeHeader(req.HeaderValue("Range"), *size);
+  if (!range.ok()) {
+    res.Set("Content-Range", "bytes */" + std::to_string(*size));
+    return range.status();
+  }
+  uint64_t first = 0, length = *size;
+  if (range->has_value()) {
+    first = (*range)->first;
+    length = (*range)->length();
+    res.status = 206;
+    res.Set("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                 std::to_string((*range)->last) + "/" + std::to_string(*size));
+  }
+  auto body = registry_.ReadBlob(route.name, *digest, first, length);
+  if (!body.ok()) return body.status();
+  res.stream = std::move(*body);
+  return Status::Ok();
+}
+
+}  // namespace arca::api

@@ -1,0 +1,97 @@
+// GET /v2/<name>/tags/list, /v2/_catalog and /v2/<name>/referrers/<digest>: keyset-paginated
+// with ?n= and ?last=, and a Link header to the next page.
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+#include "api/errors.h"
+#include "types/media_types.h"
+
+namespace arca::api {
+namespace {
+
+using json = nlohmann::json;
+
+void SetNextLink(http::Response& res, const std::string& path, size_t n, const std::string& last,
+                 const std::string& extra = "") {
+  res.Set("Link", "<" + path + "?n=" + std::to_string(n) + "&last=" + http::PercentEncode(last) +
+                      extra + ">; rel=\"next\"");
+}
+
+void SetJson(http::Response& res, const json& body, const char* type = "application/json") {
+  res.Set("Content-Type", type);
+  res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+Result<size_t> Api::PageSize(const http::Request& req) const {
+  auto n = req.Query("n");
+  if (!n) return options_.max_page;
+  size_t value = 0;
+  auto [p, ec] = std::from_chars(n->data(), n->data() + n->size(), value);
+  if (n->empty() || ec != std::errc() || p != n->data() + n->size()) {
+    if (ec == std::errc::result_out_of_range) return options_.max_page;
+    return Status(ErrorCode::kPaginationInvalid, "invalid number of results requested",
+                  "n must be a non-negative integer");
+  }
+  return std::min(value, options_.max_page);
+}
+
+Status Api::Tags(const Route& route, http::Request& req, http::Response& res) {
+  auto n = PageSize(req);
+  if (!n.ok()) return n.status();
+  std::string last = req.Query("last").value_or("");
+  auto page = registry_.ListTags(route.name, last, *n);
+  if (!page.ok()) return page.status();
+  if (page->more && !page->items.empty()) {
+    SetNextLink(res, "/v2/" + route.name + "/tags/list", *n, page->items.back());
+  }
+  SetJson(res, json{{"name", route.name}, {"tags", page->items}});
+  return Status::Ok();
+}
+
+Status Api::Catalog(http::Request& req, http::Response& res) {
+  auto n = PageSize(req);
+  if (!n.ok()) return n.status();
+  std::string last = req.Query("last").value_or("");
+  auto page = registry_.ListRepositories(last, *n);
+  if (!page.ok()) return page.status();
+  if (page->more && !page->items.empty()) SetNextLink(res, "/v2/_catalog", *n, page->items.back());
+  SetJson(res, json{{"repositories", page->items}});
+  return Status::Ok();
+}
+
+Status Api::Referrers(const Route& route, http::Request& req, http::Response& res) {
+  auto subject = Digest::Parse(route.arg);
+  if (!subject.ok()) return subject.status();
+  auto n = PageSize(req);
+  if (!n.ok()) return n.status();
+  std::string artifact_type = req.Query("artifactType").value_or("");
+  std::string last = req.Query("last").value_or("");
+  auto page = registry_.ListReferrers(route.name, *subject, artifact_type, last, *n);
+  if (!page.ok()) return page.status();
+  json manifests = json::array();
+  for (const ManifestRecord& m : page->items) {
+    json d = {{"mediaType", m.media_type}, {"digest", m.digest}, {"size", m.size}};
+    const std::string& type = m.artifact_type.empty() ? m.config_media_type : m.artifact_type;
+    if (!type.empty()) d["artifactType"] = type;
+    if (!m.annotations_json.empty()) {
+      json ann = json::parse(m.annotations_json, nullptr, false);
+      if (ann.is_object()) d["annotations"] = ann;
+    }
+    manifests.push_back(std::move(d));
+  }
+  if (!artifact_type.empty()) res.Set("OCI-Filters-Applied", "artifactType");
+  if (page->more && !page->items.empty()) {
+    std::string extra = artifact_type.empty() ? "" : "&artifactType=" + http::PercentEncode(artifact_type);
+    SetNextLink(res, "/v2/" + route.name + "/referrers/" + subject->str(), *n,
+                page->items.back().digest, extra);
+  }
+  SetJson(res,
+          json{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", manifests}},
+          "application/vnd.oci.image.index.v1+json");
+  return Status::Ok();
+}
+
+}  // namespace arca::api

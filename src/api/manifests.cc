@@ -1,0 +1,69 @@
+// GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference>.
+#include "api/api.h"
+#include "api/errors.h"
+#include "types/names.h"
+
+namespace arca::api {
+namespace {
+
+// Reads a whole manifest body, refusing more than the limit without reading it all.
+Result<std::string> ReadManifestBody(ByteSource& body) {
+  if (auto len = body.Length(); len && *len > kMaxManifestBytes) {
+    return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
+  }
+  std::string out;
+  char buf[65536];
+  while (true) {
+    auto n = body.Read(buf, sizeof buf);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    if (out.size() + *n > kMaxManifestBytes) {
+      return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
+    }
+    out.append(buf, *n);
+  }
+}
+
+}  // namespace
+
+Status Api::Manifest(const Route& route, http::Request& req, http::Response& res) {
+  auto ref = Reference::Parse(route.arg);
+  if (!ref.ok()) return ref.status();
+  if (req.method == "PUT") return PutManifest(route, req, res);
+  if (req.method == "DELETE") {
+    ARCA_RETURN_IF_ERROR(registry_.DeleteManifest(route.name, *ref));
+    res.status = 202;
+    return Status::Ok();
+  }
+  auto m = registry_.GetManifest(route.name, *ref);
+  if (!m.ok()) return m.status();
+  res.Set("Content-Type", m->media_type);
+  res.Set("Docker-Content-Digest", m->digest);
+  res.Set("ETag", "\"" + m->digest + "\"");
+  if (req.method == "HEAD") {
+    res.head_length = m->content.size();
+  } else {
+    res.body = std::move(m->content);
+  }
+  return Status::Ok();
+}
+
+Status Api::PutManifest(const Route& route, http::Request& req, http::Response& res) {
+  auto ref = Reference::Parse(route.arg);
+  if (!ref.ok()) return ref.status();
+  std::vector<std::string> tags = req.QueryAll("tag");
+  for (const std::string& t : tags) ARCA_RETURN_IF_ERROR(ValidateTag(t));
+  auto bytes = ReadManifestBody(*req.body);
+  if (!bytes.ok()) return bytes.status();
+  auto pushed = registry_.PutManifest(route.name, *ref, std::string(req.HeaderValue("Content-Type")),
+                                      std::move(*bytes), tags);
+  if (!pushed.ok()) return pushed.status();
+  res.status = 201;
+  res.Set("Location", "/v2/" + route.name + "/manifests/" + pushed->digest.str());
+  res.Set("Docker-Content-Digest", pushed->digest.str());
+  if (!pushed->subject.empty()) res.Set("OCI-Subject", pushed->subject);
+  for (const std::string& t : tags) res.Add("OCI-Tag", t);
+  return Status::Ok();
+}
+
+}  // namespace arca::api

@@ -1,0 +1,129 @@
+// arca: the registry binary. `arca serve` runs the registry; the only place that picks the
+// concrete MetaStore and BlobStore.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "registry/registry.h"
+#include "storage/fs/fs_blob_store.h"
+#include "util/file_util.h"
+
+#ifndef ARCA_VERSION
+#define ARCA_VERSION "0.1.0-dev"
+#endif
+
+namespace arca {
+namespace {
+
+const char kUsage[] = R"(arca — an OCI artifact registry
+
+Usage:
+  arca serve [--config FILE] [--addr HOST:PORT] [--root DIR] [--SETTING VALUE ...]
+  arca version
+  arca --help
+
+Settings (YAML key, ARCA_<KEY> environment variable, or --key flag; flags win over the
+environment, which wins over the file):
+  addr             listen address (default 127.0.0.1:5000)
+  root             data directory (default ./data)
+  max_connections  open connections at most (default 1024)
+  idle_timeout     seconds an idle keep-alive connection is kept (default 60)
+  io_timeout       seconds a stalled read or write is tolerated (default 60)
+  shutdown_grace   seconds in-flight requests get on SIGTERM/SIGINT (default 10)
+  access_log       JSON access log lines on stdout (default true)
+  auto_mount       mount without `from` searches all repositories (default true)
+)";
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "arca: %s: %s\n", s.message().c_str(), s.detail().c_str());
+  return 2;
+}
+
+Result<Config> LoadConfig(const std::vector<std::string>& args) {
+  Config config;
+  std::string file;
+  if (const char* env = std::getenv("ARCA_CONFIG")) file = env;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) file = args[i + 1];
+    if (args[i].starts_with("--config=")) file = args[i].substr(9);
+  }
+  if (!file.empty()) ARCA_RETURN_IF_ERROR(ApplyYamlFile(config, file));
+  ARCA_RETURN_IF_ERROR(ApplyEnvironment(config));
+  ARCA_RETURN_IF_ERROR(ApplyFlags(config, args));
+  return config;
+}
+
+int Serve(const std::vector<std::string>& args) {
+  auto config = LoadConfig(args);
+  if (!config.ok()) return Fail(config.status());
+  Status s = MakeDirs(config->root);
+  if (!s.ok()) return Fail(s);
+  auto blobs = FsBlobStore::Open(config->root);
+  if (!blobs.ok()) return Fail(blobs.status());
+  auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
+  if (!meta.ok()) return Fail(meta.status());
+  Registry registry(**meta, **blobs);
+  api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount});
+
+  http::ServerOptions options{.addr = config->addr,
+                              .max_connections = config->max_connections,
+                              .idle_timeout_s = config->idle_timeout,
+                              .io_timeout_s = config->io_timeout,
+                              .shutdown_grace_s = config->shutdown_grace,
+                              .access_log = config->access_log};
+  http::Server server(options, [&api](http::Request& req, http::Response& res) {
+    api.Handle(req, res);
+  });
+  s = server.Listen();
+  if (!s.ok()) return Fail(s);
+
+  // Signals are taken by one thread with sigwait, so handlers never run on request threads.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread([&server, stop_signals] {
+    int sig;
+    sigwait(&stop_signals, &sig);
+    server.Shutdown();
+  }).detach();
+
+  std::fprintf(stderr, "arca %s serving on %s (root %s)\n", ARCA_VERSION, config->addr.c_str(),
+               config->root.c_str());
+  size_t left = server.Serve();
+  std::fprintf(stderr, "arca: stopped%s\n",
+               left ? (" with " + std::to_string(left) + " connections cut").c_str() : "");
+  // Connection threads that outlived the grace period must not touch freed state.
+  if (left) std::_Exit(0);
+  return 0;
+}
+
+}  // namespace
+}  // namespace arca
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(arca::kUsage, stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("arca %s\n", ARCA_VERSION);
+    return 0;
+  }
+  if (args[0] == "serve") {
+    return arca::Serve(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  std::fprintf(stderr, "arca: unknown command '%s'\n\n%s", args[0].c_str(), arca::kUsage);
+  return 2;
+}

@@ -1,0 +1,144 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+namespace arca {
+namespace {
+
+Status Bad(const std::string& key, const std::string& want) {
+  return Status(ErrorCode::kInternal, "invalid setting", key + ": expected " + want);
+}
+
+Status ParseInt(const std::string& key, const std::string& v, long long lo, long long hi,
+                long long& out) {
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi) {
+    return Bad(key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return Status::Ok();
+}
+
+Status ParseBool(const std::string& key, const std::string& v, bool& out) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") {
+    out = true;
+  } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+    out = false;
+  } else {
+    return Bad(key, "true or false");
+  }
+  return Status::Ok();
+}
+
+using Setter = std::function<Status(Config&, const std::string&, const std::string&)>;
+
+Setter IntSetter(long long lo, long long hi, std::function<void(Config&, long long)> set) {
+  return [=](Config& c, const std::string& k, const std::string& v) {
+    long long n;
+    ARCA_RETURN_IF_ERROR(ParseInt(k, v, lo, hi, n));
+    set(c, n);
+    return Status::Ok();
+  };
+}
+
+const std::map<std::string, Setter>& Setters() {
+  static const std::map<std::string, Setter> kSetters = {
+      {"addr", [](Config& c, const std::string& k, const std::string& v) {
+         if (v.find(':') == std::string::npos) return Bad(k, "host:port");
+         c.addr = v;
+         return Status::Ok();
+       }},
+      {"root", [](Config& c, const std::string& k, const std::string& v) {
+         if (v.empty()) return Bad(k, "a directory");
+         c.root = v;
+         return Status::Ok();
+       }},
+      {"max_connections", IntSetter(1, 100000, [](Config& c, long long n) { c.max_connections = n; })},
+      {"idle_timeout", IntSetter(1, 3600, [](Config& c, long long n) { c.idle_timeout = n; })},
+      {"io_timeout", IntSetter(1, 3600, [](Config& c, long long n) { c.io_timeout = n; })},
+      {"shutdown_grace", IntSetter(0, 3600, [](Config& c, long long n) { c.shutdown_grace = n; })},
+      {"access_log", [](Config& c, const std::string& k, const std::string& v) {
+         return ParseBool(k, v, c.access_log);
+       }},
+      {"auto_mount", [](Config& c, const std::string& k, const std::string& v) {
+         return ParseBool(k, v, c.auto_mount);
+       }},
+  };
+  return kSetters;
+}
+
+}  // namespace
+
+std::vector<std::string> ConfigKeys() {
+  std::vector<std::string> keys;
+  for (const auto& [k, s] : Setters()) keys.push_back(k);
+  return keys;
+}
+
+Status SetConfigValue(Config& config, const std::string& key, const std::string& value) {
+  auto it = Setters().find(key);
+  if (it == Setters().end()) {
+    return Status(ErrorCode::kInternal, "unknown setting", key);
+  }
+  return it->second(config, key, value);
+}
+
+Status ApplyYamlFile(Config& config, const std::string& path) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return Status(ErrorCode::kInternal, "cannot read config file", path + ": " + e.what());
+  }
+  if (doc.IsNull()) return Status::Ok();
+  if (!doc.IsMap()) return Status(ErrorCode::kInternal, "invalid config file", path + ": not a mapping");
+  for (const auto& kv : doc) {
+    std::string key = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) {
+      return Status(ErrorCode::kInternal, "invalid config file", path + ": " + key + " is not a scalar");
+    }
+    Status s = SetConfigValue(config, key, kv.second.as<std::string>());
+    if (!s.ok()) return Status(s.code(), s.message(), path + ": " + s.detail());
+  }
+  return Status::Ok();
+}
+
+Status ApplyEnvironment(Config& config) {
+  for (const std::string& key : ConfigKeys()) {
+    std::string var = "ARCA_" + key;
+    std::transform(var.begin(), var.end(), var.begin(), ::toupper);
+    if (const char* v = std::getenv(var.c_str())) {
+      Status s = SetConfigValue(config, key, v);
+      if (!s.ok()) return Status(s.code(), s.message(), var + ": " + s.detail());
+    }
+  }
+  return Status::Ok();
+}
+
+Status ApplyFlags(Config& config, const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!a.starts_with("--")) return Status(ErrorCode::kInternal, "unexpected argument", a);
+    std::string key = a.substr(2), value;
+    size_t eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return Status(ErrorCode::kInternal, "missing value", a);
+    }
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (key == "config") continue;
+    ARCA_RETURN_IF_ERROR(SetConfigValue(config, key, value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace arca

@@ -1,0 +1,36 @@
+// Settings of `arca serve`, gathered from defaults, a YAML file, ARCA_* environment variables
+// and command-line flags, each overriding the one before.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace arca {
+
+struct Config {
+  std::string addr = "127.0.0.1:5000";
+  std::string root = "./data";
+  size_t max_connections = 1024;
+  int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
+  int io_timeout = 60;      // seconds a read or write may stall mid-request
+  int shutdown_grace = 10;  // seconds in-flight requests get on SIGTERM
+  bool access_log = true;
+  bool auto_mount = true;   // `mount` without `from` searches every repository
+};
+
+// The setting names, as used in YAML (addr), environment (ARCA_ADDR) and flags (--addr).
+std::vector<std::string> ConfigKeys();
+// Sets one setting from text; an error names the key and what it expects.
+Status SetConfigValue(Config& config, const std::string& key, const std::string& value);
+// Applies a YAML mapping of setting names to values; unknown keys are errors.
+Status ApplyYamlFile(Config& config, const std::string& path);
+// Applies every ARCA_<KEY> variable that is set.
+Status ApplyEnvironment(Config& config);
+// Applies --key value / --key=value flags (dashes and underscores are alike); --config is
+// taken care of by the caller and skipped here.
+Status ApplyFlags(Config& config, const std::vector<std::string>& args);
+
+}  // namespace arca

@@ -1,0 +1,104 @@
+// MetaStore: the registry's index. A blob is "in a repository" because a row says so; tags,
+// manifests, their references and upload sessions live here. Implementations: sqlite/
+// (embedded, default). All methods are thread-safe, and every write is durable (committed)
+// before it returns ok.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "types/manifest.h"
+#include "util/status.h"
+
+namespace arca {
+
+struct UploadRecord {
+  std::string id;
+  std::string repository;
+  uint64_t offset = 0;
+  std::string hash_state;  // Hasher::SaveState() of sha256 over bytes [0, offset)
+  int64_t started_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct ManifestRecord {
+  std::string digest;
+  std::string media_type;
+  std::string content;  // the exact bytes pushed; empty in listings
+  std::string artifact_type;
+  std::string config_media_type;
+  std::string subject;           // subject digest, or empty
+  std::string annotations_json;  // or empty
+  uint64_t size = 0;
+  int64_t pushed_at = 0;
+};
+
+struct NewManifest {
+  ManifestRecord record;
+  std::vector<ManifestRef> refs;
+  std::vector<std::string> tags;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  bool more = false;  // items remain after the last one returned
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  virtual Result<bool> RepositoryExists(const std::string& repo) = 0;
+  // Repository names sorted, strictly after `after` (empty: from the start), at most limit.
+  virtual Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit) = 0;
+
+  // Records that repo holds blob digest of size bytes (creating the repository if needed).
+  virtual Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size) = 0;
+  // The blob's size if repo holds it.
+  virtual Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
+                                                           const std::string& digest) = 0;
+  // Links a blob held by repository `from` (or by any repository when from is empty) into
+  // repo. Returns the size, or nullopt when there is nothing to mount.
+  virtual Result<std::optional<uint64_t>> MountBlob(const std::string& repo,
+                                                    const std::string& digest,
+                                                    const std::string& from) = 0;
+  // Removes repo's link to a blob; false when it had none.
+  virtual Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) = 0;
+
+  // Starts an upload session (creating the repository if needed).
+  virtual Status CreateUpload(const UploadRecord& upload) = 0;
+  virtual Result<std::optional<UploadRecord>> GetUpload(const std::string& id) = 0;
+  // Moves an upload from expected_offset to the new offset and hash state; false when the
+  // upload is gone or was moved by someone else meanwhile.
+  virtual Result<bool> AdvanceUpload(const std::string& id, uint64_t expected_offset,
+                                     uint64_t new_offset, const std::string& hash_state,
+                                     int64_t now) = 0;
+  virtual Status DeleteUpload(const std::string& id) = 0;
+
+  // Stores a manifest in repo, its references and tags, in one transaction that first checks
+  // that every non-foreign blob is linked to repo and every child manifest is in repo
+  // (MANIFEST_BLOB_UNKNOWN otherwise) with the size its descriptor states.
+  virtual Status PutManifest(const std::string& repo, const NewManifest& manifest) = 0;
+  virtual Result<std::optional<ManifestRecord>> GetManifest(const std::string& repo,
+                                                            const std::string& digest) = 0;
+  virtual Result<std::optional<ManifestRecord>> GetTaggedManifest(const std::string& repo,
+                                                                  const std::string& tag) = 0;
+  // Removes a manifest and the tags pointing at it; false when repo does not hold it.
+  virtual Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) = 0;
+  virtual Result<bool> DeleteTag(const std::string& repo, const std::string& tag) = 0;
+  // Tags sorted, strictly after `after`, at most limit.
+  virtual Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
+                                             size_t limit) = 0;
+  // Manifests in repo whose subject is `subject`, sorted by digest, strictly after `after`,
+  // optionally only those of one artifact type (artifactType, else config media type).
+  virtual Result<Page<ManifestRecord>> ListReferrers(const std::string& repo,
+                                                     const std::string& subject,
+                                                     const std::string& artifact_type,
+                                                     const std::string& after,
+                                                     size_t limit) = 0;
+};
+
+}  // namespace arca

@@ -1,0 +1,227 @@
+// SqliteMetaStore: manifests, tags and referrers.
+#include <ctime>
+
+#include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+
+namespace arca {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+
+namespace {
+
+
+#define MANIFEST_COLUMNS                                                                    \
+  "m.digest, m.media_type, m.artifact_type, m.config_media_type, m.subject_digest, " \
+  "m.annotations, m.size, m.pushed_at "
+
+ManifestRecord ReadManifestRow(const Stmt& s, bool with_content) {
+  ManifestRecord m;
+  m.digest = s.Text(0);
+  m.media_type = s.Text(1);
+  m.artifact_type = s.Text(2);
+  m.config_media_type = s.Text(3);
+  m.subject = s.IsNull(4) ? "" : s.Text(4);
+  m.annotations_json = s.Text(5);
+  m.size = static_cast<uint64_t>(s.Int(6));
+  m.pushed_at = s.Int(7);
+  if (with_content) m.content = s.Text(8);
+  return m;
+}
+
+Status BlobUnknown(const std::string& what, const Descriptor& d) {
+  return Status(ErrorCode::kManifestBlobUnknown, "manifest references unknown content",
+                what + " " + d.digest.str() + " is not in this repository");
+}
+
+Status SizeMismatch(const Descriptor& d, int64_t actual) {
+  return Status(ErrorCode::kManifestInvalid, "manifest invalid",
+                "descriptor " + d.digest.str() + " states size " + std::to_string(d.size) +
+                    " but the stored content has " + std::to_string(actual) + " bytes");
+}
+
+}  // namespace
+
+Status SqliteMetaStore::CheckReferences(Connection& c, int64_t repo_id, const NewManifest& m) {
+  for (const ManifestRef& ref : m.refs) {
+    if (ref.foreign) continue;
+    const Descriptor& d = ref.descriptor;
+    if (ref.kind == RefKind::kManifest) {
+      ARCA_PREPARE(q, c, "SELECT size FROM manifests WHERE repository_id = ? AND digest = ?");
+      if (!q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) {
+        ARCA_RETURN_IF_ERROR(q.status());
+        return BlobUnknown("manifest", d);
+      }
+      if (static_cast<uint64_t>(q.Int(0)) != d.size) return SizeMismatch(d, q.Int(0));
+    } else {
+      ARCA_PREPARE(q, c,
+                   "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest "
+                   "WHERE rb.repository_id = ? AND rb.digest = ?");
+      if (!q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) {
+        ARCA_RETURN_IF_ERROR(q.status());
+        return BlobUnknown("blob", d);
+      }
+      if (static_cast<uint64_t>(q.Int(0)) != d.size) return SizeMismatch(d, q.Int(0));
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& m) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    auto repo_id = EnsureRepository(c, repo, now);
+    if (!repo_id.ok()) return repo_id.status();
+    ARCA_RETURN_IF_ERROR(CheckReferences(c, *repo_id, m));
+    const ManifestRecord& r = m.record;
+    ARCA_PREPARE(ins, c,
+                 "INSERT INTO manifests(repository_id, digest, media_type, artifact_type, "
+                 "config_media_type, subject_digest, annotations, size, content, pushed_at) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                 "ON CONFLICT(repository_id, digest) DO NOTHING");
+    ins.Bind(1, *repo_id).Bind(2, r.digest).Bind(3, r.media_type).Bind(4, r.artifact_type)
+        .Bind(5, r.config_media_type);
+    if (r.subject.empty()) {
+      ins.BindNull(6);
+    } else {
+      ins.Bind(6, r.subject);
+    }
+    ins.Bind(7, r.annotations_json).Bind(8, static_cast<int64_t>(r.size)).BindBlob(9, r.content)
+        .Bind(10, now);
+    ARCA_RETURN_IF_ERROR(ins.Exec());
+    int64_t manifest_id;
+    if (c.Changes() > 0) {
+      manifest_id = c.LastInsertId();
+      ARCA_PREPARE(ref, c,
+                   "INSERT INTO manifest_references(manifest_id, position, kind, digest, "
+                   "media_type, size, is_foreign) VALUES(?, ?, ?, ?, ?, ?, ?)");
+      int64_t pos = 0;
+      for (const ManifestRef& mr : m.refs) {
+        ARCA_RETURN_IF_ERROR(ref.Bind(1, manifest_id).Bind(2, pos++)
+                                 .Bind(3, static_cast<int64_t>(mr.kind))
+                                 .Bind(4, mr.descriptor.digest.str())
+                                 .Bind(5, mr.descriptor.media_type)
+                                 .Bind(6, static_cast<int64_t>(mr.descriptor.size))
+                                 .Bind(7, int64_t{mr.foreign})
+                                 .Exec());
+      }
+    } else {
+      ARCA_PREPARE(q, c, "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?");
+      if (!q.Bind(1, *repo_id).Bind(2, r.digest).Step()) {
+        return Status(ErrorCode::kInternal, "metadata error", "manifest row vanished");
+      }
+      manifest_id = q.Int(0);
+    }
+    for (const std::string& tag : m.tags) {
+      ARCA_PREPARE(t, c,
+                   "INSERT INTO tags(repository_id, name, manifest_id, updated_at) "
+                   "VALUES(?, ?, ?, ?) ON CONFLICT(repository_id, name) DO UPDATE SET "
+                   "manifest_id = excluded.manifest_id, updated_at = excluded.updated_at");
+      ARCA_RETURN_IF_ERROR(t.Bind(1, *repo_id).Bind(2, tag).Bind(3, manifest_id).Bind(4, now).Exec());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<ManifestRecord>> SqliteMetaStore::GetManifest(const std::string& repo,
+                                                                  const std::string& digest) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT " MANIFEST_COLUMNS ", m.content FROM manifests m JOIN repositories r "
+               "ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?");
+  if (q.Bind(1, repo).Bind(2, digest).Step()) {
+    return std::optional<ManifestRecord>(ReadManifestRow(q, true));
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<ManifestRecord>();
+}
+
+Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const std::string& repo,
+                                                                        const std::string& tag) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT " MANIFEST_COLUMNS ", m.content FROM tags t JOIN repositories r "
+               "ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id "
+               "WHERE r.name = ? AND t.name = ?");
+  if (q.Bind(1, repo).Bind(2, tag).Step()) {
+    return std::optional<ManifestRecord>(ReadManifestRow(q, true));
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<ManifestRecord>();
+}
+
+Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest) {
+  bool removed = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(d, c,
+                 "DELETE FROM manifests WHERE digest = ? AND repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?)");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Bind(2, repo).Exec());
+    removed = c.Changes() > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return removed;
+}
+
+Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag) {
+  bool removed = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(d, c,
+                 "DELETE FROM tags WHERE name = ? AND repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?)");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, tag).Bind(2, repo).Exec());
+    removed = c.Changes() > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return removed;
+}
+
+Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,
+                                                   const std::string& after, size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT t.name FROM tags t WHERE t.repository_id = "
+               "(SELECT id FROM repositories WHERE name = ?) AND t.name > ? "
+               "ORDER BY t.name LIMIT ?");
+  q.Bind(1, repo).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
+  Page<std::string> page;
+  while (q.Step()) page.items.push_back(q.Text(0));
+  ARCA_RETURN_IF_ERROR(q.status());
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.more = true;
+  }
+  return page;
+}
+
+Result<Page<ManifestRecord>> SqliteMetaStore::ListReferrers(const std::string& repo,
+                                                           const std::string& subject,
+                                                           const std::string& artifact_type,
+                                                           const std::string& after,
+                                                           size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT " MANIFEST_COLUMNS " FROM manifests m WHERE m.repository_id = "
+               "(SELECT id FROM repositories WHERE name = ?1) AND m.subject_digest = ?2 "
+               "AND m.digest > ?3 AND (?4 = '' OR (CASE WHEN m.artifact_type <> '' THEN "
+               "m.artifact_type ELSE m.config_media_type END) = ?4) ORDER BY m.digest LIMIT ?5");
+  q.Bind(1, repo).Bind(2, subject).Bind(3, after).Bind(4, artifact_type)
+      .Bind(5, static_cast<int64_t>(limit) + 1);
+  Page<ManifestRecord> page;
+  while (q.Step()) page.items.push_back(ReadManifestRow(q, false));
+  ARCA_RETURN_IF_ERROR(q.status());
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.more = true;
+  }
+  return page;
+}
+
+}  // namespace arca

@@ -1,0 +1,227 @@
+#include "meta/sqlite/sqlite_meta_store.h"
+
+#include <ctime>
+
+#include "meta/sqlite/schema.h"
+#include "meta/sqlite/sqlite_db.h"
+
+namespace arca {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+
+namespace {
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+constexpr size_t kMaxIdleReaders = 16;
+
+
+}  // namespace
+
+SqliteMetaStore::Reader::Reader(SqliteMetaStore* store, std::unique_ptr<Connection> c)
+    : store_(store), c_(std::move(c)) {}
+SqliteMetaStore::Reader::Reader(Reader&& o) noexcept = default;
+SqliteMetaStore::Reader::~Reader() {
+  if (c_) store_->ReleaseReader(std::move(c_));
+}
+
+Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string& path) {
+  std::unique_ptr<SqliteMetaStore> store(new SqliteMetaStore(path));
+  auto c = Connection::Open(path);
+  if (!c.ok()) return c.status();
+  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchema));
+  store->writer_ = std::move(*c);
+  return store;
+}
+
+SqliteMetaStore::SqliteMetaStore(std::string path) : path_(std::move(path)) {}
+SqliteMetaStore::~SqliteMetaStore() = default;
+
+Result<SqliteMetaStore::Reader> SqliteMetaStore::AcquireReader() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return Reader(this, std::move(c));
+    }
+  }
+  auto c = Connection::Open(path_);
+  if (!c.ok()) return c.status();
+  ARCA_RETURN_IF_ERROR((*c)->Exec("PRAGMA query_only=ON;"));
+  return Reader(this, std::move(*c));
+}
+
+void SqliteMetaStore::ReleaseReader(std::unique_ptr<Connection> c) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(c));
+}
+
+Status SqliteMetaStore::WriteTransaction(const std::function<Status(Connection&)>& fn) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  ARCA_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  Status s = fn(*writer_);
+  if (!s.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    return s;
+  }
+  Status c = writer_->Exec("COMMIT");
+  if (!c.ok()) (void)writer_->Exec("ROLLBACK");
+  return c;
+}
+
+Result<int64_t> SqliteMetaStore::EnsureRepository(Connection& c, const std::string& repo,
+                                                  int64_t now) {
+  {
+    ARCA_PREPARE(q, c, "SELECT id FROM repositories WHERE name = ?");
+    q.Bind(1, repo);
+    if (q.Step()) return q.Int(0);
+    ARCA_RETURN_IF_ERROR(q.status());
+  }
+  ARCA_PREPARE(ins, c, "INSERT INTO repositories(name, created_at) VALUES(?, ?)");
+  ARCA_RETURN_IF_ERROR(ins.Bind(1, repo).Bind(2, now).Exec());
+  return c.LastInsertId();
+}
+
+Result<bool> SqliteMetaStore::RepositoryExists(const std::string& repo) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT 1 FROM repositories WHERE name = ?");
+  bool found = q.Bind(1, repo).Step();
+  ARCA_RETURN_IF_ERROR(q.status());
+  return found;
+}
+
+Result<Page<std::string>> SqliteMetaStore::ListRepositories(const std::string& after,
+                                                           size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?");
+  q.Bind(1, after).Bind(2, static_cast<int64_t>(limit) + 1);
+  Page<std::string> page;
+  while (q.Step()) page.items.push_back(q.Text(0));
+  ARCA_RETURN_IF_ERROR(q.status());
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.more = true;
+  }
+  return page;
+}
+
+Status SqliteMetaStore::LinkBlob(const std::string& repo, const std::string& digest,
+                                 uint64_t size) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    int64_t now = Now();
+    auto id = EnsureRepository(c, repo, now);
+    if (!id.ok()) return id.status();
+    ARCA_PREPARE(b, c, "INSERT INTO blobs(digest, size, created_at) VALUES(?, ?, ?) "
+                       "ON CONFLICT(digest) DO NOTHING");
+    ARCA_RETURN_IF_ERROR(b.Bind(1, digest).Bind(2, static_cast<int64_t>(size)).Bind(3, now).Exec());
+    ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
+                       "VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
+    return l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec();
+  });
+}
+
+Result<std::optional<uint64_t>> SqliteMetaStore::BlobInRepository(const std::string& repo,
+                                                                  const std::string& digest) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = "
+               "rb.repository_id JOIN blobs b ON b.digest = rb.digest "
+               "WHERE r.name = ? AND rb.digest = ?");
+  if (q.Bind(1, repo).Bind(2, digest).Step()) {
+    return std::optional<uint64_t>(static_cast<uint64_t>(q.Int(0)));
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<uint64_t>();
+}
+
+Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& repo,
+                                                           const std::string& digest,
+                                                           const std::string& from) {
+  std::optional<uint64_t> size;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(q, c,
+                 "SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = "
+                 "rb.repository_id JOIN blobs b ON b.digest = rb.digest "
+                 "WHERE rb.digest = ?1 AND (?2 = '' OR r.name = ?2) LIMIT 1");
+    if (!q.Bind(1, digest).Bind(2, from).Step()) return q.status();
+    size = static_cast<uint64_t>(q.Int(0));
+    int64_t now = Now();
+    auto id = EnsureRepository(c, repo, now);
+    if (!id.ok()) return id.status();
+    ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
+                       "VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
+    return l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec();
+  });
+  if (!s.ok()) return s;
+  return size;
+}
+
+Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
+  bool removed = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(d, c,
+                 "DELETE FROM repository_blobs WHERE digest = ? AND repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?)");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Bind(2, repo).Exec());
+    removed = c.Changes() > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return removed;
+}
+
+Status SqliteMetaStore::CreateUpload(const UploadRecord& u) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    auto id = EnsureRepository(c, u.repository, u.started_at);
+    if (!id.ok()) return id.status();
+    ARCA_PREPARE(ins, c,
+                 "INSERT INTO uploads(id, repository_id, byte_offset, hash_state, started_at, "
+                 "updated_at) VALUES(?, ?, ?, ?, ?, ?)");
+    return ins.Bind(1, u.id).Bind(2, *id).Bind(3, static_cast<int64_t>(u.offset))
+        .BindBlob(4, u.hash_state).Bind(5, u.started_at).Bind(6, u.updated_at).Exec();
+  });
+}
+
+Result<std::optional<UploadRecord>> SqliteMetaStore::GetUpload(const std::string& id) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT r.name, u.byte_offset, u.hash_state, u.started_at, u.updated_at "
+               "FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?");
+  if (!q.Bind(1, id).Step()) {
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<UploadRecord>();
+  }
+  UploadRecord u{id, q.Text(0), static_cast<uint64_t>(q.Int(1)), q.Text(2), q.Int(3), q.Int(4)};
+  return std::optional<UploadRecord>(std::move(u));
+}
+
+Result<bool> SqliteMetaStore::AdvanceUpload(const std::string& id, uint64_t expected_offset,
+                                            uint64_t new_offset, const std::string& hash_state,
+                                            int64_t now) {
+  bool moved = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(u, c,
+                 "UPDATE uploads SET byte_offset = ?, hash_state = ?, updated_at = ? "
+                 "WHERE id = ? AND byte_offset = ?");
+    ARCA_RETURN_IF_ERROR(u.Bind(1, static_cast<int64_t>(new_offset)).BindBlob(2, hash_state)
+                             .Bind(3, now).Bind(4, id).Bind(5, static_cast<int64_t>(expected_offset))
+                             .Exec());
+    moved = c.Changes() > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return moved;
+}
+
+Status SqliteMetaStore::DeleteUpload(const std::string& id) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(d, c, "DELETE FROM uploads WHERE id = ?");
+    return d.Bind(1, id).Exec();
+  });
+}
+
+}  // namespace arca

@@ -1,0 +1,77 @@
+// The embedded MetaStore: one SQLite database in WAL mode at <root>/meta.db. Writes go through
+// one connection under a mutex (SQLite has one writer anyway); reads use a pool of connections.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "meta/meta_store.h"
+
+namespace arca {
+namespace sqlite {
+class Connection;
+}
+
+class SqliteMetaStore : public MetaStore {
+ public:
+  static Result<std::unique_ptr<SqliteMetaStore>> Open(const std::string& path);
+  ~SqliteMetaStore() override;
+
+  Result<bool> RepositoryExists(const std::string& repo) override;
+  Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit) override;
+  Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size) override;
+  Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
+                                                   const std::string& digest) override;
+  Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const std::string& digest,
+                                            const std::string& from) override;
+  Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) override;
+  Status CreateUpload(const UploadRecord& upload) override;
+  Result<std::optional<UploadRecord>> GetUpload(const std::string& id) override;
+  Result<bool> AdvanceUpload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
+                             const std::string& hash_state, int64_t now) override;
+  Status DeleteUpload(const std::string& id) override;
+  Status PutManifest(const std::string& repo, const NewManifest& manifest) override;
+  Result<std::optional<ManifestRecord>> GetManifest(const std::string& repo,
+                                                    const std::string& digest) override;
+  Result<std::optional<ManifestRecord>> GetTaggedManifest(const std::string& repo,
+                                                          const std::string& tag) override;
+  Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) override;
+  Result<bool> DeleteTag(const std::string& repo, const std::string& tag) override;
+  Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
+                                     size_t limit) override;
+  Result<Page<ManifestRecord>> ListReferrers(const std::string& repo, const std::string& subject,
+                                             const std::string& artifact_type,
+                                             const std::string& after, size_t limit) override;
+
+ private:
+  // A pooled read connection, returned to the pool on destruction.
+  class Reader {
+   public:
+    Reader(SqliteMetaStore* store, std::unique_ptr<sqlite::Connection> c);
+    Reader(Reader&& o) noexcept;
+    ~Reader();
+    sqlite::Connection& operator*() { return *c_; }
+
+   private:
+    SqliteMetaStore* store_;
+    std::unique_ptr<sqlite::Connection> c_;
+  };
+  explicit SqliteMetaStore(std::string path);
+  Result<Reader> AcquireReader();
+  void ReleaseReader(std::unique_ptr<sqlite::Connection> c);
+  // Runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer; rolls back when fn fails.
+  Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
+  Result<int64_t> EnsureRepository(sqlite::Connection& c, const std::string& repo, int64_t now);
+  Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m);
+
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<sqlite::Connection> writer_;  // GUARDED_BY(write_mu_)
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)
+};
+
+}  // namespace arca

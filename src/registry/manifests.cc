@@ -1,0 +1,76 @@
+// Registry: manifests, tags, referrers and the catalog.
+#include "registry/registry.h"
+
+namespace arca {
+
+static Status ManifestUnknown(const std::string& what) {
+  return Status(ErrorCode::kManifestUnknown, "manifest unknown to registry", what);
+}
+
+Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Reference& reference,
+                                             const std::string& content_type, std::string bytes,
+                                             const std::vector<std::string>& extra_tags) {
+  auto parsed = ParseManifest(content_type, bytes);
+  if (!parsed.ok()) return parsed.status();
+  Digest digest = Digest::Of(
+      reference.is_digest() ? reference.digest->algorithm() : DigestAlgorithm::kSha256, bytes);
+  if (reference.is_digest() && !(digest == *reference.digest)) {
+    return Status(ErrorCode::kDigestInvalid, "manifest digest does not match its content",
+                  "the content's digest is " + digest.str());
+  }
+  NewManifest m;
+  m.record.digest = digest.str();
+  m.record.media_type = parsed->media_type;
+  m.record.artifact_type = parsed->artifact_type;
+  m.record.config_media_type = parsed->config_media_type;
+  if (parsed->subject) m.record.subject = parsed->subject->digest.str();
+  m.record.annotations_json = parsed->annotations_json;
+  m.record.size = bytes.size();
+  m.record.content = std::move(bytes);
+  m.refs = std::move(parsed->refs);
+  m.tags = extra_tags;
+  if (!reference.is_digest()) m.tags.insert(m.tags.begin(), reference.tag);
+  ARCA_RETURN_IF_ERROR(meta_.PutManifest(repo, m));
+  return PushedManifest{digest, m.record.subject, m.tags};
+}
+
+Result<ManifestRecord> Registry::GetManifest(const std::string& repo,
+                                             const Reference& reference) {
+  auto rec = reference.is_digest() ? meta_.GetManifest(repo, reference.digest->str())
+                                   : meta_.GetTaggedManifest(repo, reference.tag);
+  if (!rec.ok()) return rec.status();
+  if (rec->has_value()) return std::move(**rec);
+  auto exists = meta_.RepositoryExists(repo);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  return ManifestUnknown(reference.is_digest() ? reference.digest->str() : reference.tag);
+}
+
+Status Registry::DeleteManifest(const std::string& repo, const Reference& reference) {
+  auto removed = reference.is_digest() ? meta_.DeleteManifest(repo, reference.digest->str())
+                                       : meta_.DeleteTag(repo, reference.tag);
+  if (!removed.ok()) return removed.status();
+  if (*removed) return Status::Ok();
+  return ManifestUnknown(reference.is_digest() ? reference.digest->str() : reference.tag);
+}
+
+Result<Page<std::string>> Registry::ListTags(const std::string& repo, const std::string& after,
+                                             size_t limit) {
+  auto exists = meta_.RepositoryExists(repo);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  return meta_.ListTags(repo, after, limit);
+}
+
+Result<Page<std::string>> Registry::ListRepositories(const std::string& after, size_t limit) {
+  return meta_.ListRepositories(after, limit);
+}
+
+Result<Page<ManifestRecord>> Registry::ListReferrers(const std::string& repo,
+                                                     const Digest& subject,
+                                                     const std::string& artifact_type,
+                                                     const std::string& after, size_t limit) {
+  return meta_.ListReferrers(repo, subject.str(), artifact_type, after, limit);
+}
+
+}  // namespace arca

@@ -1,0 +1,90 @@
+// Registry: the rules of an OCI registry over a MetaStore and a BlobStore: push, pull and
+// delete semantics for blobs, upload sessions and manifests, and the listings. Callers pass
+// validated repository names; everything else (digests, ranges, manifest bytes) is checked
+// here. Thread-safe.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "meta/meta_store.h"
+#include "storage/blob_store.h"
+#include "types/http_range.h"
+#include "types/reference.h"
+#include "util/byte_source.h"
+
+namespace arca {
+
+struct UploadProgress {
+  std::string id;
+  uint64_t offset = 0;  // bytes received so far
+};
+
+struct PushedManifest {
+  Digest digest;
+  std::string subject;  // the subject's digest when the manifest has one
+  std::vector<std::string> tags;
+};
+
+class Registry {
+ public:
+  Registry(MetaStore& meta, BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+
+  // Size of a blob held by repo; BLOB_UNKNOWN otherwise.
+  Result<uint64_t> StatBlob(const std::string& repo, const Digest& digest);
+  Result<std::unique_ptr<BodySource>> ReadBlob(const std::string& repo, const Digest& digest,
+                                               uint64_t offset, uint64_t length);
+  // Unlinks the blob from repo (the bytes go when no repository holds them: GC's job).
+  Status DeleteBlob(const std::string& repo, const Digest& digest);
+
+  Result<UploadProgress> StartUpload(const std::string& repo);
+  Result<UploadProgress> GetUpload(const std::string& repo, const std::string& id);
+  // Appends body at the session's offset. With a Content-Range, its first byte must be the
+  // offset (RANGE_INVALID otherwise: out of order or overlapping).
+  Result<UploadProgress> AppendUpload(const std::string& repo, const std::string& id,
+                                      ByteSource& body, std::optional<ByteRange> range);
+  // Appends body (possibly empty), verifies digest and makes the blob; returns its size.
+  Result<uint64_t> FinishUpload(const std::string& repo, const std::string& id,
+                                const Digest& digest, ByteSource& body,
+                                std::optional<ByteRange> range);
+  Status CancelUpload(const std::string& repo, const std::string& id);
+  // The single-request (monolithic) upload.
+  Result<uint64_t> PushBlob(const std::string& repo, const Digest& digest, ByteSource& body);
+  // Links an existing blob from repository `from` (any repository when empty) into repo;
+  // nullopt when there is nothing to mount.
+  Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const Digest& digest,
+                                            const std::string& from);
+
+  // Validates and stores a manifest under reference (a tag or the digest of the bytes), plus
+  // extra_tags (already validated).
+  Result<PushedManifest> PutManifest(const std::string& repo, const Reference& reference,
+                                     const std::string& content_type, std::string bytes,
+                                     const std::vector<std::string>& extra_tags);
+  Result<ManifestRecord> GetManifest(const std::string& repo, const Reference& reference);
+  // By digest: the manifest and its tags; by tag: only the tag.
+  Status DeleteManifest(const std::string& repo, const Reference& reference);
+
+  Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
+                                     size_t limit);
+  Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit);
+  Result<Page<ManifestRecord>> ListReferrers(const std::string& repo, const Digest& subject,
+                                             const std::string& artifact_type,
+                                             const std::string& after, size_t limit);
+
+ private:
+  std::mutex& UploadLock(const std::string& id);
+  Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
+  // Streams body into the upload at rec.offset, hashing as it goes; advances rec.
+  Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range);
+  Result<Hasher> HashUpload(const std::string& id, uint64_t length, DigestAlgorithm alg);
+
+  MetaStore& meta_;
+  BlobStore& blobs_;
+  std::array<std::mutex, 64> upload_locks_;
+};
+
+}  // namespace arca

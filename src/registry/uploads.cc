@@ -1,0 +1,170 @@
+// Registry: upload sessions, monolithic pushes and mounts.
+#include <ctime>
+#include <functional>
+
+#include "registry/registry.h"
+#include "registry/upload_stream.h"
+#include "util/random_id.h"
+
+namespace arca {
+
+namespace {
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Status UploadUnknown() {
+  return Status(ErrorCode::kBlobUploadUnknown, "blob upload unknown",
+                "no upload session with that id in this repository");
+}
+}  // namespace
+
+std::mutex& Registry::UploadLock(const std::string& id) {
+  return upload_locks_[std::hash<std::string>()(id) % upload_locks_.size()];
+}
+
+Result<UploadRecord> Registry::LoadUpload(const std::string& repo, const std::string& id) {
+  if (!IsUuid(id)) return UploadUnknown();
+  auto rec = meta_.GetUpload(id);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value() || (*rec)->repository != repo) return UploadUnknown();
+  return std::move(**rec);
+}
+
+Result<UploadProgress> Registry::StartUpload(const std::string& repo) {
+  UploadRecord rec;
+  rec.id = NewUuid();
+  rec.repository = repo;
+  rec.hash_state = Hasher(DigestAlgorithm::kSha256).SaveState();
+  rec.started_at = rec.updated_at = Now();
+  ARCA_RETURN_IF_ERROR(blobs_.CreateUpload(rec.id));
+  Status s = meta_.CreateUpload(rec);
+  if (!s.ok()) {
+    (void)blobs_.DeleteUpload(rec.id);
+    return s;
+  }
+  return UploadProgress{rec.id, 0};
+}
+
+Result<UploadProgress> Registry::GetUpload(const std::string& repo, const std::string& id) {
+  auto rec = LoadUpload(repo, id);
+  if (!rec.ok()) return rec.status();
+  return UploadProgress{id, rec->offset};
+}
+
+Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range) {
+  std::optional<uint64_t> expected;
+  if (range) {
+    if (range->first != rec.offset) {
+      return Status(ErrorCode::kRangeInvalid, "chunk out of order",
+                    "the upload has " + std::to_string(rec.offset) +
+                        " bytes; the next chunk must start there");
+    }
+    expected = range->length();
+    auto len = body.Length();
+    if (len && *len != *expected) {
+      return Status(ErrorCode::kRangeInvalid, "Content-Range does not match Content-Length",
+                    "the range covers " + std::to_string(*expected) + " bytes, the body has " +
+                        std::to_string(*len));
+    }
+  }
+  auto hasher = Hasher::Restore(DigestAlgorithm::kSha256, rec.hash_state);
+  if (!hasher) {  // a state saved by another build: hash what is stored again
+    auto h = HashUpload(rec.id, rec.offset, DigestAlgorithm::kSha256);
+    if (!h.ok()) return h.status();
+    hasher = *h;
+  }
+  auto writer = blobs_.AppendUpload(rec.id, rec.offset);
+  if (!writer.ok()) return writer.status();
+  auto n = StreamInto(body, **writer, *hasher, expected);
+  if (!n.ok()) return n.status();
+  if (*n == 0) return Status::Ok();
+  ARCA_RETURN_IF_ERROR((*writer)->Sync());
+  std::string state = hasher->SaveState();
+  auto moved = meta_.AdvanceUpload(rec.id, rec.offset, rec.offset + *n, state, Now());
+  if (!moved.ok()) return moved.status();
+  if (!*moved) return UploadUnknown();
+  rec.offset += *n;
+  rec.hash_state = std::move(state);
+  return Status::Ok();
+}
+
+Result<UploadProgress> Registry::AppendUpload(const std::string& repo, const std::string& id,
+                                              ByteSource& body, std::optional<ByteRange> range) {
+  std::lock_guard<std::mutex> lock(UploadLock(id));
+  auto rec = LoadUpload(repo, id);
+  if (!rec.ok()) return rec.status();
+  ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
+  return UploadProgress{id, rec->offset};
+}
+
+Result<Hasher> Registry::HashUpload(const std::string& id, uint64_t length,
+                                         DigestAlgorithm alg) {
+  auto src = blobs_.ReadUpload(id, length);
+  if (!src.ok()) return src.status();
+  return HashAll(**src, alg);
+}
+
+Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::string& id,
+                                        const Digest& digest, ByteSource& body,
+                                        std::optional<ByteRange> range) {
+  std::lock_guard<std::mutex> lock(UploadLock(id));
+  auto rec = LoadUpload(repo, id);
+  if (!rec.ok()) return rec.status();
+  ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
+  std::string hex;
+  if (digest.algorithm() == DigestAlgorithm::kSha256) {
+    auto h = Hasher::Restore(DigestAlgorithm::kSha256, rec->hash_state);
+    if (h) hex = h->HexDigest();
+  }
+  if (hex.empty()) {
+    auto h = HashUpload(id, rec->offset, digest.algorithm());
+    if (!h.ok()) return h.status();
+    hex = h->HexDigest();
+  }
+  if (hex != digest.hex()) {
+    return Status(ErrorCode::kDigestInvalid, "digest does not match the uploaded content",
+                  "the content's digest is " + std::string(AlgorithmName(digest.algorithm())) +
+                      ":" + hex);
+  }
+  ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, rec->offset, digest));
+  ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), rec->offset));
+  ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));
+  return rec->offset;
+}
+
+Status Registry::CancelUpload(const std::string& repo, const std::string& id) {
+  std::lock_guard<std::mutex> lock(UploadLock(id));
+  auto rec = LoadUpload(repo, id);
+  if (!rec.ok()) return rec.status();
+  ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));
+  return blobs_.DeleteUpload(id);
+}
+
+Result<uint64_t> Registry::PushBlob(const std::string& repo, const Digest& digest,
+                                    ByteSource& body) {
+  std::string id = NewUuid();
+  ARCA_RETURN_IF_ERROR(blobs_.CreateUpload(id));
+  auto result = [&]() -> Result<uint64_t> {
+    auto writer = blobs_.AppendUpload(id, 0);
+    if (!writer.ok()) return writer.status();
+    Hasher hasher(digest.algorithm());
+    auto n = StreamInto(body, **writer, hasher, std::nullopt);
+    if (!n.ok()) return n.status();
+    if (hasher.HexDigest() != digest.hex()) {
+      return Status(ErrorCode::kDigestInvalid, "digest does not match the uploaded content",
+                    "the content's digest is " + std::string(AlgorithmName(digest.algorithm())) +
+                        ":" + hasher.HexDigest());
+    }
+    ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, *n, digest));
+    ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), *n));
+    return *n;
+  }();
+  if (!result.ok()) (void)blobs_.DeleteUpload(id);
+  return result;
+}
+
+Result<std::optional<uint64_t>> Registry::MountBlob(const std::string& repo, const Digest& digest,
+                                                    const std::string& from) {
+  return meta_.MountBlob(repo, digest.str(), from);
+}
+
+}  // namespace arca

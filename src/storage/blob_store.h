@@ -1,0 +1,56 @@
+// BlobStore: where blob bytes and in-progress uploads live. Content-addressed and shared by
+// every repository; which repository holds a blob is the MetaStore's business, not this one's.
+// Implementations: fs/ (local disk, the default). All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "types/digest.h"
+#include "util/byte_source.h"
+#include "util/status.h"
+
+namespace arca {
+
+// Appends to one upload. Not thread-safe: one writer per upload at a time (the registry holds
+// the upload's lock).
+class UploadWriter {
+ public:
+  virtual ~UploadWriter() = default;
+  virtual Status Write(const char* data, size_t len) = 0;
+  // Returns once everything written is durable.
+  virtual Status Sync() = 0;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+
+  // Size of a stored blob; BLOB_UNKNOWN when absent.
+  virtual Result<uint64_t> BlobSize(const Digest& digest) = 0;
+  // length bytes from offset of a stored blob; BLOB_UNKNOWN when absent.
+  virtual Result<std::unique_ptr<BodySource>> OpenBlob(const Digest& digest, uint64_t offset,
+                                                       uint64_t length) = 0;
+  // Removes a blob's bytes; ok when already absent.
+  virtual Status DeleteBlob(const Digest& digest) = 0;
+
+  // Uploads are temporary objects named by a session id (a UUID), never visible as blobs
+  // before CommitUpload.
+  virtual Status CreateUpload(const std::string& id) = 0;
+  // Opens an upload for appending at offset. Bytes stored past offset (a write a crash cut
+  // short, never acknowledged) are discarded; an upload shorter than offset is
+  // BLOB_UPLOAD_INVALID.
+  virtual Result<std::unique_ptr<UploadWriter>> AppendUpload(const std::string& id,
+                                                             uint64_t offset) = 0;
+  // The first length bytes of an upload, to hash it again.
+  virtual Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id,
+                                                         uint64_t length) = 0;
+  // Makes the first length bytes of the upload the blob digest (the caller has verified the
+  // digest) and removes the upload. Durable when it returns ok. An existing blob is kept.
+  virtual Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) = 0;
+  // Removes an upload; ok when already absent.
+  virtual Status DeleteUpload(const std::string& id) = 0;
+};
+
+}  // namespace arca

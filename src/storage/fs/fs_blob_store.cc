@@ -1,0 +1,174 @@
+#include "storage/fs/fs_blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "util/file_util.h"
+#include "util/random_id.h"
+
+namespace arca {
+namespace {
+
+// Serves a span of an open file; the HTTP layer sends it with sendfile.
+class FileBody : public BodySource {
+ public:
+  FileBody(UniqueFd fd, uint64_t offset, uint64_t length)
+      : fd_(std::move(fd)), offset_(offset), length_(length) {}
+
+  Result<size_t> Read(char* buf, size_t len) override {
+    if (pos_ >= length_) return size_t{0};
+    size_t want = static_cast<size_t>(std::min<uint64_t>(len, length_ - pos_));
+    ssize_t n;
+    do {
+      n = ::pread(fd_.get(), buf, want, static_cast<off_t>(offset_ + pos_));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoStatus("pread");
+    if (n == 0) return Status(ErrorCode::kInternal, "storage error", "blob shorter than recorded");
+    pos_ += static_cast<uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+  std::optional<uint64_t> Length() const override { return length_; }
+  std::optional<FileSpan> AsFile() const override {
+    return FileSpan{fd_.get(), offset_, length_};
+  }
+
+ private:
+  UniqueFd fd_;
+  uint64_t offset_, length_, pos_ = 0;
+};
+
+class FileUploadWriter : public UploadWriter {
+ public:
+  explicit FileUploadWriter(UniqueFd fd) : fd_(std::move(fd)) {}
+  Status Write(const char* data, size_t len) override { return WriteAll(fd_.get(), data, len); }
+  Status Sync() override {
+    if (::fdatasync(fd_.get()) != 0) return ErrnoStatus("fdatasync upload");
+    return Status::Ok();
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+Status UploadUnknown() {
+  return Status(ErrorCode::kBlobUploadUnknown, "blob upload unknown", "no such upload session");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(const std::string& root) {
+  for (const char* sub : {"/blobs/sha256", "/blobs/sha512", "/uploads"}) {
+    ARCA_RETURN_IF_ERROR(MakeDirs(root + sub));
+  }
+  return std::unique_ptr<FsBlobStore>(new FsBlobStore(root));
+}
+
+std::string FsBlobStore::BlobDir(const Digest& digest) const {
+  return root_ + "/blobs/" + std::string(AlgorithmName(digest.algorithm())) + "/" +
+         digest.hex().substr(0, 2);
+}
+
+std::string FsBlobStore::BlobPath(const Digest& digest) const {
+  return BlobDir(digest) + "/" + digest.hex();
+}
+
+Result<std::string> FsBlobStore::UploadPath(const std::string& id) const {
+  if (!IsUuid(id)) return UploadUnknown();  // never build a path from an unchecked id
+  return root_ + "/uploads/" + id;
+}
+
+Result<uint64_t> FsBlobStore::BlobSize(const Digest& digest) {
+  struct stat st;
+  if (::stat(BlobPath(digest).c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status(ErrorCode::kBlobUnknown, "blob unknown", digest.str());
+    return ErrnoStatus("stat blob");
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Result<std::unique_ptr<BodySource>> FsBlobStore::OpenBlob(const Digest& digest, uint64_t offset,
+                                                          uint64_t length) {
+  UniqueFd fd(::open(BlobPath(digest).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return Status(ErrorCode::kBlobUnknown, "blob unknown", digest.str());
+    return ErrnoStatus("open blob");
+  }
+  return std::unique_ptr<BodySource>(new FileBody(std::move(fd), offset, length));
+}
+
+Status FsBlobStore::DeleteBlob(const Digest& digest) {
+  if (::unlink(BlobPath(digest).c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink");
+  return Status::Ok();
+}
+
+Status FsBlobStore::CreateUpload(const std::string& id) {
+  auto path = UploadPath(id);
+  if (!path.ok()) return path.status();
+  UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return ErrnoStatus("create upload");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<UploadWriter>> FsBlobStore::AppendUpload(const std::string& id,
+                                                                uint64_t offset) {
+  auto path = UploadPath(id);
+  if (!path.ok()) return path.status();
+  UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return UploadUnknown();
+    return ErrnoStatus("open upload");
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat upload");
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size < offset) {
+    return Status(ErrorCode::kBlobUploadInvalid, "blob upload invalid",
+                  "stored upload is shorter than its recorded offset");
+  }
+  if (size > offset && ::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) {
+    return ErrnoStatus("truncate upload");
+  }
+  if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return ErrnoStatus("lseek");
+  return std::unique_ptr<UploadWriter>(new FileUploadWriter(std::move(fd)));
+}
+
+Result<std::unique_ptr<ByteSource>> FsBlobStore::ReadUpload(const std::string& id,
+                                                            uint64_t length) {
+  auto path = UploadPath(id);
+  if (!path.ok()) return path.status();
+  UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno == ENOENT ? UploadUnknown() : ErrnoStatus("open upload");
+  return std::unique_ptr<ByteSource>(new FileBody(std::move(fd), 0, length));
+}
+
+Status FsBlobStore::CommitUpload(const std::string& id, uint64_t length, const Digest& digest) {
+  auto path = UploadPath(id);
+  if (!path.ok()) return path.status();
+  struct stat st;
+  if (::stat(BlobPath(digest).c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == length) {
+    return DeleteUpload(id);  // identical content is already stored
+  }
+  {
+    UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno == ENOENT ? UploadUnknown() : ErrnoStatus("open upload");
+    if (::ftruncate(fd.get(), static_cast<off_t>(length)) != 0) return ErrnoStatus("truncate");
+    if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync upload");
+  }
+  std::string dir = BlobDir(digest);
+  ARCA_RETURN_IF_ERROR(MakeDirs(dir));
+  if (::rename(path->c_str(), BlobPath(digest).c_str()) != 0) return ErrnoStatus("rename");
+  ARCA_RETURN_IF_ERROR(SyncDir(dir));
+  return SyncDir(root_ + "/uploads");
+}
+
+Status FsBlobStore::DeleteUpload(const std::string& id) {
+  auto path = UploadPath(id);
+  if (!path.ok()) return path.status();
+  if (::unlink(path->c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink upload");
+  return Status::Ok();
+}
+
+}  // namespace arca

@@ -1,0 +1,36 @@
+// The local-filesystem BlobStore: blobs at <root>/blobs/<alg>/<2 hex>/<hex>, uploads at
+// <root>/uploads/<uuid>. Uploads become blobs by fsync + rename + directory fsync.
+#pragma once
+
+#include <string>
+
+#include "storage/blob_store.h"
+
+namespace arca {
+
+class FsBlobStore : public BlobStore {
+ public:
+  // Creates the folders under root if needed.
+  static Result<std::unique_ptr<FsBlobStore>> Open(const std::string& root);
+
+  Result<uint64_t> BlobSize(const Digest& digest) override;
+  Result<std::unique_ptr<BodySource>> OpenBlob(const Digest& digest, uint64_t offset,
+                                               uint64_t length) override;
+  Status DeleteBlob(const Digest& digest) override;
+  Status CreateUpload(const std::string& id) override;
+  Result<std::unique_ptr<UploadWriter>> AppendUpload(const std::string& id,
+                                                     uint64_t offset) override;
+  Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id, uint64_t length) override;
+  Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) override;
+  Status DeleteUpload(const std::string& id) override;
+
+ private:
+  explicit FsBlobStore(std::string root) : root_(std::move(root)) {}
+  std::string BlobDir(const Digest& digest) const;
+  std::string BlobPath(const Digest& digest) const;
+  Result<std::string> UploadPath(const std::string& id) const;
+
+  std::string root_;
+};
+
+}  // namespace arca

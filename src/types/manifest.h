@@ -1,0 +1,54 @@
+// Parsing and validating the manifests a registry must understand: OCI image manifest and
+// index, Docker schema2 manifest and manifest list. Pure values; no storage is consulted here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "types/digest.h"
+#include "util/status.h"
+
+namespace arca {
+
+inline constexpr size_t kMaxManifestBytes = 4 * 1024 * 1024;
+
+struct Descriptor {
+  std::string media_type;
+  Digest digest;
+  uint64_t size = 0;
+  std::string artifact_type;
+  bool has_urls = false;
+};
+
+// What a manifest points at, as the reference graph records it.
+enum class RefKind { kConfig, kLayer, kManifest };
+
+struct ManifestRef {
+  RefKind kind;
+  Descriptor descriptor;
+  // Content that by design lives elsewhere (non-distributable layers): never required locally.
+  bool foreign = false;
+};
+
+struct ParsedManifest {
+  std::string media_type;         // resolved from Content-Type and the mediaType field
+  std::string artifact_type;      // the manifest's own artifactType field, may be empty
+  std::string config_media_type;  // empty for indexes
+  std::optional<Descriptor> subject;
+  std::vector<ManifestRef> refs;  // config, layers, child manifests in document order
+  std::string annotations_json;   // the annotations object re-serialized, or empty
+
+  // The type referrers listings report: artifactType, else config.mediaType.
+  const std::string& EffectiveArtifactType() const {
+    return artifact_type.empty() ? config_media_type : artifact_type;
+  }
+};
+
+// Validates bytes as a manifest of content_type (the request's Content-Type, parameters
+// allowed, may be empty). MANIFEST_INVALID names the first problem found.
+Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_view bytes);
+
+}  // namespace arca

@@ -1,0 +1,138 @@
+// Registry rules over the real embedded stores in a temporary directory.
+#include "registry/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "storage/fs/fs_blob_store.h"
+#include "string_source.h"
+#include "temp_dir.h"
+
+namespace arca {
+namespace {
+
+using testing::StringSource;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  // Drops every in-memory object and opens the stores again, as a restart would.
+  void Reopen() {
+    registry_.reset();
+    meta_.reset();
+    blobs_.reset();
+    blobs_ = std::move(*FsBlobStore::Open(dir_.path()));
+    meta_ = std::move(*SqliteMetaStore::Open(dir_.path() + "/meta.db"));
+    registry_ = std::make_unique<Registry>(*meta_, *blobs_);
+  }
+  Digest Push(const std::string& repo, const std::string& data) {
+    Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
+    StringSource body(data);
+    EXPECT_TRUE(registry_->PushBlob(repo, d, body).ok());
+    return d;
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<FsBlobStore> blobs_;
+  std::unique_ptr<SqliteMetaStore> meta_;
+  std::unique_ptr<Registry> registry_;
+};
+
+TEST_F(RegistryTest, ChunkedUploadSurvivesRestart) {
+  std::string data = "0123456789abcdefghij";
+  auto up = registry_->StartUpload("r");
+  ASSERT_TRUE(up.ok());
+  StringSource part1(data.substr(0, 8));
+  ASSERT_EQ(registry_->AppendUpload("r", up->id, part1, ByteRange{0, 7})->offset, 8u);
+  Reopen();
+  EXPECT_EQ(registry_->GetUpload("r", up->id)->offset, 8u);
+  StringSource overlap("xx");
+  EXPECT_EQ(registry_->AppendUpload("r", up->id, overlap, ByteRange{6, 7}).status().code(),
+            ErrorCode::kRangeInvalid);
+  StringSource rest(data.substr(8));
+  Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
+  auto size = registry_->FinishUpload("r", up->id, d, rest, std::nullopt);
+  ASSERT_TRUE(size.ok()) << size.status().detail();
+  EXPECT_EQ(*size, data.size());
+  EXPECT_EQ(*registry_->StatBlob("r", d), data.size());
+  EXPECT_EQ(registry_->GetUpload("r", up->id).status().code(), ErrorCode::kBlobUploadUnknown);
+}
+
+TEST_F(RegistryTest, TruncatedChunkIsNotAcknowledged) {
+  auto up = registry_->StartUpload("r");
+  StringSource good("abc");
+  ASSERT_TRUE(registry_->AppendUpload("r", up->id, good, std::nullopt).ok());
+  StringSource cut("defghij", 2, true, /*fail_after=*/4);
+  EXPECT_FALSE(registry_->AppendUpload("r", up->id, cut, std::nullopt).ok());
+  EXPECT_EQ(registry_->GetUpload("r", up->id)->offset, 3u);
+  StringSource tail("def");
+  Digest d = Digest::Of(DigestAlgorithm::kSha256, "abcdef");
+  EXPECT_TRUE(registry_->FinishUpload("r", up->id, d, tail, std::nullopt).ok());
+}
+
+TEST_F(RegistryTest, WrongDigestNeverBecomesABlob) {
+  Digest wrong = Digest::Of(DigestAlgorithm::kSha256, "other");
+  StringSource body("content");
+  EXPECT_EQ(registry_->PushBlob("r", wrong, body).status().code(), ErrorCode::kDigestInvalid);
+  EXPECT_EQ(registry_->StatBlob("r", wrong).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(blobs_->BlobSize(wrong).status().code(), ErrorCode::kBlobUnknown);
+  auto up = registry_->StartUpload("r");
+  StringSource b2("content");
+  EXPECT_EQ(registry_->FinishUpload("r", up->id, wrong, b2, std::nullopt).status().code(),
+            ErrorCode::kDigestInvalid);
+}
+
+TEST_F(RegistryTest, Sha512Uploads) {
+  std::string data(3000, 'q');
+  Digest d = Digest::Of(DigestAlgorithm::kSha512, data);
+  auto up = registry_->StartUpload("r");
+  StringSource body(data, 1000);
+  ASSERT_TRUE(registry_->FinishUpload("r", up->id, d, body, std::nullopt).ok());
+  EXPECT_EQ(*registry_->StatBlob("r", d), 3000u);
+  StringSource mono(data);
+  EXPECT_TRUE(registry_->PushBlob("s", d, mono).ok());
+}
+
+TEST_F(RegistryTest, UploadsBelongToTheirRepository) {
+  auto up = registry_->StartUpload("r");
+  EXPECT_EQ(registry_->GetUpload("other", up->id).status().code(), ErrorCode::kBlobUploadUnknown);
+  EXPECT_EQ(registry_->CancelUpload("other", up->id).code(), ErrorCode::kBlobUploadUnknown);
+  EXPECT_TRUE(registry_->CancelUpload("r", up->id).ok());
+  EXPECT_EQ(registry_->GetUpload("r", up->id).status().code(), ErrorCode::kBlobUploadUnknown);
+}
+
+TEST_F(RegistryTest, MountAndDelete) {
+  Digest d = Push("a", "shared");
+  EXPECT_FALSE(registry_->MountBlob("b", d, "c")->has_value());
+  EXPECT_TRUE(registry_->MountBlob("b", d, "a")->has_value());
+  ASSERT_TRUE(registry_->DeleteBlob("a", d).ok());
+  EXPECT_EQ(registry_->StatBlob("a", d).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_TRUE(registry_->StatBlob("b", d).ok());
+  EXPECT_EQ(registry_->DeleteBlob("a", d).code(), ErrorCode::kBlobUnknown);
+}
+
+TEST_F(RegistryTest, ManifestPushByTagAndDigest) {
+  Digest config = Push("r", "{}");
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
+      config.str() + R"(","size":2},"layers":[],"artifactType":"application/x.test"})";
+  Digest md = Digest::Of(DigestAlgorithm::kSha256, manifest);
+  auto by_tag = registry_->PutManifest("r", *Reference::Parse("v1"), "", manifest, {"v2"});
+  ASSERT_TRUE(by_tag.ok()) << by_tag.status().detail();
+  EXPECT_EQ(by_tag->digest, md);
+  EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v2"))->content, manifest);
+  Digest other = Digest::Of(DigestAlgorithm::kSha256, "x");
+  EXPECT_EQ(registry_->PutManifest("r", *Reference::Parse(other.str()), "", manifest, {}).status().code(),
+            ErrorCode::kDigestInvalid);
+  EXPECT_EQ(registry_->GetManifest("nope", *Reference::Parse("v1")).status().code(),
+            ErrorCode::kNameUnknown);
+  EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v9")).status().code(),
+            ErrorCode::kManifestUnknown);
+  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse("v1")).ok());
+  EXPECT_TRUE(registry_->GetManifest("r", *Reference::Parse(md.str())).ok());
+  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse(md.str())).ok());
+  EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v2")).status().code(),
+            ErrorCode::kManifestUnknown);
+}
+
+}  // namespace
+}  // namespace arca

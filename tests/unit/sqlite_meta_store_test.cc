@@ -1,0 +1,154 @@
+// The MetaStore contract, run against every implementation (today: SqliteMetaStore).
+#include <gtest/gtest.h>
+
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "temp_dir.h"
+
+namespace arca {
+namespace {
+
+// A valid digest named by one character.
+std::string D(char c) { return Digest::Of(DigestAlgorithm::kSha256, std::string(1, c)).str(); }
+
+Descriptor Desc(const std::string& digest, uint64_t size, const std::string& type = "a/b") {
+  return Descriptor{type, *Digest::Parse(digest), size, "", false};
+}
+
+NewManifest Manifest(const std::string& digest, std::vector<ManifestRef> refs,
+                     std::vector<std::string> tags = {}, const std::string& subject = "",
+                     const std::string& artifact_type = "") {
+  NewManifest m;
+  m.record.digest = digest;
+  m.record.media_type = "application/vnd.oci.image.manifest.v1+json";
+  m.record.content = "{\"x\":\"" + digest + "\"}";
+  m.record.size = m.record.content.size();
+  m.record.subject = subject;
+  m.record.artifact_type = artifact_type;
+  m.record.config_media_type = "application/vnd.oci.image.config.v1+json";
+  m.refs = std::move(refs);
+  m.tags = std::move(tags);
+  return m;
+}
+
+class MetaStoreContract : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = SqliteMetaStore::Open(dir_.path() + "/meta.db");
+    ASSERT_TRUE(s.ok()) << s.status().detail();
+    meta_ = std::move(*s);
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<MetaStore> meta_;
+};
+
+TEST_F(MetaStoreContract, BlobLinksArePerRepository) {
+  ASSERT_TRUE(meta_->LinkBlob("a", D('1'), 10).ok());
+  EXPECT_EQ(**meta_->BlobInRepository("a", D('1')), 10u);
+  EXPECT_FALSE(meta_->BlobInRepository("b", D('1'))->has_value());
+  EXPECT_FALSE(meta_->MountBlob("b", D('1'), "c")->has_value());  // not in c
+  EXPECT_EQ(**meta_->MountBlob("b", D('1'), "a"), 10u);
+  EXPECT_EQ(**meta_->MountBlob("z", D('1'), ""), 10u);  // from anywhere
+  EXPECT_TRUE(meta_->BlobInRepository("b", D('1'))->has_value());
+  EXPECT_TRUE(*meta_->UnlinkBlob("a", D('1')));
+  EXPECT_FALSE(*meta_->UnlinkBlob("a", D('1')));
+  EXPECT_TRUE(meta_->BlobInRepository("b", D('1'))->has_value());
+}
+
+TEST_F(MetaStoreContract, UploadsAdvanceByCompareAndSet) {
+  UploadRecord u{"id-1", "repo", 0, "state0", 1, 1};
+  ASSERT_TRUE(meta_->CreateUpload(u).ok());
+  EXPECT_TRUE(*meta_->RepositoryExists("repo"));
+  EXPECT_TRUE(*meta_->AdvanceUpload("id-1", 0, 5, "state5", 2));
+  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 0, 9, "stale", 3));  // someone moved it
+  auto got = meta_->GetUpload("id-1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->offset, 5u);
+  EXPECT_EQ((*got)->hash_state, "state5");
+  EXPECT_EQ((*got)->repository, "repo");
+  ASSERT_TRUE(meta_->DeleteUpload("id-1").ok());
+  EXPECT_FALSE(meta_->GetUpload("id-1")->has_value());
+  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 5, 6, "x", 4));
+}
+
+TEST_F(MetaStoreContract, ManifestNeedsItsBlobsInTheSameRepository) {
+  ASSERT_TRUE(meta_->LinkBlob("other", D('c'), 3).ok());
+  auto m = Manifest(D('m'), {{RefKind::kConfig, Desc(D('c'), 3), false}}, {"v1"});
+  EXPECT_EQ(meta_->PutManifest("repo", m).code(), ErrorCode::kManifestBlobUnknown);
+  EXPECT_FALSE(meta_->GetTaggedManifest("repo", "v1")->has_value());  // rolled back
+  ASSERT_TRUE(meta_->LinkBlob("repo", D('c'), 3).ok());
+  auto wrong = Manifest(D('m'), {{RefKind::kConfig, Desc(D('c'), 4), false}});
+  EXPECT_EQ(meta_->PutManifest("repo", wrong).code(), ErrorCode::kManifestInvalid);
+  ASSERT_TRUE(meta_->PutManifest("repo", m).ok());
+  auto got = meta_->GetTaggedManifest("repo", "v1");
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->content, m.record.content);
+  // Foreign layers are not required.
+  auto foreign = Manifest(D('f'), {{RefKind::kLayer, Desc(D('e'), 9), true}});
+  EXPECT_TRUE(meta_->PutManifest("repo", foreign).ok());
+}
+
+TEST_F(MetaStoreContract, IndexNeedsItsChildren) {
+  auto index = Manifest(D('i'), {{RefKind::kManifest, Desc(D('m'), 20), false}});
+  EXPECT_EQ(meta_->PutManifest("repo", index).code(), ErrorCode::kManifestBlobUnknown);
+  auto child = Manifest(D('m'), {});
+  ASSERT_TRUE(meta_->PutManifest("repo", child).ok());
+  index.refs[0].descriptor.size = child.record.size;
+  EXPECT_TRUE(meta_->PutManifest("repo", index).ok());
+}
+
+TEST_F(MetaStoreContract, TagsMoveAndDeleteCascades) {
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"a", "b"})).ok());
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {"b"})).ok());
+  EXPECT_EQ((*meta_->GetTaggedManifest("repo", "b"))->digest, D('2'));
+  EXPECT_TRUE(*meta_->DeleteManifest("repo", D('1')));
+  EXPECT_FALSE(meta_->GetTaggedManifest("repo", "a")->has_value());
+  EXPECT_TRUE(*meta_->DeleteTag("repo", "b"));
+  EXPECT_TRUE(meta_->GetManifest("repo", D('2'))->has_value());
+  EXPECT_FALSE(*meta_->DeleteTag("repo", "b"));
+  EXPECT_FALSE(*meta_->DeleteManifest("repo", D('1')));
+}
+
+TEST_F(MetaStoreContract, ListingsPaginateInOrder) {
+  std::vector<std::string> tags = {"b", "A", "a", "c", "10", "9"};
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, tags)).ok());
+  auto p1 = meta_->ListTags("repo", "", 4);
+  EXPECT_EQ(p1->items, (std::vector<std::string>{"10", "9", "A", "a"}));
+  EXPECT_TRUE(p1->more);
+  auto p2 = meta_->ListTags("repo", "a", 4);
+  EXPECT_EQ(p2->items, (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(p2->more);
+  EXPECT_TRUE(meta_->ListTags("repo", "", 0)->items.empty());
+  for (const char* r : {"z", "x/y", "m"}) ASSERT_TRUE(meta_->LinkBlob(r, D('9'), 1).ok());
+  auto repos = meta_->ListRepositories("m", 10);
+  EXPECT_EQ(repos->items, (std::vector<std::string>{"repo", "x/y", "z"}));
+}
+
+TEST_F(MetaStoreContract, ReferrersBySubjectAndType) {
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {}, D('s'), "application/sig")).ok());
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {}, D('s'))).ok());
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('3'), {}, {}, D('t'), "application/sig")).ok());
+  ASSERT_TRUE(meta_->PutManifest("other", Manifest(D('4'), {}, {}, D('s'))).ok());
+  auto all = meta_->ListReferrers("repo", D('s'), "", "", 10);
+  ASSERT_EQ(all->items.size(), 2u);
+  EXPECT_EQ(all->items[0].digest, D('1'));
+  auto sigs = meta_->ListReferrers("repo", D('s'), "application/sig", "", 10);
+  ASSERT_EQ(sigs->items.size(), 1u);
+  EXPECT_EQ(sigs->items[0].digest, D('2'));
+  auto byconfig = meta_->ListReferrers("repo", D('s'), "application/vnd.oci.image.config.v1+json", "", 10);
+  ASSERT_EQ(byconfig->items.size(), 1u);
+  EXPECT_EQ(byconfig->items[0].digest, D('1'));
+  auto page = meta_->ListReferrers("repo", D('s'), "", "", 1);
+  EXPECT_TRUE(page->more);
+  EXPECT_TRUE(meta_->ListReferrers("nope", D('s'), "", "", 10)->items.empty());
+}
+
+TEST_F(MetaStoreContract, SurvivesReopen) {
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"keep"})).ok());
+  meta_.reset();
+  auto again = SqliteMetaStore::Open(dir_.path() + "/meta.db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->GetTaggedManifest("repo", "keep")->has_value());
+}
+
+}  // namespace
+}  // namespace arca

@@ -217,6 +217,23 @@ void SetTimeouts(int fd, int seconds) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+// Closes after the response without resetting it away: unread request bytes at close() make
+// the kernel send RST, which can destroy a response the client has not read yet. So stop
+// writing, then discard what the client still sends for a short while.
+void LingeringClose(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char sink[65536];
+  size_t total = 0;
+  while (total < (64u << 20)) {
+    ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
 void SimpleError(SocketStream& s, int status, const char* code, const char* message) {
   std::string body = std::string("{\"errors\":[{\"code\":\"") + code + "\",\"message\":\"" +
                      message + "\",\"detail\":null}]}";
@@ -343,6 +360,7 @@ void Server::RunConnection(int fd, std::string remote) {
   beast::flat_buffer buf;
   static std::atomic<uint64_t> counter{0};
   static const std::string prefix = NewUuid().substr(0, 8);
+  bool unread_body = false;
   while (!stopping_.load()) {
     if (buf.size() == 0) {  // idle: wait for the next request, or for shutdown
       pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
@@ -399,7 +417,14 @@ void Server::RunConnection(int fd, std::string remote) {
                         std::chrono::steady_clock::now() - start).count();
       LogAccess(req, res.status, sent, micros);
     }
-    if (!ok || !keep_alive) break;
+    if (!ok || !keep_alive) {
+      unread_body = ok && !parser.is_done();
+      break;
+    }
+  }
+  if (unread_body) {
+    LingeringClose(fd);
+    return;
   }
   ::shutdown(fd, SHUT_WR);
   ::close(fd);

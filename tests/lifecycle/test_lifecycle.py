@@ -1,0 +1,140 @@
+"""The program around the API: commands, configuration sources, access log, graceful stop."""
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from arca_server import ArcaServer, arca_bin, free_port  # noqa: E402
+
+
+def test_version_and_help():
+    out = subprocess.run([arca_bin(), "version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("arca ")
+    out = subprocess.run([arca_bin(), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "arca serve" in out.stdout and "ARCA_" in out.stdout
+    out = subprocess.run([arca_bin(), "frobnicate"], capture_output=True, text=True)
+    assert out.returncode == 2 and "unknown command" in out.stderr
+
+
+def test_bad_settings_fail_clearly():
+    with tempfile.TemporaryDirectory() as d:
+        out = subprocess.run([arca_bin(), "serve", "--root", d, "--max-connections", "many"],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 2 and "max_connections" in out.stderr
+        cfg = os.path.join(d, "bad.yaml")
+        with open(cfg, "w") as f:
+            f.write("no_such_setting: 1\n")
+        out = subprocess.run([arca_bin(), "serve", "--config", cfg], capture_output=True,
+                             text=True, timeout=10)
+        assert out.returncode == 2 and "no_such_setting" in out.stderr
+
+
+def test_settings_precedence_file_env_flags():
+    with tempfile.TemporaryDirectory() as d:
+        file_port, env_port, flag_port = free_port(), free_port(), free_port()
+        cfg = os.path.join(d, "arca.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"addr: 127.0.0.1:{file_port}\nroot: {d}/from-file\naccess_log: false\n")
+        env = dict(os.environ, ARCA_CONFIG=cfg, ARCA_ADDR=f"127.0.0.1:{env_port}")
+        proc = subprocess.Popen([arca_bin(), "serve"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(env_port)  # the environment wins over the file
+            requests.get(f"http://127.0.0.1:{env_port}/v2/")
+            assert os.path.exists(f"{d}/from-file/meta.db")  # root still from the file
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=20)
+        assert out == b""  # access_log: false from the file
+        proc = subprocess.Popen([arca_bin(), "serve", "--addr", f"127.0.0.1:{flag_port}"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(flag_port)  # the flag wins over the environment
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+
+
+def wait_ready(port, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing serving on {port}")
+
+
+def test_access_log_is_json_lines():
+    srv = ArcaServer()
+    srv.start()
+    try:
+        requests.get(srv.url + "/v2/")
+        requests.get(srv.url + "/v2/nope/manifests/latest")
+    finally:
+        srv.stop()
+    with open(srv.log_path) as f:
+        lines = [json.loads(l) for l in f if l.startswith("{")]
+    srv.cleanup()
+    by_path = {l["path"]: l for l in lines}
+    miss = by_path["/v2/nope/manifests/latest"]
+    assert miss["status"] == 404 and miss["method"] == "GET"
+    for key in ("ts", "id", "remote", "bytes", "ms"):
+        assert key in miss
+    assert by_path["/v2/"]["status"] == 200
+    assert len({l["id"] for l in lines}) == len(lines)  # request ids are unique
+
+
+def test_sigterm_lets_an_in_flight_upload_finish():
+    srv = ArcaServer()
+    srv.start()
+    try:
+        data = os.urandom(256 * 1024)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall((f"POST /v2/graceful/blobs/uploads/?digest={digest} HTTP/1.1\r\n"
+                   f"Host: x\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data[:1000])
+        time.sleep(0.3)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        # New connections are refused while the old request goes on.
+        try:
+            socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+            refused = False
+        except OSError:
+            refused = True
+        assert refused
+        s.sendall(data[1000:])
+        reply = s.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 201"), reply
+        assert "Connection: close" in reply
+        assert srv.proc.wait(timeout=20) == 0
+        srv.proc = None
+        srv._log.close()
+        srv.start()  # and the blob was stored for good
+        r = requests.get(f"{srv.url}/v2/graceful/blobs/{digest}")
+        assert r.status_code == 200 and r.content == data
+    finally:
+        srv.cleanup()
+
+
+def test_sigterm_closes_idle_keepalive_connections_promptly():
+    srv = ArcaServer()
+    srv.start()
+    try:
+        sess = requests.Session()
+        assert sess.get(srv.url + "/v2/").status_code == 200  # an idle keep-alive remains
+        start = time.time()
+        assert srv.stop() == 0
+        assert time.time() - start < 5
+    finally:
+        srv.cleanup()

@@ -25,7 +25,8 @@ int HttpStatusOf(ErrorCode code) {
     case ErrorCode::kUnsupported:
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kTooManyRequests: return 429;
-    case ErrorCode::kRangeInvalid: return 416;
+    case ErrorCode::kRangeInvalid:
+    case ErrorCode::kRangeNotSatisfiable: return 416;
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kInternal: return 500;
   }
@@ -52,9 +53,11 @@ std::string_view OciCodeOf(ErrorCode code) {
     case ErrorCode::kMethodNotAllowed:
     case ErrorCode::kNotFound: return "UNSUPPORTED";
     case ErrorCode::kTooManyRequests: return "TOOMANYREQUESTS";
-    case ErrorCode::kRangeInvalid: return "RANGE_INVALID";
+    // The spec names no range code; these are the nearest of its own.
+    case ErrorCode::kRangeInvalid: return "BLOB_UPLOAD_INVALID";
+    case ErrorCode::kRangeNotSatisfiable: return "SIZE_INVALID";
     case ErrorCode::kTooLarge: return "SIZE_INVALID";
-    case ErrorCode::kPaginationInvalid: return "PAGINATION_NUMBER_INVALID";
+    case ErrorCode::kPaginationInvalid: return "UNSUPPORTED";
     case ErrorCode::kInternal: return "UNKNOWN";
   }
   return "UNKNOWN";

@@ -383,6 +383,11 @@ void Server::RunConnection(int fd, std::string remote) {
     }
     auto start = std::chrono::steady_clock::now();
     auto& msg = parser.get();
+    if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
+      SimpleError(stream, 400, "UNSUPPORTED", "HTTP/1.1 requests need a Host header");
+      unread_body = !parser.is_done();
+      break;
+    }
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());

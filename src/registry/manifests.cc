@@ -3,8 +3,15 @@
 
 namespace arca {
 
-static Status ManifestUnknown(const std::string& what) {
-  return Status(ErrorCode::kManifestUnknown, "manifest unknown to registry", what);
+static std::string Describe(const Reference& r) {
+  return r.is_digest() ? r.digest->str() : r.tag;
+}
+
+Status Registry::ManifestUnknown(const std::string& repo, const Reference& reference) {
+  auto exists = meta_.RepositoryExists(repo);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  return Status(ErrorCode::kManifestUnknown, "manifest unknown to registry", Describe(reference));
 }
 
 Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Reference& reference,
@@ -40,10 +47,7 @@ Result<ManifestRecord> Registry::GetManifest(const std::string& repo,
                                    : meta_.GetTaggedManifest(repo, reference.tag);
   if (!rec.ok()) return rec.status();
   if (rec->has_value()) return std::move(**rec);
-  auto exists = meta_.RepositoryExists(repo);
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
-  return ManifestUnknown(reference.is_digest() ? reference.digest->str() : reference.tag);
+  return ManifestUnknown(repo, reference);
 }
 
 Status Registry::DeleteManifest(const std::string& repo, const Reference& reference) {
@@ -51,7 +55,7 @@ Status Registry::DeleteManifest(const std::string& repo, const Reference& refere
                                        : meta_.DeleteTag(repo, reference.tag);
   if (!removed.ok()) return removed.status();
   if (*removed) return Status::Ok();
-  return ManifestUnknown(reference.is_digest() ? reference.digest->str() : reference.tag);
+  return ManifestUnknown(repo, reference);
 }
 
 Result<Page<std::string>> Registry::ListTags(const std::string& repo, const std::string& after,

@@ -76,6 +76,8 @@ class Registry {
                                              const std::string& after, size_t limit);
 
  private:
+  // NAME_UNKNOWN when repo does not exist, else MANIFEST_UNKNOWN.
+  Status ManifestUnknown(const std::string& repo, const Reference& reference);
   std::mutex& UploadLock(const std::string& id);
   Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
   // Streams body into the upload at rec.offset, hashing as it goes; advances rec.

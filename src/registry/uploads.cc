@@ -61,7 +61,7 @@ Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteR
     expected = range->length();
     auto len = body.Length();
     if (len && *len != *expected) {
-      return Status(ErrorCode::kRangeInvalid, "Content-Range does not match Content-Length",
+      return Status(ErrorCode::kSizeInvalid, "Content-Range does not match Content-Length",
                     "the range covers " + std::to_string(*expected) + " bytes, the body has " +
                         std::to_string(*len));
     }

@@ -17,7 +17,8 @@ static std::string_view Trim(std::string_view s) {
 }
 
 static Status Unsatisfiable(std::string detail) {
-  return Status(ErrorCode::kRangeInvalid, "requested range not satisfiable", std::move(detail));
+  return Status(ErrorCode::kRangeNotSatisfiable, "requested range not satisfiable",
+                std::move(detail));
 }
 
 Result<std::optional<ByteRange>> ParseRangeHeader(std::string_view header, uint64_t size) {
@@ -58,7 +59,8 @@ Result<ByteRange> ParseContentRange(std::string_view header) {
   ByteRange r;
   if (dash == std::string_view::npos || !ParseU64(s.substr(0, dash), r.first) ||
       !ParseU64(s.substr(dash + 1), r.last) || r.last < r.first) {
-    return Unsatisfiable("Content-Range must be <first>-<last> with first <= last");
+    return Status(ErrorCode::kRangeInvalid, "invalid Content-Range",
+                  "Content-Range must be <first>-<last> with first <= last");
   }
   return r;
 }

@@ -25,7 +25,8 @@ enum class ErrorCode {
   kDenied,
   kUnsupported,
   kTooManyRequests,
-  kRangeInvalid,   // 416: a byte range that cannot be satisfied or is out of order
+  kRangeInvalid,   // 416: an upload chunk out of order, overlapping or malformed
+  kRangeNotSatisfiable,  // 416: a GET range that misses the blob
   kTooLarge,       // 413: a body over the limit for its resource
   kPaginationInvalid,  // 400: an `n` that is not a number
   kNotFound,       // 404: no such endpoint

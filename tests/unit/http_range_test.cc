@@ -28,9 +28,9 @@ TEST(RangeHeaderTest, IgnoredAndUnsatisfiable) {
     ASSERT_TRUE(r.ok()) << ignored;
     EXPECT_FALSE(r->has_value()) << ignored;
   }
-  EXPECT_EQ(ParseRangeHeader("bytes=100-", 100).status().code(), ErrorCode::kRangeInvalid);
-  EXPECT_EQ(ParseRangeHeader("bytes=-0", 100).status().code(), ErrorCode::kRangeInvalid);
-  EXPECT_EQ(ParseRangeHeader("bytes=0-0", 0).status().code(), ErrorCode::kRangeInvalid);
+  EXPECT_EQ(ParseRangeHeader("bytes=100-", 100).status().code(), ErrorCode::kRangeNotSatisfiable);
+  EXPECT_EQ(ParseRangeHeader("bytes=-0", 100).status().code(), ErrorCode::kRangeNotSatisfiable);
+  EXPECT_EQ(ParseRangeHeader("bytes=0-0", 0).status().code(), ErrorCode::kRangeNotSatisfiable);
 }
 
 TEST(ContentRangeTest, Forms) {

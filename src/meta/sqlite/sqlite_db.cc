@@ -40,6 +40,7 @@ bool Stmt::Step() {
 Status Stmt::Exec() {
   while (Step()) {
   }
+  sqlite3_reset(s_);  // ready to be bound and run again
   return status_;
 }
 

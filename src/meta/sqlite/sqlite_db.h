@@ -35,7 +35,7 @@ class Stmt {
   int64_t Int(int col) const;
   std::string Text(int col) const;
   bool IsNull(int col) const;
-  // Runs to completion; the error, if any.
+  // Runs to completion and resets, so the statement can be bound and run again; the error.
   Status Exec();
 
  private:

@@ -27,9 +27,14 @@ Result<std::string> ReadManifestBody(ByteSource& body) {
 }  // namespace
 
 Status Api::Manifest(const Route& route, http::Request& req, http::Response& res) {
-  auto ref = Reference::Parse(route.arg);
-  if (!ref.ok()) return ref.status();
   if (req.method == "PUT") return PutManifest(route, req, res);
+  auto ref = Reference::Parse(route.arg);
+  if (!ref.ok() && ref.status().code() == ErrorCode::kTagInvalid) {
+    // Nothing can be stored under a name that is not a tag: it is simply not there.
+    return Status(ErrorCode::kManifestUnknown, "manifest unknown to registry",
+                  "\"" + route.arg.substr(0, 256) + "\" is not a valid tag");
+  }
+  if (!ref.ok()) return ref.status();
   if (req.method == "DELETE") {
     ARCA_RETURN_IF_ERROR(registry_.DeleteManifest(route.name, *ref));
     res.status = 202;

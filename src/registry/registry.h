@@ -4,7 +4,6 @@
 // here. Thread-safe.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "types/http_range.h"
 #include "types/reference.h"
 #include "util/byte_source.h"
+#include "util/keyed_mutex.h"
 
 namespace arca {
 
@@ -78,7 +78,6 @@ class Registry {
  private:
   // NAME_UNKNOWN when repo does not exist, else MANIFEST_UNKNOWN.
   Status ManifestUnknown(const std::string& repo, const Reference& reference);
-  std::mutex& UploadLock(const std::string& id);
   Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
   // Streams body into the upload at rec.offset, hashing as it goes; advances rec.
   Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range);
@@ -86,7 +85,7 @@ class Registry {
 
   MetaStore& meta_;
   BlobStore& blobs_;
-  std::array<std::mutex, 64> upload_locks_;
+  KeyedMutex upload_locks_;  // one writer per upload session at a time
 };
 
 }  // namespace arca

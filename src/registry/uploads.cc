@@ -1,6 +1,5 @@
 // Registry: upload sessions, monolithic pushes and mounts.
 #include <ctime>
-#include <functional>
 
 #include "registry/registry.h"
 #include "registry/upload_stream.h"
@@ -16,10 +15,6 @@ Status UploadUnknown() {
                 "no upload session with that id in this repository");
 }
 }  // namespace
-
-std::mutex& Registry::UploadLock(const std::string& id) {
-  return upload_locks_[std::hash<std::string>()(id) % upload_locks_.size()];
-}
 
 Result<UploadRecord> Registry::LoadUpload(const std::string& repo, const std::string& id) {
   if (!IsUuid(id)) return UploadUnknown();
@@ -89,7 +84,7 @@ Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteR
 
 Result<UploadProgress> Registry::AppendUpload(const std::string& repo, const std::string& id,
                                               ByteSource& body, std::optional<ByteRange> range) {
-  std::lock_guard<std::mutex> lock(UploadLock(id));
+  KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
@@ -106,7 +101,7 @@ Result<Hasher> Registry::HashUpload(const std::string& id, uint64_t length,
 Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::string& id,
                                         const Digest& digest, ByteSource& body,
                                         std::optional<ByteRange> range) {
-  std::lock_guard<std::mutex> lock(UploadLock(id));
+  KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
@@ -132,7 +127,7 @@ Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::stri
 }
 
 Status Registry::CancelUpload(const std::string& repo, const std::string& id) {
-  std::lock_guard<std::mutex> lock(UploadLock(id));
+  KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));

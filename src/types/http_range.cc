@@ -41,8 +41,11 @@ Result<std::optional<ByteRange>> ParseRangeHeader(std::string_view header, uint6
   if (!ParseU64(a, first)) return std::optional<ByteRange>();
   if (b.empty()) {
     last = size == 0 ? 0 : size - 1;
-  } else if (!ParseU64(b, last) || last < first) {
-    return std::optional<ByteRange>();  // syntactically invalid ranges are ignored (RFC 9110)
+  } else if (!ParseU64(b, last)) {
+    return std::optional<ByteRange>();  // not a byte range at all: ignored (RFC 9110)
+  } else if (last < first) {
+    // RFC 9110 would ignore it; Go's servers and the OCI conformance suite answer 416.
+    return Unsatisfiable("the range ends before it starts");
   }
   if (first >= size) return Unsatisfiable("the range starts past the end of the blob");
   if (last >= size) last = size - 1;

@@ -391,6 +391,13 @@ void Server::RunConnection(int fd, std::string remote) {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
+    // absolute-form ("http://host/v2/..."), which servers must accept (RFC 9112 3.2.2).
+    for (const char* scheme : {"http://", "https://"}) {
+      if (beast::iequals(req.target.substr(0, std::strlen(scheme)), scheme)) {
+        size_t slash = req.target.find('/', std::strlen(scheme));
+        req.target = slash == std::string::npos ? "/" : req.target.substr(slash);
+      }
+    }
     req.path = req.target.substr(0, req.target.find('?'));
     req.remote = remote;
     req.request_id = prefix + "-" + std::to_string(++counter);

@@ -1,0 +1,77 @@
+"""Fixtures for the real-client tests: a running arca, images built locally with umoci,
+and a sandboxed environment for the containers tools (skopeo, podman) and Go clients."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# tests/lib holds ArcaServer, shared by every black-box suite; this folder holds client_helpers.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from arca_server import REPO_TOP, ArcaServer  # noqa: E402
+from client_helpers import OCI_INDEX, Layout, Runner, build_image, require_tool  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def go_tools_bin():
+    """Bin dir of scripts/go-tools.sh (built on first use, cached across runs).
+
+    $ARCA_TOOLS_BIN points at an already built bin dir and skips the script."""
+    preset = os.environ.get("ARCA_TOOLS_BIN")
+    if preset:
+        return preset
+    script = os.path.join(REPO_TOP, "scripts", "go-tools.sh")
+    proc = subprocess.run(["bash", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=1800)
+    if proc.returncode != 0:
+        pytest.fail(f"scripts/go-tools.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    return Runner(str(tmp_path_factory.mktemp("client-env")))
+
+
+@pytest.fixture(scope="session")
+def arca():
+    with ArcaServer() as srv:
+        yield srv
+        assert srv.proc is not None and srv.proc.poll() is None, \
+            f"arca died during the client tests; log: {srv.log_path}"
+
+
+@pytest.fixture(scope="session")
+def layout(run, tmp_path_factory):
+    """An OCI layout with tags amd64, arm64 (single-platform images) and multi (an index of both)."""
+    require_tool("umoci")
+    base = tmp_path_factory.mktemp("layout")
+    src = base / "src"
+    (src / "etc").mkdir(parents=True)
+    (src / "hello.txt").write_text("hello from arca's client tests\n")
+    (src / "etc" / "arca.conf").write_text("answer = 42\n")
+    (src / "etc" / "motd").write_text("be kind\n")
+    (src / "random-amd64.bin").write_bytes(os.urandom(700_000))
+    (src / "random-arm64.bin").write_bytes(os.urandom(300_000))
+    lay = Layout(str(base / "oci"))
+    run("umoci", "init", "--layout", lay.path)
+    build_image(run, lay, "amd64", "amd64",
+                [(src / "hello.txt", "/hello.txt"), (src / "etc", "/etc"),
+                 (src / "random-amd64.bin", "/opt/random.bin")], "amd64")
+    build_image(run, lay, "arm64", "arm64",
+                [(src / "hello.txt", "/hello.txt"),
+                 (src / "random-arm64.bin", "/opt/random.bin")], "arm64")
+    # a multi-platform index over the two, written by hand as umoci does not make indexes
+    children = []
+    for arch in ("amd64", "arm64"):
+        d = lay.descriptor(arch)
+        children.append({"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"],
+                         "platform": {"architecture": arch, "os": "linux"}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children,
+                        "annotations": {"org.example.arca": "multi"}}, indent=2).encode()
+    digest = lay.add_blob(index)
+    lay.tag("multi", {"mediaType": OCI_INDEX, "digest": digest, "size": len(index)})
+    return lay

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "http/access_log.h"
@@ -36,6 +37,9 @@ class SocketStream {
  public:
   explicit SocketStream(int fd) : fd_(fd) {}
   int fd() const { return fd_; }
+  // Until cleared, reads fail with a timeout once the deadline passes, however slowly the
+  // bytes trickle in (a request's headers must arrive whole in time: no slowloris).
+  void SetDeadline(std::optional<std::chrono::steady_clock::time_point> d) { deadline_ = d; }
 
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
@@ -49,6 +53,15 @@ class SocketStream {
     }
     if (b.size() == 0) return 0;
     while (true) {
+      if (deadline_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        *deadline_ - std::chrono::steady_clock::now()).count();
+        pollfd p{fd_, POLLIN, 0};
+        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) {
+          ec = beast::error::timeout;
+          return 0;
+        }
+      }
       ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
       if (n > 0) {
         ec = {};
@@ -87,6 +100,7 @@ class SocketStream {
 
  private:
   int fd_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
@@ -371,11 +385,16 @@ void Server::RunConnection(int fd, std::string remote) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(boost::none);
     error_code ec;
+    stream.SetDeadline(std::chrono::steady_clock::now() +
+                       std::chrono::seconds(options_.io_timeout_s));
     bhttp::read_header(stream, buf, parser, ec);
+    stream.SetDeadline(std::nullopt);
     if (ec) {
       if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
         SimpleError(stream, 431, "SIZE_INVALID", "request header fields too large");
-      } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+      } else if (ec == beast::error::timeout) {
+        SimpleError(stream, 408, "UNSUPPORTED", "request headers not received in time");
+      } else if (ec != bhttp::error::end_of_stream &&
                  ec != boost::asio::error::eof && ec != boost::asio::error::connection_reset) {
         SimpleError(stream, 400, "UNSUPPORTED", "malformed HTTP request");
       }

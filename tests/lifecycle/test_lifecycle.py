@@ -138,3 +138,33 @@ def test_sigterm_closes_idle_keepalive_connections_promptly():
         assert time.time() - start < 5
     finally:
         srv.cleanup()
+
+
+def test_headers_trickling_in_are_cut_off():
+    """A client that sends its request line a byte at a time (slowloris) is answered 408 and
+    dropped once io_timeout has passed in total, while other clients are still served."""
+    srv = ArcaServer(extra_args=["--io-timeout", "2"])
+    srv.start()
+    try:
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.settimeout(10)
+        start = time.time()
+        reply = b""
+        try:
+            for ch in b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                s.send(bytes([ch]))
+                assert requests.get(srv.url + "/v2/", timeout=5).status_code == 200
+                time.sleep(0.2)
+                if time.time() - start > 8:
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            reply = s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        elapsed = time.time() - start
+        assert elapsed < 8, "the trickling client was never cut off"
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+    finally:
+        srv.cleanup()

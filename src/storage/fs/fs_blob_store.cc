@@ -158,7 +158,10 @@ Status FsBlobStore::CommitUpload(const std::string& id, uint64_t length, const D
     if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync upload");
   }
   std::string dir = BlobDir(digest);
+  bool new_dir = ::stat(dir.c_str(), &st) != 0;
   ARCA_RETURN_IF_ERROR(MakeDirs(dir));
+  // A fresh fan-out folder is itself an entry in its parent, which must be durable too.
+  if (new_dir) ARCA_RETURN_IF_ERROR(SyncDir(dir.substr(0, dir.rfind('/'))));
   if (::rename(path->c_str(), BlobPath(digest).c_str()) != 0) return ErrnoStatus("rename");
   ARCA_RETURN_IF_ERROR(SyncDir(dir));
   return SyncDir(root_ + "/uploads");

@@ -39,7 +39,7 @@ using Setter = std::function<Status(Config&, const std::string&, const std::stri
 
 Setter IntSetter(long long lo, long long hi, std::function<void(Config&, long long)> set) {
   return [=](Config& c, const std::string& k, const std::string& v) {
-    long long n;
+    long long n = 0;
     ARCA_RETURN_IF_ERROR(ParseInt(k, v, lo, hi, n));
     set(c, n);
     return Status::Ok();

@@ -2,7 +2,6 @@
 and a sandboxed environment for the containers tools (skopeo, podman) and Go clients."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -11,24 +10,18 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from arca_server import REPO_TOP, ArcaServer  # noqa: E402
+from arca_server import ArcaServer  # noqa: E402
+import go_tools  # noqa: E402
 from client_helpers import OCI_INDEX, Layout, Runner, build_image, require_tool  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def go_tools_bin():
-    """Bin dir of scripts/go-tools.sh (built on first use, cached across runs).
-
-    $ARCA_TOOLS_BIN points at an already built bin dir and skips the script."""
-    preset = os.environ.get("ARCA_TOOLS_BIN")
-    if preset:
-        return preset
-    script = os.path.join(REPO_TOP, "scripts", "go-tools.sh")
-    proc = subprocess.run(["bash", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=1800)
-    if proc.returncode != 0:
-        pytest.fail(f"scripts/go-tools.sh failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return proc.stdout.strip().splitlines()[-1]
+    """Bin dir of the Go clients (see tests/lib/go_tools.py)."""
+    try:
+        return go_tools.go_tools_bin()
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

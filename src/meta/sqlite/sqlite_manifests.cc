@@ -154,31 +154,17 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const s
 }
 
 Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest) {
-  bool removed = false;
-  Status s = WriteTransaction([&](Connection& c) -> Status {
-    ARCA_PREPARE(d, c,
-                 "DELETE FROM manifests WHERE digest = ? AND repository_id = "
-                 "(SELECT id FROM repositories WHERE name = ?)");
-    ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Bind(2, repo).Exec());
-    removed = c.Changes() > 0;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return removed;
+  return WriteRemovingRows(
+      "DELETE FROM manifests WHERE digest = ? AND repository_id = "
+      "(SELECT id FROM repositories WHERE name = ?)",
+      digest, repo);
 }
 
 Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag) {
-  bool removed = false;
-  Status s = WriteTransaction([&](Connection& c) -> Status {
-    ARCA_PREPARE(d, c,
-                 "DELETE FROM tags WHERE name = ? AND repository_id = "
-                 "(SELECT id FROM repositories WHERE name = ?)");
-    ARCA_RETURN_IF_ERROR(d.Bind(1, tag).Bind(2, repo).Exec());
-    removed = c.Changes() > 0;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return removed;
+  return WriteRemovingRows(
+      "DELETE FROM tags WHERE name = ? AND repository_id = "
+      "(SELECT id FROM repositories WHERE name = ?)",
+      tag, repo);
 }
 
 Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,

@@ -159,18 +159,24 @@ Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& re
   return size;
 }
 
-Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
+Result<bool> SqliteMetaStore::WriteRemovingRows(const char* sql, const std::string& first,
+                                                const std::string& second) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
-    ARCA_PREPARE(d, c,
-                 "DELETE FROM repository_blobs WHERE digest = ? AND repository_id = "
-                 "(SELECT id FROM repositories WHERE name = ?)");
-    ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Bind(2, repo).Exec());
+    ARCA_PREPARE(d, c, sql);
+    ARCA_RETURN_IF_ERROR(d.Bind(1, first).Bind(2, second).Exec());
     removed = c.Changes() > 0;
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return removed;
+}
+
+Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
+  return WriteRemovingRows(
+      "DELETE FROM repository_blobs WHERE digest = ? AND repository_id = "
+      "(SELECT id FROM repositories WHERE name = ?)",
+      digest, repo);
 }
 
 Status SqliteMetaStore::CreateUpload(const UploadRecord& u) {

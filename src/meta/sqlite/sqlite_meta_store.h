@@ -64,6 +64,9 @@ class SqliteMetaStore : public MetaStore {
   void ReleaseReader(std::unique_ptr<sqlite::Connection> c);
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer; rolls back when fn fails.
   Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
+  // Runs a two-parameter DELETE in its own transaction; true when it removed a row.
+  Result<bool> WriteRemovingRows(const char* sql, const std::string& first,
+                                 const std::string& second);
   Result<int64_t> EnsureRepository(sqlite::Connection& c, const std::string& repo, int64_t now);
   Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m);
 

@@ -92,6 +92,24 @@ TEST_F(RegistryTest, Sha512Uploads) {
   EXPECT_TRUE(registry_->PushBlob("s", d, mono).ok());
 }
 
+TEST_F(RegistryTest, LargeBodiesOfKnownAndUnknownLengthHashRight) {
+  std::string data(9 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
+  StringSource sized(data, 300000, /*announce_length=*/true);
+  EXPECT_TRUE(registry_->PushBlob("big", d, sized).ok());
+  auto up = registry_->StartUpload("big2");
+  StringSource chunked(data.substr(0, 5 << 20), 65536, /*announce_length=*/false);
+  ASSERT_TRUE(registry_->AppendUpload("big2", up->id, chunked, std::nullopt).ok());
+  StringSource rest(data.substr(5 << 20), 65536, false);
+  auto size = registry_->FinishUpload("big2", up->id, d, rest, std::nullopt);
+  ASSERT_TRUE(size.ok()) << size.status().detail();
+  EXPECT_EQ(*size, data.size());
+  Digest wrong = Digest::Of(DigestAlgorithm::kSha256, "not it");
+  StringSource again(data, 300000, true);
+  EXPECT_EQ(registry_->PushBlob("big3", wrong, again).status().code(), ErrorCode::kDigestInvalid);
+}
+
 TEST_F(RegistryTest, UploadsBelongToTheirRepository) {
   auto up = registry_->StartUpload("r");
   EXPECT_EQ(registry_->GetUpload("other", up->id).status().code(), ErrorCode::kBlobUploadUnknown);

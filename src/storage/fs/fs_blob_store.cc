@@ -42,15 +42,28 @@ class FileBody : public BodySource {
 
 class FileUploadWriter : public UploadWriter {
  public:
-  explicit FileUploadWriter(UniqueFd fd) : fd_(std::move(fd)) {}
-  Status Write(const char* data, size_t len) override { return WriteAll(fd_.get(), data, len); }
+  FileUploadWriter(UniqueFd fd, uint64_t offset)
+      : fd_(std::move(fd)), flushed_(offset), written_(offset) {}
+  Status Write(const char* data, size_t len) override {
+    ARCA_RETURN_IF_ERROR(WriteAll(fd_.get(), data, len));
+    written_ += len;
+    // Start writeback as we go, so the fsync at the end finds little left to do.
+    if (written_ - flushed_ >= kWritebackStep) {
+      ::sync_file_range(fd_.get(), static_cast<off_t>(flushed_),
+                        static_cast<off_t>(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
+      flushed_ = written_;
+    }
+    return Status::Ok();
+  }
   Status Sync() override {
     if (::fdatasync(fd_.get()) != 0) return ErrnoStatus("fdatasync upload");
     return Status::Ok();
   }
 
  private:
+  static constexpr uint64_t kWritebackStep = 8 << 20;
   UniqueFd fd_;
+  uint64_t flushed_, written_;
 };
 
 Status UploadUnknown() {
@@ -132,7 +145,7 @@ Result<std::unique_ptr<UploadWriter>> FsBlobStore::AppendUpload(const std::strin
     return ErrnoStatus("truncate upload");
   }
   if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return ErrnoStatus("lseek");
-  return std::unique_ptr<UploadWriter>(new FileUploadWriter(std::move(fd)));
+  return std::unique_ptr<UploadWriter>(new FileUploadWriter(std::move(fd), offset));
 }
 
 Result<std::unique_ptr<ByteSource>> FsBlobStore::ReadUpload(const std::string& id,

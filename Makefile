@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 ADDR ?= 127.0.0.1:5000
 ROOT ?= ./data
 
-.PHONY: run test build release debug deps test-deps unit clean bench
+.PHONY: run test build release debug deps test-deps bench-deps unit clean bench
 
 run: release
 	./build/release/arca serve --addr $(ADDR) --root $(ROOT)
@@ -35,6 +35,15 @@ unit: debug
 test: debug
 	scripts/go-tools.sh >/dev/null
 	cd build/debug && ctest --output-on-failure -j $(JOBS)
+
+bench-deps:
+	@scripts/deps.sh bench
+
+# Arca (Release) and CNCF Distribution side by side; report in bench/results/.
+bench: bench-deps release
+	mkdir -p build/bench
+	cd bench/loadgen && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o ../../build/bench/loadgen .
+	python3 bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -1,0 +1,3 @@
+module arca.dev/bench/loadgen
+
+go 1.21

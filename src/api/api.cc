@@ -23,8 +23,12 @@ void Api::Handle(http::Request& req, http::Response& res) {
   res.Set("Docker-Distribution-API-Version", "registry/2.0");
   Status s;
   try {
-    auto route = ParseRoute(req.path);
-    s = route.ok() ? Dispatch(*route, req, res) : route.status();
+    if (req.path.starts_with("/arca/v1/")) {
+      s = Arca(req, res);
+    } else {
+      auto route = ParseRoute(req.path);
+      s = route.ok() ? Dispatch(*route, req, res) : route.status();
+    }
   } catch (const std::exception& e) {  // a bug, never the client's fault: report, keep serving
     s = Status(ErrorCode::kInternal, "internal error", e.what());
   }

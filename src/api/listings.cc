@@ -25,17 +25,17 @@ void SetJson(http::Response& res, const json& body, const char* type = "applicat
 
 }  // namespace
 
-Result<size_t> Api::PageSize(const http::Request& req) const {
+Result<size_t> Api::PageSize(const http::Request& req, size_t max) const {
   auto n = req.Query("n");
-  if (!n) return options_.max_page;
+  if (!n) return max;
   size_t value = 0;
   auto [p, ec] = std::from_chars(n->data(), n->data() + n->size(), value);
   if (n->empty() || ec != std::errc() || p != n->data() + n->size()) {
-    if (ec == std::errc::result_out_of_range) return options_.max_page;
+    if (ec == std::errc::result_out_of_range) return max;
     return Status(ErrorCode::kPaginationInvalid, "invalid number of results requested",
                   "n must be a non-negative integer");
   }
-  return std::min(value, options_.max_page);
+  return std::min(value, max);
 }
 
 Status Api::Tags(const Route& route, http::Request& req, http::Response& res) {
@@ -74,6 +74,7 @@ Status Api::Referrers(const Route& route, http::Request& req, http::Response& re
   json manifests = json::array();
   for (const ManifestRecord& m : page->items) {
     json d = {{"mediaType", m.media_type}, {"digest", m.digest}, {"size", m.size}};
+    // distribution-spec: artifactType, else config.mediaType; omitted for an index without one.
     const std::string& type = m.artifact_type.empty() ? m.config_media_type : m.artifact_type;
     if (!type.empty()) d["artifactType"] = type;
     if (!m.annotations_json.empty()) {

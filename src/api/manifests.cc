@@ -1,4 +1,6 @@
 // GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference>.
+#include <algorithm>
+
 #include "api/api.h"
 #include "api/errors.h"
 #include "types/names.h"
@@ -68,6 +70,10 @@ Status Api::PutManifest(const Route& route, http::Request& req, http::Response& 
   res.Set("Docker-Content-Digest", pushed->digest.str());
   if (!pushed->subject.empty()) res.Set("OCI-Subject", pushed->subject);
   for (const std::string& t : tags) res.Add("OCI-Tag", t);
+  for (std::string w : pushed->warnings) {
+    std::replace(w.begin(), w.end(), '"', '\'');
+    res.Add("Warning", "299 - \"" + w + "\"");
+  }
   return Status::Ok();
 }
 

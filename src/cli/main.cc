@@ -12,7 +12,9 @@
 #include "config/config.h"
 #include "http/server.h"
 #include "meta/sqlite/sqlite_meta_store.h"
+#include "registry/policy.h"
 #include "registry/registry.h"
+#include "registry/type_catalog.h"
 #include "storage/fs/fs_blob_store.h"
 #include "util/file_util.h"
 
@@ -40,6 +42,9 @@ environment, which wins over the file):
   shutdown_grace   seconds in-flight requests get on SIGTERM/SIGINT (default 10)
   access_log       JSON access log lines on stdout (default true)
   auto_mount       mount without `from` searches all repositories (default true)
+  types_dir        operators' artifact type definitions (default <root>/types)
+  policy_file      artifact type policy, YAML (default <root>/policy.yaml)
+  admin_token      bearer token for /arca/v1 writes (default: loopback clients only)
 )";
 
 int Fail(const Status& s) {
@@ -62,6 +67,13 @@ Result<Config> LoadConfig(const std::vector<std::string>& args) {
 }
 
 int Serve(const std::vector<std::string>& args) {
+  // Signals are taken by one thread with sigwait. They are blocked before any thread starts,
+  // as threads inherit the mask: a thread that had them unblocked would die of them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto config = LoadConfig(args);
   if (!config.ok()) return Fail(config.status());
   Status s = MakeDirs(config->root);
@@ -70,8 +82,21 @@ int Serve(const std::vector<std::string>& args) {
   if (!blobs.ok()) return Fail(blobs.status());
   auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
   if (!meta.ok()) return Fail(meta.status());
+  TypeCatalog types(BuiltinTypeFiles(),
+                    config->types_dir.empty() ? config->root + "/types" : config->types_dir);
+  s = types.Load();
+  if (!s.ok()) return Fail(s);
+  types.Watch(1000);
+  PolicyStore policy(config->policy_file.empty() ? config->root + "/policy.yaml"
+                                                 : config->policy_file);
+  s = policy.Load();
+  if (!s.ok()) return Fail(s);
+  policy.Watch(1000);
   Registry registry(**meta, **blobs);
-  api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount});
+  registry.SetTypes(&types, &policy);
+  api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
+                                         .admin_token = config->admin_token});
+  api.SetTypes(&types);
 
   http::ServerOptions options{.addr = config->addr,
                               .max_connections = config->max_connections,
@@ -85,12 +110,6 @@ int Serve(const std::vector<std::string>& args) {
   s = server.Listen();
   if (!s.ok()) return Fail(s);
 
-  // Signals are taken by one thread with sigwait, so handlers never run on request threads.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::thread([&server, stop_signals] {
     int sig;
     sigwait(&stop_signals, &sig);

@@ -68,6 +68,19 @@ const std::map<std::string, Setter>& Setters() {
       {"auto_mount", [](Config& c, const std::string& k, const std::string& v) {
          return ParseBool(k, v, c.auto_mount);
        }},
+      {"types_dir", [](Config& c, const std::string&, const std::string& v) {
+         c.types_dir = v;
+         return Status::Ok();
+       }},
+      {"policy_file", [](Config& c, const std::string&, const std::string& v) {
+         c.policy_file = v;
+         return Status::Ok();
+       }},
+      {"admin_token", [](Config& c, const std::string& k, const std::string& v) {
+         if (!v.empty() && v.size() < 16) return Bad(k, "at least 16 characters");
+         c.admin_token = v;
+         return Status::Ok();
+       }},
   };
   return kSetters;
 }

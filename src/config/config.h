@@ -19,6 +19,9 @@ struct Config {
   int shutdown_grace = 10;  // seconds in-flight requests get on SIGTERM
   bool access_log = true;
   bool auto_mount = true;   // `mount` without `from` searches every repository
+  std::string types_dir;    // operators' artifact type definitions; default <root>/types
+  std::string policy_file;  // type policy (YAML); default <root>/policy.yaml
+  std::string admin_token;  // when set, /arca/v1 writes need "Authorization: Bearer <it>"
 };
 
 // The setting names, as used in YAML (addr), environment (ARCA_ADDR) and flags (--addr).

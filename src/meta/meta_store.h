@@ -33,6 +33,30 @@ struct ManifestRecord {
   std::string annotations_json;  // or empty
   uint64_t size = 0;
   int64_t pushed_at = 0;
+  std::string type;            // identified artifact type (IdentifyArtifactType)
+  std::string platforms_json;  // [{"os","architecture","variant"...}] or empty
+  std::string created;         // an image config's "created", or empty
+  std::string fields_json;     // {"name": value} from the type's indexFields, or empty
+};
+
+// One manifest as the artifact listings show it.
+struct ArtifactSummary {
+  ManifestRecord manifest;         // without content
+  uint64_t total_size = 0;         // manifest + each referenced blob/child once
+  std::vector<std::string> tags;   // sorted
+  uint64_t referrers = 0;
+};
+
+struct RepositorySummary {
+  std::string name;
+  uint64_t artifacts = 0;
+  std::vector<std::string> types;  // sorted, distinct
+};
+
+struct Event {
+  int64_t id = 0;
+  int64_t time = 0;
+  std::string kind, repository, digest, message;
 };
 
 struct NewManifest {
@@ -92,8 +116,22 @@ class MetaStore {
   // Tags sorted, strictly after `after`, at most limit.
   virtual Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                              size_t limit) = 0;
+  // Manifests of repo sorted by digest (strictly after `after`), optionally of one type, with
+  // tags, total sizes and referrer counts, in a fixed number of queries.
+  virtual Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo,
+                                                      const std::string& type,
+                                                      const std::string& after,
+                                                      size_t limit) = 0;
+  // Repositories (sorted, strictly after `after`) holding a manifest (of type, when set).
+  virtual Result<Page<RepositorySummary>> ListTypedRepositories(const std::string& type,
+                                                                const std::string& after,
+                                                                size_t limit) = 0;
+  virtual Status RecordEvent(const Event& event) = 0;
+  // Events with ids greater than after_id, oldest first.
+  virtual Result<Page<Event>> ListEvents(int64_t after_id, size_t limit) = 0;
+
   // Manifests in repo whose subject is `subject`, sorted by digest, strictly after `after`,
-  // optionally only those of one artifact type (artifactType, else config media type).
+  // optionally only those of one artifact type (as identified at push).
   virtual Result<Page<ManifestRecord>> ListReferrers(const std::string& repo,
                                                      const std::string& subject,
                                                      const std::string& artifact_type,

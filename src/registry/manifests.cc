@@ -1,5 +1,8 @@
 // Registry: manifests, tags, referrers and the catalog.
+#include "registry/manifest_facts.h"
+#include "registry/policy.h"
 #include "registry/registry.h"
+#include "registry/type_catalog.h"
 
 namespace arca {
 
@@ -25,7 +28,33 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
     return Status(ErrorCode::kDigestInvalid, "manifest digest does not match its content",
                   "the content's digest is " + digest.str());
   }
+  std::string type = IdentifyArtifactType(*parsed);
+  TypeCatalog::TypePtr def = types_ ? types_->Find(type) : nullptr;
+  std::optional<std::string> config = ReadConfig(repo, *parsed);
+  std::vector<std::string> warnings;
+  if (policy_) {
+    auto policy = policy_->Current();
+    if (const PolicyRule* rule = policy->Match(repo)) {
+      std::vector<std::string> layers;
+      for (const ManifestRef& r : parsed->refs) {
+        if (r.kind == RefKind::kLayer) layers.push_back(r.descriptor.media_type);
+      }
+      std::string refused;
+      for (auto& v : CheckPolicy(*rule, type, def.get(), layers, config ? &*config : nullptr)) {
+        if (v.enforced) {
+          refused += (refused.empty() ? "" : "; ") + v.message;
+        } else {
+          warnings.push_back(std::move(v.message));
+        }
+      }
+      if (!refused.empty()) {
+        return Status(ErrorCode::kManifestInvalid, "push refused by policy", refused);
+      }
+    }
+  }
   NewManifest m;
+  m.record.type = type;
+  IndexFacts(*parsed, config ? &*config : nullptr, def.get(), m.record);
   m.record.digest = digest.str();
   m.record.media_type = parsed->media_type;
   m.record.artifact_type = parsed->artifact_type;
@@ -38,7 +67,32 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   m.tags = extra_tags;
   if (!reference.is_digest()) m.tags.insert(m.tags.begin(), reference.tag);
   ARCA_RETURN_IF_ERROR(meta_.PutManifest(repo, m));
-  return PushedManifest{digest, m.record.subject, m.tags};
+  for (const std::string& w : warnings) {
+    // The push stands even if its warning cannot be recorded.
+    (void)meta_.RecordEvent(Event{0, 0, "policy.warn", repo, digest.str(), w});
+  }
+  return PushedManifest{digest, m.record.subject, m.tags, type, std::move(warnings)};
+}
+
+std::optional<std::string> Registry::ReadConfig(const std::string& repo, const ParsedManifest& m) {
+  for (const ManifestRef& r : m.refs) {
+    if (r.kind != RefKind::kConfig) continue;
+    const Descriptor& d = r.descriptor;
+    if (d.size > kMaxIndexedConfigBytes) return std::nullopt;
+    auto held = meta_.BlobInRepository(repo, d.digest.str());
+    if (!held.ok() || !held->has_value() || **held != d.size) return std::nullopt;
+    auto body = blobs_.OpenBlob(d.digest, 0, d.size);
+    if (!body.ok()) return std::nullopt;
+    std::string out(d.size, '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      auto n = (*body)->Read(out.data() + got, out.size() - got);
+      if (!n.ok() || *n == 0) return std::nullopt;
+      got += *n;
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 Result<ManifestRecord> Registry::GetManifest(const std::string& repo,

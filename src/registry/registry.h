@@ -28,11 +28,21 @@ struct PushedManifest {
   Digest digest;
   std::string subject;  // the subject's digest when the manifest has one
   std::vector<std::string> tags;
+  std::string type;                    // the identified artifact type
+  std::vector<std::string> warnings;   // policy violations that were only warned
 };
+
+class TypeCatalog;
+class PolicyStore;
 
 class Registry {
  public:
   Registry(MetaStore& meta, BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+  // Optional: the known types (for indexing) and the type policy; both must outlive this.
+  void SetTypes(const TypeCatalog* types, const PolicyStore* policy) {
+    types_ = types;
+    policy_ = policy;
+  }
 
   // Size of a blob held by repo; BLOB_UNKNOWN otherwise.
   Result<uint64_t> StatBlob(const std::string& repo, const Digest& digest);
@@ -71,6 +81,18 @@ class Registry {
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit);
   Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit);
+  // Discovery (the Arca API): straight from the MetaStore.
+  Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,
+                                              const std::string& after, size_t limit) {
+    return meta_.ListArtifacts(repo, type, after, limit);
+  }
+  Result<Page<RepositorySummary>> ListTypedRepositories(const std::string& type,
+                                                        const std::string& after, size_t limit) {
+    return meta_.ListTypedRepositories(type, after, limit);
+  }
+  Result<Page<Event>> ListEvents(int64_t after_id, size_t limit) {
+    return meta_.ListEvents(after_id, limit);
+  }
   Result<Page<ManifestRecord>> ListReferrers(const std::string& repo, const Digest& subject,
                                              const std::string& artifact_type,
                                              const std::string& after, size_t limit);
@@ -83,8 +105,13 @@ class Registry {
   Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range);
   Result<Hasher> HashUpload(const std::string& id, uint64_t length, DigestAlgorithm alg);
 
+  // The config blob of an image-like manifest, when repo holds it and it is small enough.
+  std::optional<std::string> ReadConfig(const std::string& repo, const ParsedManifest& m);
+
   MetaStore& meta_;
   BlobStore& blobs_;
+  const TypeCatalog* types_ = nullptr;
+  const PolicyStore* policy_ = nullptr;
   KeyedMutex upload_locks_;  // one writer per upload session at a time
 };
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "types/artifact_type.h"
 #include "types/media_types.h"
 
 namespace arca {
@@ -111,6 +112,21 @@ Status ParseImageParts(const json& doc, ParsedManifest& m) {
   return Status::Ok();
 }
 
+// The platform objects of an index's children, for listings.
+std::string ChildPlatforms(const json& children) {
+  json out = json::array();
+  for (const auto& c : children) {
+    auto p = c.find("platform");
+    if (p == c.end() || !p->is_object()) continue;
+    json entry = {{"digest", c.value("digest", "")}};
+    for (const char* k : {"os", "architecture", "variant", "os.version"}) {
+      if (auto v = p->find(k); v != p->end() && v->is_string()) entry[k] = *v;
+    }
+    out.push_back(std::move(entry));
+  }
+  return out.empty() ? "" : out.dump();
+}
+
 Status ParseIndexParts(const json& doc, ParsedManifest& m) {
   if (doc.contains("config") || doc.contains("layers")) {
     return Invalid("an index has no config or layers field");
@@ -122,6 +138,7 @@ Status ParseIndexParts(const json& doc, ParsedManifest& m) {
     if (!d.ok()) return d.status();
     m.refs.push_back({RefKind::kManifest, *d, false});
   }
+  m.child_platforms_json = ChildPlatforms(*children);
   return Status::Ok();
 }
 
@@ -149,6 +166,9 @@ Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_
   auto at = OptionalString(doc, "artifactType", "");
   if (!at.ok()) return at.status();
   m.artifact_type = *at;
+  if (!m.artifact_type.empty() && !IsMediaType(m.artifact_type)) {
+    return Invalid("artifactType \"" + m.artifact_type.substr(0, 256) + "\" is not a media type (RFC 6838)");
+  }
   ARCA_RETURN_IF_ERROR(media::IsIndex(m.media_type) ? ParseIndexParts(doc, m)
                                                     : ParseImageParts(doc, m));
   auto subject = doc.find("subject");
@@ -159,8 +179,23 @@ Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_
   }
   ARCA_RETURN_IF_ERROR(CheckAnnotations(doc, ""));
   auto ann = doc.find("annotations");
-  if (ann != doc.end() && !ann->empty()) m.annotations_json = ann->dump();
+  if (ann != doc.end() && !ann->empty()) {
+    m.annotations_json = ann->dump();
+    auto legacy = ann->find(std::string(kLegacyArtifactTypeAnnotation));
+    if (legacy != ann->end() && legacy->is_string()) m.annotation_artifact_type = *legacy;
+  }
   return m;
+}
+
+std::string IdentifyArtifactType(const ParsedManifest& m) {
+  if (!m.artifact_type.empty()) return m.artifact_type;
+  if (!media::IsIndex(m.media_type)) return m.config_media_type;
+  if (!m.annotation_artifact_type.empty()) return m.annotation_artifact_type;
+  bool all_images = !m.refs.empty();
+  for (const ManifestRef& r : m.refs) {
+    all_images = all_images && media::IsImageManifest(r.descriptor.media_type);
+  }
+  return all_images ? std::string(media::kOciIndex) : m.media_type;
 }
 
 }  // namespace arca

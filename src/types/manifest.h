@@ -40,12 +40,21 @@ struct ParsedManifest {
   std::optional<Descriptor> subject;
   std::vector<ManifestRef> refs;  // config, layers, child manifests in document order
   std::string annotations_json;   // the annotations object re-serialized, or empty
+  std::string annotation_artifact_type;  // an index's legacy org.opencontainers.artifactType
+  std::string child_platforms_json;      // an index's [{"digest","os","architecture",...}]
 
   // The type referrers listings report: artifactType, else config.mediaType.
   const std::string& EffectiveArtifactType() const {
     return artifact_type.empty() ? config_media_type : artifact_type;
   }
 };
+
+inline constexpr std::string_view kLegacyArtifactTypeAnnotation = "org.opencontainers.artifactType";
+
+// The manifest's artifact type as Arca records it: artifactType; for an index then the legacy
+// annotation, then the OCI index media type when every child is an image, else the index's
+// own media type; for an image manifest its config media type.
+std::string IdentifyArtifactType(const ParsedManifest& m);
 
 // Validates bytes as a manifest of content_type (the request's Content-Type, parameters
 // allowed, may be empty). MANIFEST_INVALID names the first problem found.

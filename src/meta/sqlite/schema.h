@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS manifests(
   size INTEGER NOT NULL,
   content BLOB NOT NULL,
   pushed_at INTEGER NOT NULL,
+  type TEXT NOT NULL DEFAULT '',
+  platforms TEXT NOT NULL DEFAULT '',
+  created TEXT NOT NULL DEFAULT '',
+  fields TEXT NOT NULL DEFAULT '',
   UNIQUE(repository_id, digest));
 CREATE INDEX IF NOT EXISTS manifests_by_subject
   ON manifests(repository_id, subject_digest, digest) WHERE subject_digest IS NOT NULL;
@@ -52,6 +56,13 @@ CREATE TABLE IF NOT EXISTS tags(
   updated_at INTEGER NOT NULL,
   PRIMARY KEY(repository_id, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_by_manifest ON tags(manifest_id);
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads(
   id TEXT PRIMARY KEY,
   repository_id INTEGER NOT NULL REFERENCES repositories(id),
@@ -59,6 +70,22 @@ CREATE TABLE IF NOT EXISTS uploads(
   hash_state BLOB NOT NULL,
   started_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL) WITHOUT ROWID;
+)SQL";
+
+// Version 2 added what artifact types index; stores made by version 1 get the columns here,
+// and their rows the type version 1 would have reported.
+inline constexpr const char* kMigrateToV2 = R"SQL(
+ALTER TABLE manifests ADD COLUMN type TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN platforms TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN created TEXT NOT NULL DEFAULT '';
+ALTER TABLE manifests ADD COLUMN fields TEXT NOT NULL DEFAULT '';
+UPDATE manifests SET type = CASE WHEN artifact_type <> '' THEN artifact_type
+                                 ELSE config_media_type END;
+)SQL";
+
+inline constexpr const char* kIndexesV2 = R"SQL(
+CREATE INDEX IF NOT EXISTS manifests_by_type ON manifests(type, repository_id);
+CREATE INDEX IF NOT EXISTS manifests_by_repository_type ON manifests(repository_id, type, digest);
 )SQL";
 
 }  // namespace arca::sqlite

@@ -14,7 +14,7 @@ namespace {
 
 #define MANIFEST_COLUMNS                                                                    \
   "m.digest, m.media_type, m.artifact_type, m.config_media_type, m.subject_digest, " \
-  "m.annotations, m.size, m.pushed_at "
+  "m.annotations, m.size, m.pushed_at, m.type, m.platforms, m.created, m.fields "
 
 ManifestRecord ReadManifestRow(const Stmt& s, bool with_content) {
   ManifestRecord m;
@@ -26,7 +26,11 @@ ManifestRecord ReadManifestRow(const Stmt& s, bool with_content) {
   m.annotations_json = s.Text(5);
   m.size = static_cast<uint64_t>(s.Int(6));
   m.pushed_at = s.Int(7);
-  if (with_content) m.content = s.Text(8);
+  m.type = s.Text(8);
+  m.platforms_json = s.Text(9);
+  m.created = s.Text(10);
+  m.fields_json = s.Text(11);
+  if (with_content) m.content = s.Text(12);
   return m;
 }
 
@@ -77,8 +81,8 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
     const ManifestRecord& r = m.record;
     ARCA_PREPARE(ins, c,
                  "INSERT INTO manifests(repository_id, digest, media_type, artifact_type, "
-                 "config_media_type, subject_digest, annotations, size, content, pushed_at) "
-                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                 "config_media_type, subject_digest, annotations, size, content, pushed_at, "
+                 "type, platforms, created, fields) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                  "ON CONFLICT(repository_id, digest) DO NOTHING");
     ins.Bind(1, *repo_id).Bind(2, r.digest).Bind(3, r.media_type).Bind(4, r.artifact_type)
         .Bind(5, r.config_media_type);
@@ -88,7 +92,8 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
       ins.Bind(6, r.subject);
     }
     ins.Bind(7, r.annotations_json).Bind(8, static_cast<int64_t>(r.size)).BindBlob(9, r.content)
-        .Bind(10, now);
+        .Bind(10, now).Bind(11, r.type).Bind(12, r.platforms_json).Bind(13, r.created)
+        .Bind(14, r.fields_json);
     ARCA_RETURN_IF_ERROR(ins.Exec());
     int64_t manifest_id;
     if (c.Changes() > 0) {

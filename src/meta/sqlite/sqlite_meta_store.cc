@@ -29,6 +29,17 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
   auto c = Connection::Open(path);
   if (!c.ok()) return c.status();
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchema));
+  {
+    auto has_type = (*c)->Prepare("SELECT 1 FROM pragma_table_info('manifests') WHERE name = 'type'");
+    if (!has_type.ok()) return has_type.status();
+    bool migrated = (*has_type)->Step();
+    ARCA_RETURN_IF_ERROR((*has_type)->status());
+    has_type->reset();
+    if (!migrated) {
+      ARCA_RETURN_IF_ERROR((*c)->Exec(std::string("BEGIN;") + sqlite::kMigrateToV2 + "COMMIT;"));
+    }
+  }
+  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
   store->writer_ = std::move(*c);
   return store;
 }

@@ -42,6 +42,13 @@ class SqliteMetaStore : public MetaStore {
   Result<bool> DeleteTag(const std::string& repo, const std::string& tag) override;
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit) override;
+  Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,
+                                              const std::string& after, size_t limit) override;
+  Result<Page<RepositorySummary>> ListTypedRepositories(const std::string& type,
+                                                        const std::string& after,
+                                                        size_t limit) override;
+  Status RecordEvent(const Event& event) override;
+  Result<Page<Event>> ListEvents(int64_t after_id, size_t limit) override;
   Result<Page<ManifestRecord>> ListReferrers(const std::string& repo, const std::string& subject,
                                              const std::string& artifact_type,
                                              const std::string& after, size_t limit) override;

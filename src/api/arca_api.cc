@@ -1,0 +1,168 @@
+// The Arca API under /arca/v1/: discovery of artifacts by type, the event log, and the
+// routing and admin check shared with the type management endpoints (types_api.cc).
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+#include "api/errors.h"
+#include "registry/type_catalog.h"
+#include "types/media_types.h"
+#include "types/names.h"
+
+namespace arca::api {
+namespace {
+
+using json = nlohmann::json;
+constexpr size_t kArcaMaxPage = 1000;
+
+void SetJson(http::Response& res, const json& body) {
+  res.Set("Content-Type", "application/json");
+  res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string Rfc3339(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  tm utc;
+  gmtime_r(&tt, &utc);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+json ParseOr(const std::string& text, json fallback) {
+  if (text.empty()) return fallback;
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+bool IsLoopback(const std::string& ip) {
+  return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127.");
+}
+
+void NextLink(http::Response& res, const std::string& path, size_t n, const std::string& last,
+              const std::string& type) {
+  std::string link = "<" + path + "?n=" + std::to_string(n) + "&last=" + http::PercentEncode(last);
+  if (!type.empty()) link += "&artifactType=" + http::PercentEncode(type);
+  res.Set("Link", link + ">; rel=\"next\"");
+}
+
+}  // namespace
+
+Status Api::AuthorizeAdmin(const http::Request& req, http::Response& res) const {
+  if (options_.admin_token.empty()) {
+    if (IsLoopback(req.remote)) return Status::Ok();
+    return Status(ErrorCode::kDenied, "administrative requests are accepted only from loopback",
+                  "set admin_token to allow them from elsewhere with a bearer token");
+  }
+  std::string_view auth = req.HeaderValue("Authorization");
+  if (!auth.starts_with("Bearer ")) {
+    res.Set("WWW-Authenticate", "Bearer realm=\"arca-admin\"");
+    return Status(ErrorCode::kUnauthorized, "authentication required", "send Authorization: Bearer <admin_token>");
+  }
+  std::string_view token = auth.substr(7);
+  bool match = token.size() == options_.admin_token.size() &&
+               CRYPTO_memcmp(token.data(), options_.admin_token.data(), token.size()) == 0;
+  if (!match) return Status(ErrorCode::kDenied, "invalid admin token", "");
+  return Status::Ok();
+}
+
+Status Api::Arca(http::Request& req, http::Response& res) {
+  std::string rest = req.path.substr(std::string("/arca/v1/").size());
+  if (rest == "types" || rest.starts_with("types/")) {
+    return Types(rest == "types" ? "" : rest.substr(6), req, res);
+  }
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (rest == "repositories") {
+    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    return TypedRepositories(req, res);
+  }
+  if (rest.starts_with("repositories/") && rest.ends_with("/artifacts")) {
+    std::string name = rest.substr(13, rest.size() - 13 - 10);
+    ARCA_RETURN_IF_ERROR(ValidateRepositoryName(name));
+    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    return Artifacts(name, req, res);
+  }
+  if (rest == "events") {
+    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    return Events(req, res);
+  }
+  return Status(ErrorCode::kNotFound, "no such endpoint", req.path.substr(0, 256));
+}
+
+Status Api::TypedRepositories(http::Request& req, http::Response& res) {
+  auto n = PageSize(req, kArcaMaxPage);
+  if (!n.ok()) return n.status();
+  std::string type = req.Query("artifactType").value_or("");
+  auto page = registry_.ListTypedRepositories(type, req.Query("last").value_or(""), *n);
+  if (!page.ok()) return page.status();
+  json repos = json::array();
+  for (const RepositorySummary& r : page->items) {
+    repos.push_back({{"name", r.name}, {"artifacts", r.artifacts}, {"types", r.types}});
+  }
+  if (page->more && !page->items.empty()) {
+    NextLink(res, "/arca/v1/repositories", *n, page->items.back().name, type);
+  }
+  SetJson(res, {{"repositories", repos}});
+  return Status::Ok();
+}
+
+Status Api::Artifacts(const std::string& repo, http::Request& req, http::Response& res) {
+  auto n = PageSize(req, kArcaMaxPage);
+  if (!n.ok()) return n.status();
+  std::string type = req.Query("artifactType").value_or("");
+  auto page = registry_.ListArtifacts(repo, type, req.Query("last").value_or(""), *n);
+  if (!page.ok()) return page.status();
+  json list = json::array();
+  for (const ArtifactSummary& a : page->items) {
+    const ManifestRecord& m = a.manifest;
+    auto def = types_ ? types_->Find(m.type) : nullptr;
+    json item = {{"digest", m.digest},
+                 {"mediaType", m.media_type},
+                 {"artifactType", m.type},
+                 {"title", def ? def->title : "Unknown"},
+                 {"size", a.total_size},
+                 {"pushedAt", Rfc3339(m.pushed_at)},
+                 {"tags", a.tags},
+                 {"referrers", a.referrers}};
+    json platforms = ParseOr(m.platforms_json, json::array());
+    if (media::IsIndex(m.media_type)) {
+      item["platforms"] = platforms;
+    } else if (platforms.is_array() && platforms.size() == 1) {
+      item["platform"] = platforms[0];
+    }
+    if (!m.subject.empty()) item["subject"] = m.subject;
+    if (!m.created.empty()) item["created"] = m.created;
+    item["fields"] = ParseOr(m.fields_json, json::object());
+    list.push_back(std::move(item));
+  }
+  if (page->more && !page->items.empty()) {
+    NextLink(res, "/arca/v1/repositories/" + repo + "/artifacts", *n,
+             page->items.back().manifest.digest, type);
+  }
+  SetJson(res, {{"artifacts", list}});
+  return Status::Ok();
+}
+
+Status Api::Events(http::Request& req, http::Response& res) {
+  auto n = PageSize(req, kArcaMaxPage);
+  if (!n.ok()) return n.status();
+  int64_t after = 0;
+  if (auto last = req.Query("last")) after = std::atoll(last->c_str());
+  auto page = registry_.ListEvents(after, *n);
+  if (!page.ok()) return page.status();
+  json list = json::array();
+  for (const Event& e : page->items) {
+    list.push_back({{"id", e.id}, {"time", Rfc3339(e.time)}, {"kind", e.kind},
+                    {"repository", e.repository}, {"digest", e.digest}, {"message", e.message}});
+  }
+  if (page->more && !page->items.empty()) {
+    NextLink(res, "/arca/v1/events", *n, std::to_string(page->items.back().id), "");
+  }
+  SetJson(res, {{"events", list}});
+  return Status::Ok();
+}
+
+}  // namespace arca::api

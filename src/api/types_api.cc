@@ -1,0 +1,109 @@
+// /arca/v1/types: list, read, add, replace and delete artifact type definitions, and serve
+// their logos.
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+#include "api/errors.h"
+#include "registry/type_catalog.h"
+
+namespace arca::api {
+namespace {
+
+using json = nlohmann::json;
+constexpr size_t kMaxDefinitionBody = 1 << 20;
+
+json Summary(const ArtifactType& t) {
+  json fields = json::object();
+  for (const auto& [name, ptr] : t.index_fields) fields[name] = ptr;
+  return {{"mediaType", t.media_type},   {"title", t.title},
+          {"description", t.description}, {"layerMediaTypes", t.layer_media_types},
+          {"version", t.version},         {"specUrl", t.spec_url},
+          {"moreInfoUrl", t.more_info_url}, {"source", t.source},
+          {"hasLogo", !t.logo_svg.empty()}, {"hasConfigSchema", t.config_schema.has_value()},
+          {"indexFields", fields}};
+}
+
+Result<std::string> ReadBody(ByteSource& body) {
+  if (auto len = body.Length(); len && *len > kMaxDefinitionBody) {
+    return Status(ErrorCode::kTooLarge, "definition too large", "the limit is 1 MiB");
+  }
+  std::string out;
+  char buf[16384];
+  while (true) {
+    auto n = body.Read(buf, sizeof buf);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    if (out.size() + *n > kMaxDefinitionBody) {
+      return Status(ErrorCode::kTooLarge, "definition too large", "the limit is 1 MiB");
+    }
+    out.append(buf, *n);
+  }
+}
+
+}  // namespace
+
+Status Api::Types(const std::string& rest, http::Request& req, http::Response& res) {
+  if (!types_) return Status(ErrorCode::kNotFound, "artifact types are not enabled");
+  if (rest.empty()) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.Set("Allow", "GET");
+      return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    }
+    json list = json::array();
+    for (const auto& t : types_->List()) list.push_back(Summary(*t));
+    res.Set("Content-Type", "application/json");
+    res.body = json{{"types", list}}.dump();
+    return Status::Ok();
+  }
+  auto decoded = http::PercentDecode(rest);
+  if (!decoded) return Status(ErrorCode::kNotFound, "no such artifact type", rest.substr(0, 256));
+  std::string id = *decoded;
+  bool logo = id.ends_with("/logo.svg");
+  if (logo) id = id.substr(0, id.size() - 9);
+  if (!IsMediaType(id)) return Status(ErrorCode::kNameUnknown, "no such artifact type", id.substr(0, 256));
+  if (logo || req.method == "GET" || req.method == "HEAD") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.Set("Allow", "GET");
+      return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    }
+    auto t = types_->Find(id);
+    if (!t) return Status(ErrorCode::kNameUnknown, "no such artifact type", id);
+    if (logo) {
+      if (t->logo_svg.empty()) return Status(ErrorCode::kNotFound, "this type has no logo", id);
+      res.Set("Content-Type", "image/svg+xml");
+      // An SVG opened on its own must not run anything even if a check above missed it.
+      res.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      res.Set("X-Content-Type-Options", "nosniff");
+      res.body = t->logo_svg;
+      return Status::Ok();
+    }
+    json doc = json::parse(t->document, nullptr, false);
+    doc.erase("logo");
+    doc["source"] = t->source;
+    doc["hasLogo"] = !t->logo_svg.empty();
+    res.Set("Content-Type", "application/json");
+    res.body = doc.dump();
+    return Status::Ok();
+  }
+  if (req.method != "PUT" && req.method != "DELETE") {
+    res.Set("Allow", "GET, PUT, DELETE");
+    return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET, PUT, DELETE");
+  }
+  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
+  if (req.method == "DELETE") {
+    ARCA_RETURN_IF_ERROR(types_->Delete(id));
+    res.status = 202;
+    return Status::Ok();
+  }
+  auto body = ReadBody(*req.body);
+  if (!body.ok()) return body.status();
+  auto created = types_->Put(id, *body);
+  if (!created.ok()) return created.status();
+  res.status = *created ? 201 : 200;
+  res.Set("Location", "/arca/v1/types/" + id);
+  res.Set("Content-Type", "application/json");
+  res.body = Summary(*types_->Find(id)).dump();
+  return Status::Ok();
+}
+
+}  // namespace arca::api

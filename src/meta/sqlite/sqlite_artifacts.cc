@@ -1,0 +1,133 @@
+// SqliteMetaStore: the artifact listings and the event log.
+#include <ctime>
+
+#include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+
+namespace arca {
+
+using sqlite::Connection;
+
+namespace {
+
+std::vector<std::string> SplitLines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t nl = s.find('\n', start);
+    out.push_back(s.substr(start, nl == std::string::npos ? nl : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+template <typename T>
+void TrimPage(Page<T>& page, size_t limit) {
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.more = true;
+  }
+}
+
+}  // namespace
+
+Result<Page<ArtifactSummary>> SqliteMetaStore::ListArtifacts(const std::string& repo,
+                                                            const std::string& type,
+                                                            const std::string& after,
+                                                            size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  // One statement: sizes, referrer counts and tags come from correlated subqueries, so a
+  // page costs the same whatever the number of artifacts on it.
+  ARCA_PREPARE(q, **r,
+               "SELECT m.digest, m.media_type, m.artifact_type, m.config_media_type, "
+               "m.subject_digest, m.annotations, m.size, m.pushed_at, m.type, m.platforms, "
+               "m.created, m.fields, "
+               "m.size + (SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT digest, size "
+               "  FROM manifest_references WHERE manifest_id = m.id)), "
+               "(SELECT COUNT(*) FROM manifests x WHERE x.repository_id = m.repository_id "
+               "  AND x.subject_digest = m.digest), "
+               "(SELECT GROUP_CONCAT(name, char(10)) FROM (SELECT name FROM tags "
+               "  WHERE manifest_id = m.id ORDER BY name)) "
+               "FROM manifests m WHERE m.repository_id = "
+               "(SELECT id FROM repositories WHERE name = ?1) AND (?2 = '' OR m.type = ?2) "
+               "AND m.digest > ?3 ORDER BY m.digest LIMIT ?4");
+  q.Bind(1, repo).Bind(2, type).Bind(3, after).Bind(4, static_cast<int64_t>(limit) + 1);
+  Page<ArtifactSummary> page;
+  while (q.Step()) {
+    ArtifactSummary a;
+    ManifestRecord& m = a.manifest;
+    m.digest = q.Text(0);
+    m.media_type = q.Text(1);
+    m.artifact_type = q.Text(2);
+    m.config_media_type = q.Text(3);
+    m.subject = q.IsNull(4) ? "" : q.Text(4);
+    m.annotations_json = q.Text(5);
+    m.size = static_cast<uint64_t>(q.Int(6));
+    m.pushed_at = q.Int(7);
+    m.type = q.Text(8);
+    m.platforms_json = q.Text(9);
+    m.created = q.Text(10);
+    m.fields_json = q.Text(11);
+    a.total_size = static_cast<uint64_t>(q.Int(12));
+    a.referrers = static_cast<uint64_t>(q.Int(13));
+    if (!q.IsNull(14)) a.tags = SplitLines(q.Text(14));
+    page.items.push_back(std::move(a));
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  TrimPage(page, limit);
+  return page;
+}
+
+Result<Page<RepositorySummary>> SqliteMetaStore::ListTypedRepositories(const std::string& type,
+                                                                      const std::string& after,
+                                                                      size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT r.name, (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id), "
+               "(SELECT GROUP_CONCAT(t, char(10)) FROM (SELECT DISTINCT type AS t FROM manifests "
+               "  WHERE repository_id = r.id ORDER BY t)) "
+               "FROM repositories r WHERE r.name > ?2 AND EXISTS(SELECT 1 FROM manifests m "
+               "WHERE m.repository_id = r.id AND (?1 = '' OR m.type = ?1)) "
+               "ORDER BY r.name LIMIT ?3");
+  q.Bind(1, type).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
+  Page<RepositorySummary> page;
+  while (q.Step()) {
+    RepositorySummary s{q.Text(0), static_cast<uint64_t>(q.Int(1)), {}};
+    if (!q.IsNull(2)) s.types = SplitLines(q.Text(2));
+    page.items.push_back(std::move(s));
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  TrimPage(page, limit);
+  return page;
+}
+
+Status SqliteMetaStore::RecordEvent(const Event& e) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(ins, c,
+                 "INSERT INTO events(time, kind, repository, digest, message) VALUES(?, ?, ?, ?, ?)");
+    int64_t when = e.time ? e.time : static_cast<int64_t>(std::time(nullptr));
+    return ins.Bind(1, when).Bind(2, e.kind).Bind(3, e.repository).Bind(4, e.digest)
+        .Bind(5, e.message).Exec();
+  });
+}
+
+Result<Page<Event>> SqliteMetaStore::ListEvents(int64_t after_id, size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT id, time, kind, repository, digest, message FROM events WHERE id > ? "
+               "ORDER BY id LIMIT ?");
+  q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit) + 1);
+  Page<Event> page;
+  while (q.Step()) {
+    page.items.push_back(Event{q.Int(0), q.Int(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5)});
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  TrimPage(page, limit);
+  return page;
+}
+
+}  // namespace arca

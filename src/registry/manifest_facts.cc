@@ -1,0 +1,41 @@
+#include "registry/manifest_facts.h"
+
+#include <nlohmann/json.hpp>
+
+namespace arca {
+
+using json = nlohmann::json;
+
+static bool IsImageConfig(const std::string& media_type) {
+  return media_type == "application/vnd.oci.image.config.v1+json" ||
+         media_type == "application/vnd.docker.container.image.v1+json";
+}
+
+void IndexFacts(const ParsedManifest& m, const std::string* config_json,
+                const ArtifactType* def, ManifestRecord& record) {
+  record.platforms_json = m.child_platforms_json;
+  if (!config_json) return;
+  json config = json::parse(*config_json, nullptr, false);
+  if (config.is_discarded() || !config.is_object()) return;
+  if (IsImageConfig(m.config_media_type)) {
+    json platform = json::object();
+    for (const char* k : {"os", "architecture", "variant", "os.version"}) {
+      if (auto v = config.find(k); v != config.end() && v->is_string()) platform[k] = *v;
+    }
+    if (!platform.empty()) record.platforms_json = json::array({platform}).dump();
+    if (auto c = config.find("created"); c != config.end() && c->is_string()) record.created = *c;
+  }
+  if (!def || def->index_fields.empty()) return;
+  json fields = json::object();
+  for (const auto& [name, pointer] : def->index_fields) {
+    try {
+      json::json_pointer ptr(pointer);
+      if (config.contains(ptr)) fields[name] = config.at(ptr);
+    } catch (const json::exception&) {
+      // A pointer that does not fit this config (an array index into an object...): skip.
+    }
+  }
+  if (!fields.empty()) record.fields_json = fields.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace arca

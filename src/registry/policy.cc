@@ -1,0 +1,204 @@
+#include "registry/policy.h"
+
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace arca {
+namespace {
+
+Status Bad(size_t index, const std::string& field, const std::string& why) {
+  return Status(ErrorCode::kInternal, "invalid policy",
+                "rules[" + std::to_string(index) + "]." + field + ": " + why);
+}
+
+Result<PolicyMode> ParseMode(const YAML::Node& n, size_t i, const char* field,
+                             std::initializer_list<const char*> off_words,
+                             std::initializer_list<const char*> enforce_words) {
+  if (!n.IsScalar()) return Bad(i, field, "must be a word");
+  std::string v = n.as<std::string>();
+  if (v == "warn") return PolicyMode::kWarn;
+  for (const char* w : off_words) if (v == w) return PolicyMode::kOff;
+  for (const char* w : enforce_words) if (v == w) return PolicyMode::kEnforce;
+  std::string allowed;
+  for (const char* w : off_words) allowed += std::string(w) + ", ";
+  allowed += "warn";
+  for (const char* w : enforce_words) allowed += std::string(", ") + w;
+  return Bad(i, field, "\"" + v + "\" is not one of " + allowed);
+}
+
+const char* Word(PolicyMode m) { return m == PolicyMode::kEnforce ? "enforced" : "warned"; }
+
+}  // namespace
+
+bool GlobMatch(std::string_view p, std::string_view s) {
+  if (p.empty()) return s.empty();
+  if (p.starts_with("**")) {
+    std::string_view rest = p.substr(2);
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (GlobMatch(rest, s.substr(i))) return true;
+    }
+    return false;
+  }
+  if (p[0] == '*') {
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (GlobMatch(p.substr(1), s.substr(i))) return true;
+      if (i < s.size() && s[i] == '/') break;
+    }
+    return false;
+  }
+  return !s.empty() && p[0] == s[0] && GlobMatch(p.substr(1), s.substr(1));
+}
+
+Result<Policy> Policy::Parse(const std::string& yaml_text) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status(ErrorCode::kInternal, "invalid policy", std::string("not YAML: ") + e.what());
+  }
+  Policy policy;
+  if (doc.IsNull()) return policy;
+  if (!doc.IsMap() || !doc["rules"] || !doc["rules"].IsSequence()) {
+    return Status(ErrorCode::kInternal, "invalid policy", "the document needs a `rules:` list");
+  }
+  size_t i = 0;
+  for (const auto& r : doc["rules"]) {
+    if (!r.IsMap()) return Bad(i, "(rule)", "must be a mapping");
+    PolicyRule rule;
+    for (const auto& kv : r) {
+      std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "repositories") {
+        if (!v.IsScalar() || v.as<std::string>().empty()) return Bad(i, key, "must be a glob");
+        rule.repositories = v.as<std::string>();
+      } else if (key == "allow") {
+        if (!v.IsSequence()) return Bad(i, key, "must be a list of media types");
+        for (const auto& t : v) {
+          if (!t.IsScalar() || !IsMediaType(t.as<std::string>())) return Bad(i, key, "must be a list of media types");
+          rule.allow.push_back(t.as<std::string>());
+        }
+      } else if (key == "disallowed") {
+        auto m = ParseMode(v, i, "disallowed", {}, {"deny"});
+        if (!m.ok()) return m.status();
+        rule.disallowed = *m;
+      } else if (key == "unknown") {
+        auto m = ParseMode(v, i, "unknown", {"allow"}, {"deny"});
+        if (!m.ok()) return m.status();
+        rule.unknown = *m;
+      } else if (key == "layers" || key == "config") {
+        auto m = ParseMode(v, i, key.c_str(), {"off"}, {"enforce"});
+        if (!m.ok()) return m.status();
+        (key == "layers" ? rule.layers : rule.config) = *m;
+      } else {
+        return Bad(i, key, "unknown field");
+      }
+    }
+    policy.rules_.push_back(std::move(rule));
+    ++i;
+  }
+  return policy;
+}
+
+const PolicyRule* Policy::Match(const std::string& repository) const {
+  for (const PolicyRule& r : rules_) {
+    if (GlobMatch(r.repositories, repository)) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<PolicyViolation> CheckPolicy(const PolicyRule& rule, const std::string& type,
+                                         const ArtifactType* def,
+                                         const std::vector<std::string>& layer_types,
+                                         const std::string* config_json) {
+  std::vector<PolicyViolation> out;
+  std::string where = "policy rule \"" + rule.repositories + "\": ";
+  auto add = [&](PolicyMode mode, std::string msg) {
+    if (mode != PolicyMode::kOff) {
+      out.push_back({mode == PolicyMode::kEnforce, where + msg + " (" + Word(mode) + ")"});
+    }
+  };
+  if (!rule.allow.empty() && std::find(rule.allow.begin(), rule.allow.end(), type) == rule.allow.end()) {
+    std::string allowed;
+    for (const auto& a : rule.allow) allowed += (allowed.empty() ? "" : ", ") + a;
+    add(rule.disallowed, "artifact type \"" + type + "\" is not allowed; allowed types: " + allowed);
+  }
+  if (!def) {
+    add(rule.unknown, "artifact type \"" + type + "\" has no definition (unknown types: " +
+                          (rule.unknown == PolicyMode::kEnforce ? "deny" : "warn") + ")");
+    return out;
+  }
+  if (rule.layers != PolicyMode::kOff) {
+    for (const std::string& l : layer_types) {
+      if (!def->AllowsLayer(l)) {
+        std::string allowed;
+        for (const auto& a : def->layer_media_types) allowed += (allowed.empty() ? "" : ", ") + a;
+        add(rule.layers, "layer media type \"" + l + "\" is not one of " + def->title + "'s: " + allowed);
+      }
+    }
+  }
+  if (rule.config != PolicyMode::kOff && def->config_schema) {
+    Status s = config_json ? def->config_schema->Validate(*config_json)
+                           : Status(ErrorCode::kManifestInvalid, "", "the config blob could not be read");
+    if (!s.ok()) add(rule.config, "config does not match " + def->title + "'s configSchema: " + s.detail());
+  }
+  return out;
+}
+
+PolicyStore::PolicyStore(std::string path) : path_(std::move(path)), current_(std::make_shared<Policy>()) {}
+
+PolicyStore::~PolicyStore() {
+  stop_ = true;
+  if (watcher_.joinable()) watcher_.join();
+}
+
+std::string PolicyStore::Signature() const {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) return "absent";
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+Status PolicyStore::Load() {
+  signature_ = Signature();
+  if (signature_ == "absent") return Status::Ok();
+  std::ifstream in(path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto p = Policy::Parse(ss.str());
+  if (!p.ok()) return Status(p.status().code(), p.status().message(), path_ + ": " + p.status().detail());
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = std::make_shared<const Policy>(std::move(*p));
+  return Status::Ok();
+}
+
+void PolicyStore::Reload() {
+  Status s = Load();
+  if (!s.ok()) std::fprintf(stderr, "arca: policy not reloaded, the previous one stays: %s\n", s.detail().c_str());
+  if (s.ok() && signature_ == "absent") {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::make_shared<const Policy>();
+  }
+}
+
+void PolicyStore::Watch(int interval_ms) {
+  watcher_ = std::thread([this, interval_ms] {
+    while (!stop_) {
+      for (int waited = 0; waited < interval_ms && !stop_; waited += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!stop_ && Signature() != signature_) Reload();
+    }
+  });
+}
+
+std::shared_ptr<const Policy> PolicyStore::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+}  // namespace arca

@@ -1,0 +1,77 @@
+// Type policy: which artifact types a repository accepts and how strictly their layers and
+// configs are checked (format in docs/arca-api.md). Rules are matched by repository glob,
+// first match wins; no file or no match means everything is allowed.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "types/artifact_type.h"
+#include "util/status.h"
+
+namespace arca {
+
+enum class PolicyMode { kOff, kWarn, kEnforce };
+
+struct PolicyRule {
+  std::string repositories = "**";  // glob: '*' within a path component, '**' across
+  std::vector<std::string> allow;   // empty: any type
+  PolicyMode disallowed = PolicyMode::kEnforce;
+  PolicyMode unknown = PolicyMode::kOff;
+  PolicyMode layers = PolicyMode::kOff;
+  PolicyMode config = PolicyMode::kOff;
+};
+
+struct PolicyViolation {
+  bool enforced = false;
+  std::string message;  // names the rule and the check
+};
+
+class Policy {
+ public:
+  // Parses the YAML document; errors name the rule index and field.
+  static Result<Policy> Parse(const std::string& yaml_text);
+  const PolicyRule* Match(const std::string& repository) const;
+  const std::vector<PolicyRule>& rules() const { return rules_; }
+
+ private:
+  std::vector<PolicyRule> rules_;
+};
+
+// Glob match of a repository name: '*' matches within one path component, '**' any run.
+bool GlobMatch(std::string_view pattern, std::string_view name);
+
+// What a rule says about a manifest of `type` (its definition or null when unknown), its
+// layer media types, and its config (empty when there is none or it could not be read).
+std::vector<PolicyViolation> CheckPolicy(const PolicyRule& rule, const std::string& type,
+                                         const ArtifactType* definition,
+                                         const std::vector<std::string>& layer_types,
+                                         const std::string* config_json);
+
+// The policy file, re-read when it changes. A file that fails to parse is reported and the
+// previous policy stays in force. Thread-safe.
+class PolicyStore {
+ public:
+  explicit PolicyStore(std::string path);
+  ~PolicyStore();
+  Status Load();  // a missing file is an empty policy; a malformed one is an error
+  void Watch(int interval_ms);
+  std::shared_ptr<const Policy> Current() const;
+
+ private:
+  void Reload();
+  std::string Signature() const;
+
+  std::string path_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Policy> current_;  // GUARDED_BY(mu_)
+  std::string signature_;                  // touched by Load and the watcher only
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+}  // namespace arca

@@ -65,7 +65,8 @@ Status TypeCatalog::Load() {
     });
     if (!t.ok()) return t.status();
     t->source = "builtin";
-    builtins_[t->media_type] = std::make_shared<const ArtifactType>(std::move(*t));
+    std::string id = t->media_type;  // the right side of '=' runs first and moves from t
+    builtins_[id] = std::make_shared<const ArtifactType>(std::move(*t));
   }
   ARCA_RETURN_IF_ERROR(MakeDirs(dir_));
   std::lock_guard<std::mutex> lock(scan_mu_);

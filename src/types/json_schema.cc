@@ -53,10 +53,10 @@ struct Checker {
     }
     if (auto e = s.find("enum"); e != s.end() && e->is_array()) {
       bool found = false;
-      for (const auto& x : *e) found = found || x == v;
+      for (const auto& x : *e) found = found || Equal(x, v);
       if (!found) return Fail(at, "must be one of " + e->dump());
     }
-    if (auto c = s.find("const"); c != s.end() && *c != v) {
+    if (auto c = s.find("const"); c != s.end() && !Equal(*c, v)) {
       return Fail(at, "must be " + c->dump());
     }
     if (v.is_string() && !CheckString(s, v.get_ref<const std::string&>(), at)) return false;
@@ -142,7 +142,7 @@ struct Checker {
     if (auto u = s.find("uniqueItems"); u != s.end() && u->is_boolean() && u->get<bool>()) {
       std::set<std::string> seen;
       for (const auto& x : v) {
-        if (!seen.insert(x.dump()).second) return Fail(at, "has duplicate items");
+        if (!seen.insert(Canonical(x).dump()).second) return Fail(at, "has duplicate items");
       }
     }
     if (auto items = s.find("items"); items != s.end() && (items->is_object() || items->is_boolean())) {
@@ -174,6 +174,28 @@ struct Checker {
     }
     return true;
   }
+
+  // 1.0 and 1 are the same JSON Schema value: integral floats become integers.
+  static json Canonical(const json& v) {
+    if (v.is_number_float()) {
+      double d = v.get<double>();
+      if (std::floor(d) == d && std::fabs(d) < 9e15) return json(static_cast<int64_t>(d));
+      return v;
+    }
+    if (v.is_array()) {
+      json out = json::array();
+      for (const auto& x : v) out.push_back(Canonical(x));
+      return out;
+    }
+    if (v.is_object()) {
+      json out = json::object();
+      for (const auto& [k, x] : v.items()) out[k] = Canonical(x);
+      return out;
+    }
+    return v;
+  }
+
+  static bool Equal(const json& a, const json& b) { return Canonical(a) == Canonical(b); }
 
   static std::string Escape(const std::string& k) {
     std::string out;

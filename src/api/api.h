@@ -16,7 +16,7 @@ namespace arca::api {
 
 struct ApiOptions {
   bool auto_mount = true;       // `mount` without `from` mounts from any repository
-  size_t max_page = 10000;      // largest page of tags, repositories or referrers
+  size_t max_page = 100000;     // largest page of tags, repositories or referrers
   std::string admin_token;      // when set, /arca/v1 writes need "Bearer <token>"
 };
 

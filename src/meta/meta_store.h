@@ -79,8 +79,10 @@ class MetaStore {
   // Repository names sorted, strictly after `after` (empty: from the start), at most limit.
   virtual Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit) = 0;
 
-  // Records that repo holds blob digest of size bytes (creating the repository if needed).
-  virtual Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size) = 0;
+  // Records that repo holds blob digest of size bytes (creating the repository if needed);
+  // with finished_upload, that upload session ends in the same transaction.
+  virtual Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                          const std::string& finished_upload = "") = 0;
   // The blob's size if repo holds it.
   virtual Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
                                                            const std::string& digest) = 0;

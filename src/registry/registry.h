@@ -101,8 +101,11 @@ class Registry {
   // NAME_UNKNOWN when repo does not exist, else MANIFEST_UNKNOWN.
   Status ManifestUnknown(const std::string& repo, const Reference& reference);
   Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
-  // Streams body into the upload at rec.offset, hashing as it goes; advances rec.
-  Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range);
+  // Streams body into the upload at rec.offset, hashing as it goes; advances rec. With
+  // persist, the bytes are synced and the new offset recorded (a PATCH); without, only rec
+  // moves (the final PUT, which commits the blob next).
+  Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range,
+                bool persist);
   Result<Hasher> HashUpload(const std::string& id, uint64_t length, DigestAlgorithm alg);
 
   // The config blob of an image-like manifest, when repo holds it and it is small enough.

@@ -45,7 +45,8 @@ Result<UploadProgress> Registry::GetUpload(const std::string& repo, const std::s
   return UploadProgress{id, rec->offset};
 }
 
-Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range) {
+Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range,
+                        bool persist) {
   std::optional<uint64_t> expected;
   if (range) {
     if (range->first != rec.offset) {
@@ -72,8 +73,13 @@ Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteR
   auto n = StreamInto(body, **writer, *hasher, expected);
   if (!n.ok()) return n.status();
   if (*n == 0) return Status::Ok();
-  ARCA_RETURN_IF_ERROR((*writer)->Sync());
   std::string state = hasher->SaveState();
+  if (!persist) {  // the caller commits the blob next, which makes the bytes durable
+    rec.offset += *n;
+    rec.hash_state = std::move(state);
+    return Status::Ok();
+  }
+  ARCA_RETURN_IF_ERROR((*writer)->Sync());
   auto moved = meta_.AdvanceUpload(rec.id, rec.offset, rec.offset + *n, state, Now());
   if (!moved.ok()) return moved.status();
   if (!*moved) return UploadUnknown();
@@ -87,7 +93,7 @@ Result<UploadProgress> Registry::AppendUpload(const std::string& repo, const std
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
-  ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
+  ARCA_RETURN_IF_ERROR(Append(*rec, body, range, /*persist=*/true));
   return UploadProgress{id, rec->offset};
 }
 
@@ -104,7 +110,7 @@ Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::stri
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
-  ARCA_RETURN_IF_ERROR(Append(*rec, body, range));
+  ARCA_RETURN_IF_ERROR(Append(*rec, body, range, /*persist=*/false));
   std::string hex;
   if (digest.algorithm() == DigestAlgorithm::kSha256) {
     auto h = Hasher::Restore(DigestAlgorithm::kSha256, rec->hash_state);
@@ -121,8 +127,7 @@ Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::stri
                       ":" + hex);
   }
   ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, rec->offset, digest));
-  ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), rec->offset));
-  ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));
+  ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), rec->offset, /*finished_upload=*/id));
   return rec->offset;
 }
 

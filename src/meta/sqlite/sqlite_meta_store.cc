@@ -1,5 +1,6 @@
 #include "meta/sqlite/sqlite_meta_store.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "meta/sqlite/schema.h"
@@ -67,17 +68,62 @@ void SqliteMetaStore::ReleaseReader(std::unique_ptr<Connection> c) {
   if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(c));
 }
 
+struct SqliteMetaStore::PendingWrite {
+  const std::function<Status(Connection&)>* fn;
+  Status status;
+  bool done = false;
+};
+
+namespace {
+constexpr size_t kMaxBatch = 256;
+}
+
 Status SqliteMetaStore::WriteTransaction(const std::function<Status(Connection&)>& fn) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  ARCA_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  Status s = fn(*writer_);
-  if (!s.ok()) {
-    (void)writer_->Exec("ROLLBACK");
-    return s;
+  PendingWrite me{&fn, Status::Ok(), false};
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (leading_) {
+      queue_cv_.wait(lock);
+      continue;
+    }
+    leading_ = true;
+    size_t n = std::min(queue_.size(), kMaxBatch);
+    std::vector<PendingWrite*> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    lock.unlock();
+    RunBatch(batch);
+    lock.lock();
+    for (PendingWrite* p : batch) p->done = true;
+    leading_ = false;
+    queue_cv_.notify_all();
   }
-  Status c = writer_->Exec("COMMIT");
-  if (!c.ok()) (void)writer_->Exec("ROLLBACK");
-  return c;
+  return me.status;
+}
+
+void SqliteMetaStore::RunBatch(const std::vector<PendingWrite*>& batch) {
+  Status begin = writer_->Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (PendingWrite* p : batch) p->status = begin;
+    return;
+  }
+  for (PendingWrite* p : batch) {
+    Status s = writer_->Exec("SAVEPOINT w");
+    if (s.ok()) {
+      s = (*p->fn)(*writer_);
+      if (!s.ok()) (void)writer_->Exec("ROLLBACK TO w");
+      Status release = writer_->Exec("RELEASE w");
+      if (s.ok()) s = release;
+    }
+    p->status = s;
+  }
+  Status commit = writer_->Exec("COMMIT");
+  if (!commit.ok()) {
+    (void)writer_->Exec("ROLLBACK");
+    for (PendingWrite* p : batch) {
+      if (p->status.ok()) p->status = commit;
+    }
+  }
 }
 
 Result<int64_t> SqliteMetaStore::EnsureRepository(Connection& c, const std::string& repo,
@@ -119,7 +165,7 @@ Result<Page<std::string>> SqliteMetaStore::ListRepositories(const std::string& a
 }
 
 Status SqliteMetaStore::LinkBlob(const std::string& repo, const std::string& digest,
-                                 uint64_t size) {
+                                 uint64_t size, const std::string& finished_upload) {
   return WriteTransaction([&](Connection& c) -> Status {
     int64_t now = Now();
     auto id = EnsureRepository(c, repo, now);
@@ -129,7 +175,10 @@ Status SqliteMetaStore::LinkBlob(const std::string& repo, const std::string& dig
     ARCA_RETURN_IF_ERROR(b.Bind(1, digest).Bind(2, static_cast<int64_t>(size)).Bind(3, now).Exec());
     ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
                        "VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
-    return l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec();
+    ARCA_RETURN_IF_ERROR(l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec());
+    if (finished_upload.empty()) return Status::Ok();
+    ARCA_PREPARE(d, c, "DELETE FROM uploads WHERE id = ?");
+    return d.Bind(1, finished_upload).Exec();
   });
 }
 

@@ -2,6 +2,7 @@
 // one connection under a mutex (SQLite has one writer anyway); reads use a pool of connections.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -22,7 +23,8 @@ class SqliteMetaStore : public MetaStore {
 
   Result<bool> RepositoryExists(const std::string& repo) override;
   Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit) override;
-  Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size) override;
+  Status LinkBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                  const std::string& finished_upload = "") override;
   Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
                                                    const std::string& digest) override;
   Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const std::string& digest,
@@ -69,8 +71,13 @@ class SqliteMetaStore : public MetaStore {
   explicit SqliteMetaStore(std::string path);
   Result<Reader> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Connection> c);
-  // Runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer; rolls back when fn fails.
+  // Runs fn in a write transaction and returns once it is durable. Concurrent callers are
+  // committed together (group commit): one caller leads, running every waiting fn in its own
+  // savepoint (a failing fn is rolled back alone) inside one BEGIN ... COMMIT, so one fsync
+  // serves them all.
   Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
+  struct PendingWrite;
+  void RunBatch(const std::vector<PendingWrite*>& batch);
   // Runs a two-parameter DELETE in its own transaction; true when it removed a row.
   Result<bool> WriteRemovingRows(const char* sql, const std::string& first,
                                  const std::string& second);
@@ -78,8 +85,11 @@ class SqliteMetaStore : public MetaStore {
   Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m);
 
   std::string path_;
-  std::mutex write_mu_;
-  std::unique_ptr<sqlite::Connection> writer_;  // GUARDED_BY(write_mu_)
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<PendingWrite*> queue_;  // GUARDED_BY(queue_mu_)
+  bool leading_ = false;              // GUARDED_BY(queue_mu_): a batch is being committed
+  std::unique_ptr<sqlite::Connection> writer_;  // used by the leader only
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)
 };

@@ -176,8 +176,9 @@ Status FsBlobStore::CommitUpload(const std::string& id, uint64_t length, const D
   // A fresh fan-out folder is itself an entry in its parent, which must be durable too.
   if (new_dir) ARCA_RETURN_IF_ERROR(SyncDir(dir.substr(0, dir.rfind('/'))));
   if (::rename(path->c_str(), BlobPath(digest).c_str()) != 0) return ErrnoStatus("rename");
-  ARCA_RETURN_IF_ERROR(SyncDir(dir));
-  return SyncDir(root_ + "/uploads");
+  // The uploads folder is not synced: if a crash brings the old name back, it is an orphan
+  // upload file (the blob's own name is durable), which cleaning removes.
+  return SyncDir(dir);
 }
 
 Status FsBlobStore::DeleteUpload(const std::string& id) {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Go-based registry clients and the OCI conformance suite used by
-# tests/clients and tests/conformance, into a persistent cache outside the repo.
+# tests/clients, tests/conformance and tests/types, into a persistent cache outside the repo.
 #
 #   scripts/go-tools.sh            build what is missing, print the bin dir
 #   scripts/go-tools.sh --check    exit 0 if everything is built at the pinned versions
 #
 # Cache layout (override the root with ARCA_TOOLS):
-#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl oci-conformance-*
+#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm oci-conformance-*
 #   .../gopath .../gocache .../gomodcache            Go's own caches, so rebuilds are fast
 #
 # Everything comes from the Go module proxy; nothing is fetched from anywhere else.
@@ -20,6 +20,9 @@ CRANE_MOD=github.com/google/go-containerregistry
 CRANE_VERSION=v0.22.1
 REGCTL_MOD=github.com/regclient/regclient
 REGCTL_VERSION=v0.11.7
+# helm (tests/types pushes a real chart with `helm push oci://...`)
+HELM_MOD=helm.sh/helm/v3
+HELM_VERSION=v3.22.0
 # The conformance module lives in the conformance/ folder of distribution-spec and
 # its release tags (v1.1.x) are not module tags, so the proxy serves it only under
 # pseudo-versions. Two builds:
@@ -130,6 +133,9 @@ if need crane "$CRANE_VERSION"; then
 fi
 if need regctl "$REGCTL_VERSION"; then
   [[ $check_only == 1 ]] || install_cmd regctl "$REGCTL_MOD/cmd/regctl" "$REGCTL_VERSION" || rc=1
+fi
+if need helm "$HELM_VERSION"; then
+  [[ $check_only == 1 ]] || install_cmd helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" || rc=1
 fi
 if need oci-conformance-v11 "$CONF_V11_VERSION"; then
   [[ $check_only == 1 ]] || build_conformance oci-conformance-v11 "$CONF_V11_VERSION" test || rc=1

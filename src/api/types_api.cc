@@ -60,7 +60,13 @@ Status Api::Types(const std::string& rest, http::Request& req, http::Response& r
   std::string id = *decoded;
   bool logo = id.ends_with("/logo.svg");
   if (logo) id = id.substr(0, id.size() - 9);
-  if (!IsMediaType(id)) return Status(ErrorCode::kNameUnknown, "no such artifact type", id.substr(0, 256));
+  if (!IsMediaType(id)) {
+    if (req.method == "PUT" && !logo) {
+      return Status(ErrorCode::kManifestInvalid, "invalid artifact type definition",
+                    "request: mediaType: \"" + id.substr(0, 256) + "\" is not a media type");
+    }
+    return Status(ErrorCode::kNameUnknown, "no such artifact type", id.substr(0, 256));
+  }
   if (logo || req.method == "GET" || req.method == "HEAD") {
     if (req.method != "GET" && req.method != "HEAD") {
       res.Set("Allow", "GET");

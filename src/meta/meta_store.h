@@ -42,7 +42,7 @@ struct ManifestRecord {
 // One manifest as the artifact listings show it.
 struct ArtifactSummary {
   ManifestRecord manifest;         // without content
-  uint64_t total_size = 0;         // manifest + each referenced blob/child once
+  uint64_t total_size = 0;         // manifest + every blob and manifest it reaches, once each
   std::vector<std::string> tags;   // sorted
   uint64_t referrers = 0;
 };
@@ -115,6 +115,9 @@ class MetaStore {
   // Removes a manifest and the tags pointing at it; false when repo does not hold it.
   virtual Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) = 0;
   virtual Result<bool> DeleteTag(const std::string& repo, const std::string& tag) = 0;
+  // A number that changes whenever repo's tags change (a tag set, moved or removed, its
+  // manifest deleted); nullopt when the repository does not exist. For caching listings.
+  virtual Result<std::optional<int64_t>> TagsGeneration(const std::string& repo) = 0;
   // Tags sorted, strictly after `after`, at most limit.
   virtual Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                              size_t limit) = 0;

@@ -120,6 +120,13 @@ Result<Page<std::string>> Registry::ListTags(const std::string& repo, const std:
   return meta_.ListTags(repo, after, limit);
 }
 
+Result<int64_t> Registry::TagsGeneration(const std::string& repo) {
+  auto g = meta_.TagsGeneration(repo);
+  if (!g.ok()) return g.status();
+  if (!g->has_value()) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  return **g;
+}
+
 Result<Page<std::string>> Registry::ListRepositories(const std::string& after, size_t limit) {
   return meta_.ListRepositories(after, limit);
 }

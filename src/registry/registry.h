@@ -80,6 +80,8 @@ class Registry {
 
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit);
+  // Changes whenever repo's tags change; NAME_UNKNOWN for a repository that does not exist.
+  Result<int64_t> TagsGeneration(const std::string& repo);
   Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit);
   // Discovery (the Arca API): straight from the MetaStore.
   Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,

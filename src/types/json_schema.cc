@@ -208,6 +208,64 @@ struct Checker {
   }
 };
 
+// Checks that a schema is well formed for the keywords Arca implements, and refuses the
+// keywords it does not ($ref, if/then/else, ...): a check that silently does nothing is worse
+// than a definition that fails to load. Returns "" or "<pointer>: <why>".
+std::string ShapeError(const json& s, const std::string& at) {
+  if (s.is_boolean()) return "";
+  if (!s.is_object()) return at + ": a schema is an object or a boolean";
+  static const std::set<std::string> kTypes = {"object", "array", "string", "number",
+                                               "integer", "boolean", "null"};
+  static const std::set<std::string> kAnnotations = {"title", "description", "$schema", "$id",
+                                                     "$comment", "default", "examples", "format",
+                                                     "readOnly", "writeOnly"};
+  auto is_count = [](const json& v) {
+    return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  };
+  for (const auto& [k, v] : s.items()) {
+    std::string here = at + "/" + k;
+    if (kAnnotations.count(k)) continue;
+    if (k == "type") {
+      bool ok = v.is_string() ? kTypes.count(v.get<std::string>()) > 0 : v.is_array() && !v.empty();
+      if (v.is_array()) {
+        for (const auto& t : v) ok = ok && t.is_string() && kTypes.count(t.get<std::string>());
+      }
+      if (!ok) return here + ": must name JSON types (object, array, string, number, integer, boolean, null)";
+    } else if (k == "required") {
+      bool ok = v.is_array();
+      for (const auto& x : v) ok = ok && x.is_string();
+      if (!ok) return here + ": must be an array of property names";
+    } else if (k == "properties") {
+      if (!v.is_object()) return here + ": must map property names to schemas";
+      for (const auto& [name, sub] : v.items()) {
+        if (auto e = ShapeError(sub, here + "/" + name); !e.empty()) return e;
+      }
+    } else if (k == "additionalProperties" || k == "items" || k == "not") {
+      if (k == "items" && v.is_array()) return here + ": tuple form (an array) is not supported";
+      if (auto e = ShapeError(v, here); !e.empty()) return e;
+    } else if (k == "allOf" || k == "anyOf" || k == "oneOf") {
+      if (!v.is_array() || v.empty()) return here + ": must be a non-empty array of schemas";
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (auto e = ShapeError(v[i], here + "/" + std::to_string(i)); !e.empty()) return e;
+      }
+    } else if (k == "enum") {
+      if (!v.is_array() || v.empty()) return here + ": must be a non-empty array";
+    } else if (k == "const") {
+    } else if (k == "minLength" || k == "maxLength" || k == "minItems" || k == "maxItems") {
+      if (!is_count(v)) return here + ": must be a non-negative integer";
+    } else if (k == "minimum" || k == "maximum" || k == "exclusiveMinimum" || k == "exclusiveMaximum") {
+      if (!v.is_number()) return here + ": must be a number";
+    } else if (k == "uniqueItems") {
+      if (!v.is_boolean()) return here + ": must be true or false";
+    } else if (k == "pattern") {
+      if (!v.is_string()) return here + ": must be a string";
+    } else {
+      return here + ": keyword \"" + k + "\" is not supported (see docs/artifact-types.md)";
+    }
+  }
+  return "";
+}
+
 // Rejects schemas whose patterns cannot compile, so a bad definition fails at load time.
 bool PatternsCompile(const json& s, std::string& bad) {
   if (s.is_object()) {
@@ -251,6 +309,9 @@ Result<JsonSchema> JsonSchema::Parse(std::string_view schema_json) {
   impl->schema = json::parse(schema_json.begin(), schema_json.end(), nullptr, false);
   if (impl->schema.is_discarded() || !(impl->schema.is_object() || impl->schema.is_boolean())) {
     return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", "a schema is a JSON object");
+  }
+  if (auto e = ShapeError(impl->schema, ""); !e.empty()) {
+    return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", e);
   }
   std::string bad;
   if (!PatternsCompile(impl->schema, bad)) {

@@ -74,6 +74,17 @@ TEST(JsonSchemaTest, ErrorsNameThePointer) {
   EXPECT_FALSE(JsonSchema::Parse("[]").ok());
 }
 
+TEST(JsonSchemaTest, MalformedOrUnsupportedSchemasAreRefused) {
+  for (const char* bad : {R"({"type":"text"})", R"({"required":"name"})", R"({"minLength":-1})",
+                          R"({"properties":{"a":5}})", R"({"items":[{"type":"string"}]})",
+                          R"({"enum":[]})", R"({"$ref":"#/definitions/x"})", R"({"if":{}})",
+                          R"({"anyOf":[]})", R"({"not":3})", R"({"uniqueItems":"yes"})"}) {
+    auto s = JsonSchema::Parse(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+  }
+  EXPECT_TRUE(JsonSchema::Parse(R"({"title":"t","description":"d","type":["string","null"]})").ok());
+}
+
 TEST(JsonSchemaTest, HugeStringsAreNotFedToTheRegexEngine) {
   auto s = JsonSchema::Parse(R"({"pattern":"^(a|b)*$"})");
   ASSERT_TRUE(s.ok());

@@ -108,6 +108,24 @@ TEST_F(MetaStoreContract, TagsMoveAndDeleteCascades) {
   EXPECT_FALSE(*meta_->DeleteManifest("repo", D('1')));
 }
 
+TEST_F(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
+  EXPECT_FALSE(meta_->TagsGeneration("repo")->has_value());
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"a"})).ok());
+  int64_t g1 = **meta_->TagsGeneration("repo");
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {})).ok());  // no tags: no change
+  EXPECT_EQ(**meta_->TagsGeneration("repo"), g1);
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {"a"})).ok());  // tag moved
+  int64_t g2 = **meta_->TagsGeneration("repo");
+  EXPECT_NE(g2, g1);
+  ASSERT_TRUE(*meta_->DeleteManifest("repo", D('2')));  // its tag went with it
+  int64_t g3 = **meta_->TagsGeneration("repo");
+  EXPECT_NE(g3, g2);
+  ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"b"})).ok());
+  int64_t g4 = **meta_->TagsGeneration("repo");
+  ASSERT_TRUE(*meta_->DeleteTag("repo", "b"));
+  EXPECT_NE(**meta_->TagsGeneration("repo"), g4);
+}
+
 TEST_F(MetaStoreContract, ListingsPaginateInOrder) {
   std::vector<std::string> tags = {"b", "A", "a", "c", "10", "9"};
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, tags)).ok());

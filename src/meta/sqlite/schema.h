@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS repositories(
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
-  created_at INTEGER NOT NULL);
+  created_at INTEGER NOT NULL,
+  tags_generation INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS blobs(
   digest TEXT PRIMARY KEY,
   size INTEGER NOT NULL,
@@ -72,16 +73,24 @@ CREATE TABLE IF NOT EXISTS uploads(
   updated_at INTEGER NOT NULL) WITHOUT ROWID;
 )SQL";
 
-// Version 2 added what artifact types index; stores made by version 1 get the columns here,
-// and their rows the type version 1 would have reported.
-inline constexpr const char* kMigrateToV2 = R"SQL(
-ALTER TABLE manifests ADD COLUMN type TEXT NOT NULL DEFAULT '';
-ALTER TABLE manifests ADD COLUMN platforms TEXT NOT NULL DEFAULT '';
-ALTER TABLE manifests ADD COLUMN created TEXT NOT NULL DEFAULT '';
-ALTER TABLE manifests ADD COLUMN fields TEXT NOT NULL DEFAULT '';
-UPDATE manifests SET type = CASE WHEN artifact_type <> '' THEN artifact_type
-                                 ELSE config_media_type END;
-)SQL";
+// Columns added after version 1: a store made by an older build gets each one that it lacks
+// (with the backfill that gives old rows the value a push would have given them).
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* ddl;
+};
+inline constexpr AddedColumn kAddedColumns[] = {
+    {"manifests", "type",
+     "ALTER TABLE manifests ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "UPDATE manifests SET type = CASE WHEN artifact_type <> '' THEN artifact_type "
+     "ELSE config_media_type END;"},
+    {"manifests", "platforms", "ALTER TABLE manifests ADD COLUMN platforms TEXT NOT NULL DEFAULT '';"},
+    {"manifests", "created", "ALTER TABLE manifests ADD COLUMN created TEXT NOT NULL DEFAULT '';"},
+    {"manifests", "fields", "ALTER TABLE manifests ADD COLUMN fields TEXT NOT NULL DEFAULT '';"},
+    {"repositories", "tags_generation",
+     "ALTER TABLE repositories ADD COLUMN tags_generation INTEGER NOT NULL DEFAULT 0;"},
+};
 
 inline constexpr const char* kIndexesV2 = R"SQL(
 CREATE INDEX IF NOT EXISTS manifests_by_type ON manifests(type, repository_id);

@@ -44,8 +44,13 @@ Result<Page<ArtifactSummary>> SqliteMetaStore::ListArtifacts(const std::string& 
                "SELECT m.digest, m.media_type, m.artifact_type, m.config_media_type, "
                "m.subject_digest, m.annotations, m.size, m.pushed_at, m.type, m.platforms, "
                "m.created, m.fields, "
-               "m.size + (SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT digest, size "
-               "  FROM manifest_references WHERE manifest_id = m.id)), "
+               // Everything a pull of the artifact transfers: its references, and for an
+               // index its children's, each distinct blob or manifest once.
+               "m.size + (WITH RECURSIVE closure(digest, size) AS ("
+               "  SELECT digest, size FROM manifest_references WHERE manifest_id = m.id UNION "
+               "  SELECT r.digest, r.size FROM closure c JOIN manifests x ON x.repository_id = "
+               "  m.repository_id AND x.digest = c.digest JOIN manifest_references r ON "
+               "  r.manifest_id = x.id) SELECT COALESCE(SUM(size), 0) FROM closure), "
                "(SELECT COUNT(*) FROM manifests x WHERE x.repository_id = m.repository_id "
                "  AND x.subject_digest = m.digest), "
                "(SELECT GROUP_CONCAT(name, char(10)) FROM (SELECT name FROM tags "

@@ -82,6 +82,17 @@ Result<std::unique_ptr<Stmt>> Connection::Prepare(const char* sql) {
   return std::make_unique<Stmt>(it->second);
 }
 
+Result<bool> Connection::HasRow(const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    return Error(db_, "prepare " + sql);
+  }
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(db_, "step " + sql);
+  return rc == SQLITE_ROW;
+}
+
 Status Connection::Exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

@@ -47,8 +47,11 @@ class Connection {
  public:
   static Result<std::unique_ptr<Connection>> Open(const std::string& path);
   ~Connection();
-  // Statements are prepared once and cached by their SQL text.
+  // Statements are prepared once and cached by the address of their SQL: pass string
+  // literals only.
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);
+  // Runs a one-off query (not cached); true when it returns a row.
+  Result<bool> HasRow(const std::string& sql);
   Status Exec(const std::string& sql);  // one or more statements, no results
   int64_t LastInsertId() const;
   int Changes() const;

@@ -118,6 +118,7 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
       }
       manifest_id = q.Int(0);
     }
+    if (!m.tags.empty()) ARCA_RETURN_IF_ERROR(BumpTagsGeneration(c, *repo_id));
     for (const std::string& tag : m.tags) {
       ARCA_PREPARE(t, c,
                    "INSERT INTO tags(repository_id, name, manifest_id, updated_at) "
@@ -159,17 +160,32 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const s
 }
 
 Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest) {
+  // Its tags go with it (ON DELETE CASCADE), so the tag generation moves too.
   return WriteRemovingRows(
       "DELETE FROM manifests WHERE digest = ? AND repository_id = "
       "(SELECT id FROM repositories WHERE name = ?)",
-      digest, repo);
+      digest, repo, /*tags_change=*/true);
 }
 
 Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag) {
   return WriteRemovingRows(
       "DELETE FROM tags WHERE name = ? AND repository_id = "
       "(SELECT id FROM repositories WHERE name = ?)",
-      tag, repo);
+      tag, repo, /*tags_change=*/true);
+}
+
+Status SqliteMetaStore::BumpTagsGeneration(Connection& c, int64_t repo_id) {
+  ARCA_PREPARE(u, c, "UPDATE repositories SET tags_generation = tags_generation + 1 WHERE id = ?");
+  return u.Bind(1, repo_id).Exec();
+}
+
+Result<std::optional<int64_t>> SqliteMetaStore::TagsGeneration(const std::string& repo) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT tags_generation FROM repositories WHERE name = ?");
+  if (q.Bind(1, repo).Step()) return std::optional<int64_t>(q.Int(0));
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<int64_t>();
 }
 
 Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,

@@ -30,14 +30,13 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
   auto c = Connection::Open(path);
   if (!c.ok()) return c.status();
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchema));
-  {
-    auto has_type = (*c)->Prepare("SELECT 1 FROM pragma_table_info('manifests') WHERE name = 'type'");
-    if (!has_type.ok()) return has_type.status();
-    bool migrated = (*has_type)->Step();
-    ARCA_RETURN_IF_ERROR((*has_type)->status());
-    has_type->reset();
-    if (!migrated) {
-      ARCA_RETURN_IF_ERROR((*c)->Exec(std::string("BEGIN;") + sqlite::kMigrateToV2 + "COMMIT;"));
+  for (const sqlite::AddedColumn& added : sqlite::kAddedColumns) {
+    std::string probe = std::string("SELECT 1 FROM pragma_table_info('") + added.table +
+                        "') WHERE name = '" + added.column + "'";
+    auto present = (*c)->HasRow(probe);
+    if (!present.ok()) return present.status();
+    if (!*present) {
+      ARCA_RETURN_IF_ERROR((*c)->Exec(std::string("BEGIN;") + added.ddl + "COMMIT;"));
     }
   }
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
@@ -220,13 +219,15 @@ Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& re
 }
 
 Result<bool> SqliteMetaStore::WriteRemovingRows(const char* sql, const std::string& first,
-                                                const std::string& second) {
+                                                const std::string& repo, bool tags_change) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(d, c, sql);
-    ARCA_RETURN_IF_ERROR(d.Bind(1, first).Bind(2, second).Exec());
+    ARCA_RETURN_IF_ERROR(d.Bind(1, first).Bind(2, repo).Exec());
     removed = c.Changes() > 0;
-    return Status::Ok();
+    if (!removed || !tags_change) return Status::Ok();
+    ARCA_PREPARE(u, c, "UPDATE repositories SET tags_generation = tags_generation + 1 WHERE name = ?");
+    return u.Bind(1, repo).Exec();
   });
   if (!s.ok()) return s;
   return removed;

@@ -42,6 +42,7 @@ class SqliteMetaStore : public MetaStore {
                                                           const std::string& tag) override;
   Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) override;
   Result<bool> DeleteTag(const std::string& repo, const std::string& tag) override;
+  Result<std::optional<int64_t>> TagsGeneration(const std::string& repo) override;
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit) override;
   Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,
@@ -78,9 +79,11 @@ class SqliteMetaStore : public MetaStore {
   Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
   struct PendingWrite;
   void RunBatch(const std::vector<PendingWrite*>& batch);
-  // Runs a two-parameter DELETE in its own transaction; true when it removed a row.
+  // Runs a DELETE of (first, repo) in its own transaction; true when it removed a row. With
+  // tags_change, a removal also moves the repository's tag generation.
   Result<bool> WriteRemovingRows(const char* sql, const std::string& first,
-                                 const std::string& second);
+                                 const std::string& repo, bool tags_change = false);
+  Status BumpTagsGeneration(sqlite::Connection& c, int64_t repo_id);
   Result<int64_t> EnsureRepository(sqlite::Connection& c, const std::string& repo, int64_t now);
   Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m);
 

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 
-#include "api/listing_cache.h"
 #include "api/routes.h"
 #include "http/message.h"
 #include "registry/registry.h"
@@ -55,7 +54,6 @@ class Api {
   Registry& registry_;
   ApiOptions options_;
   TypeCatalog* types_ = nullptr;
-  ListingCache tag_listings_{32 << 20};
 };
 
 // "/v2/<name>/blobs/uploads/<id>" and friends.

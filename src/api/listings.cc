@@ -63,26 +63,12 @@ Status Api::Tags(const Route& route, http::Request& req, http::Response& res) {
   auto n = PageSize(req);
   if (!n.ok()) return n.status();
   std::string last = req.Query("last").value_or("");
-  auto generation = registry_.TagsGeneration(route.name);
-  if (!generation.ok()) return generation.status();
-  std::string key = route.name + "\n" + std::to_string(*n) + "\n" + last;
-  if (auto hit = tag_listings_.Get(key, *generation)) {
-    if (!hit->link.empty()) res.Set("Link", hit->link);
-    res.Set("Content-Type", "application/json");
-    res.body = std::move(hit->body);
-    return Status::Ok();
-  }
   auto page = registry_.ListTags(route.name, last, *n);
   if (!page.ok()) return page.status();
   if (page->more && !page->items.empty()) {
     SetNextLink(res, "/v2/" + route.name + "/tags/list", *n, page->items.back());
   }
   SetNameList(res, "\"name\":\"" + route.name + "\",", "tags", page->items);
-  std::string link;
-  for (const auto& h : res.headers) {
-    if (h.name == "Link") link = h.value;
-  }
-  tag_listings_.Put(key, *generation, CachedListing{res.body, link});
   return Status::Ok();
 }
 

@@ -3,31 +3,10 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/read_body.h"
 #include "types/names.h"
 
 namespace arca::api {
-namespace {
-
-// Reads a whole manifest body, refusing more than the limit without reading it all.
-Result<std::string> ReadManifestBody(ByteSource& body) {
-  if (auto len = body.Length(); len && *len > kMaxManifestBytes) {
-    return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
-  }
-  std::string out;
-  char buf[65536];
-  while (true) {
-    auto n = body.Read(buf, sizeof buf);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    if (out.size() + *n > kMaxManifestBytes) {
-      return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
-    }
-    out.append(buf, *n);
-  }
-}
-
-}  // namespace
-
 Status Api::Manifest(const Route& route, http::Request& req, http::Response& res) {
   if (req.method == "PUT") return PutManifest(route, req, res);
   auto ref = Reference::Parse(route.arg);
@@ -60,7 +39,7 @@ Status Api::PutManifest(const Route& route, http::Request& req, http::Response& 
   if (!ref.ok()) return ref.status();
   std::vector<std::string> tags = req.QueryAll("tag");
   for (const std::string& t : tags) ARCA_RETURN_IF_ERROR(ValidateTag(t));
-  auto bytes = ReadManifestBody(*req.body);
+  auto bytes = ReadBounded(*req.body, kMaxManifestBytes, "manifest");
   if (!bytes.ok()) return bytes.status();
   auto pushed = registry_.PutManifest(route.name, *ref, std::string(req.HeaderValue("Content-Type")),
                                       std::move(*bytes), tags);

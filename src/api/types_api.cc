@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/read_body.h"
 #include "registry/type_catalog.h"
 
 namespace arca::api {
@@ -21,23 +22,6 @@ json Summary(const ArtifactType& t) {
           {"moreInfoUrl", t.more_info_url}, {"source", t.source},
           {"hasLogo", !t.logo_svg.empty()}, {"hasConfigSchema", t.config_schema.has_value()},
           {"indexFields", fields}};
-}
-
-Result<std::string> ReadBody(ByteSource& body) {
-  if (auto len = body.Length(); len && *len > kMaxDefinitionBody) {
-    return Status(ErrorCode::kTooLarge, "definition too large", "the limit is 1 MiB");
-  }
-  std::string out;
-  char buf[16384];
-  while (true) {
-    auto n = body.Read(buf, sizeof buf);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    if (out.size() + *n > kMaxDefinitionBody) {
-      return Status(ErrorCode::kTooLarge, "definition too large", "the limit is 1 MiB");
-    }
-    out.append(buf, *n);
-  }
 }
 
 }  // namespace
@@ -101,7 +85,7 @@ Status Api::Types(const std::string& rest, http::Request& req, http::Response& r
     res.status = 202;
     return Status::Ok();
   }
-  auto body = ReadBody(*req.body);
+  auto body = ReadBounded(*req.body, kMaxDefinitionBody, "definition");
   if (!body.ok()) return body.status();
   auto created = types_->Put(id, *body);
   if (!created.ok()) return created.status();

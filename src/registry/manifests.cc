@@ -67,6 +67,7 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   m.tags = extra_tags;
   if (!reference.is_digest()) m.tags.insert(m.tags.begin(), reference.tag);
   ARCA_RETURN_IF_ERROR(meta_.PutManifest(repo, m));
+  if (!m.tags.empty()) NoteTagChange(repo, m.tags, {});
   for (const std::string& w : warnings) {
     // The push stands even if its warning cannot be recorded.
     (void)meta_.RecordEvent(Event{0, 0, "policy.warn", repo, digest.str(), w});
@@ -108,23 +109,44 @@ Status Registry::DeleteManifest(const std::string& repo, const Reference& refere
   auto removed = reference.is_digest() ? meta_.DeleteManifest(repo, reference.digest->str())
                                        : meta_.DeleteTag(repo, reference.tag);
   if (!removed.ok()) return removed.status();
-  if (*removed) return Status::Ok();
+  if (*removed) {
+    if (reference.is_digest()) {
+      tag_index_.Forget(repo);  // its tags went with it; which ones is not known here
+    } else {
+      NoteTagChange(repo, {}, {reference.tag});
+    }
+    return Status::Ok();
+  }
   return ManifestUnknown(repo, reference);
 }
 
 Result<Page<std::string>> Registry::ListTags(const std::string& repo, const std::string& after,
                                              size_t limit) {
-  auto exists = meta_.RepositoryExists(repo);
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  auto generation = meta_.TagsGeneration(repo);
+  if (!generation.ok()) return generation.status();
+  if (!generation->has_value()) {
+    return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  }
+  if (auto page = tag_index_.List(repo, **generation, after, limit)) return *page;
+  // A miss: read every tag once (the index holds up to a bound), then serve from memory.
+  constexpr size_t kMaxIndexed = 1'000'000;
+  auto all = meta_.ListTags(repo, "", kMaxIndexed);
+  if (!all.ok()) return all.status();
+  if (!all->more) {
+    tag_index_.Load(repo, **generation, all->items);
+    if (auto page = tag_index_.List(repo, **generation, after, limit)) return *page;
+  }
   return meta_.ListTags(repo, after, limit);
 }
 
-Result<int64_t> Registry::TagsGeneration(const std::string& repo) {
+void Registry::NoteTagChange(const std::string& repo, const std::vector<std::string>& added,
+                             const std::vector<std::string>& removed) {
   auto g = meta_.TagsGeneration(repo);
-  if (!g.ok()) return g.status();
-  if (!g->has_value()) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
-  return **g;
+  if (g.ok() && g->has_value()) {
+    tag_index_.Changed(repo, **g, added, removed);
+  } else {
+    tag_index_.Forget(repo);
+  }
 }
 
 Result<Page<std::string>> Registry::ListRepositories(const std::string& after, size_t limit) {

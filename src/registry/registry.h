@@ -12,6 +12,7 @@
 
 #include "meta/meta_store.h"
 #include "storage/blob_store.h"
+#include "registry/tag_index.h"
 #include "types/http_range.h"
 #include "types/reference.h"
 #include "util/byte_source.h"
@@ -80,8 +81,6 @@ class Registry {
 
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit);
-  // Changes whenever repo's tags change; NAME_UNKNOWN for a repository that does not exist.
-  Result<int64_t> TagsGeneration(const std::string& repo);
   Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit);
   // Discovery (the Arca API): straight from the MetaStore.
   Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,
@@ -100,6 +99,9 @@ class Registry {
                                              const std::string& after, size_t limit);
 
  private:
+  // Keeps the tag index in step after this process changed repo's tags.
+  void NoteTagChange(const std::string& repo, const std::vector<std::string>& added,
+                     const std::vector<std::string>& removed);
   // NAME_UNKNOWN when repo does not exist, else MANIFEST_UNKNOWN.
   Status ManifestUnknown(const std::string& repo, const Reference& reference);
   Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
@@ -118,6 +120,7 @@ class Registry {
   const TypeCatalog* types_ = nullptr;
   const PolicyStore* policy_ = nullptr;
   KeyedMutex upload_locks_;  // one writer per upload session at a time
+  TagIndex tag_index_{2'000'000};
 };
 
 }  // namespace arca

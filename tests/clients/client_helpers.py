@@ -7,45 +7,17 @@ import subprocess
 
 import pytest
 
+from client_runner import CMD_TIMEOUT, Runner  # noqa: F401  (tests/lib)
+
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-CMD_TIMEOUT = 300
 
 
 def sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
-class Runner:
-    """Runs client commands with a private HOME/XDG/TMPDIR and a readable failure message."""
-
-    def __init__(self, root):
-        self.root = root
-        self.env = dict(os.environ)
-        for d in ("home", "run", "tmp", "config", "data", "cache"):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
-        os.chmod(os.path.join(root, "run"), 0o700)
-        self.env.update({
-            "HOME": os.path.join(root, "home"),
-            "XDG_RUNTIME_DIR": os.path.join(root, "run"),
-            "XDG_CONFIG_HOME": os.path.join(root, "config"),
-            "XDG_DATA_HOME": os.path.join(root, "data"),
-            "XDG_CACHE_HOME": os.path.join(root, "cache"),
-            "TMPDIR": os.path.join(root, "tmp"),
-            "NO_COLOR": "1",
-        })
-        for var in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CONTAINERS_REGISTRIES_CONF"):
-            self.env.pop(var, None)
-
-    def __call__(self, *args, check=True, timeout=CMD_TIMEOUT, input=None):
-        args = [str(a) for a in args]
-        proc = subprocess.run(args, env=self.env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=timeout, input=input)
-        if check and proc.returncode != 0:
-            pytest.fail(f"command failed ({proc.returncode}): {' '.join(args)}\n"
-                        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}",
-                        pytrace=False)
-        return proc
+# Runner lives in tests/lib/client_runner.py, shared by every suite that runs clients.
 
 
 def require_tool(name):

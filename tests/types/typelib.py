@@ -18,6 +18,8 @@ import urllib.parse
 import uuid
 
 import pytest
+
+from client_runner import CMD_TIMEOUT, Runner  # noqa: F401  (tests/lib)
 import requests
 
 # ------------------------------------------------------------------ media types
@@ -53,7 +55,6 @@ SPDX_JSON = "application/spdx+json"
 UNKNOWN_TYPE = "application/x.unknown.thing"
 
 ARTIFACT_TYPE_ANNOTATION = "org.opencontainers.artifactType"
-CMD_TIMEOUT = 300
 RELOAD_TIMEOUT = 6.0   # the contract says "within 2 seconds"; leave slack for a debug build
 
 
@@ -467,42 +468,7 @@ def opa_bundle():
 
 
 # ------------------------------------------------------------------ commands
-class Runner:
-    """Runs client commands with a private HOME/XDG/TMPDIR and a readable failure."""
-
-    def __init__(self, root):
-        self.root = root
-        self.env = dict(os.environ)
-        for d in ("home", "run", "tmp", "config", "data", "cache"):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
-        os.chmod(os.path.join(root, "run"), 0o700)
-        self.env.update({
-            "HOME": os.path.join(root, "home"),
-            "XDG_RUNTIME_DIR": os.path.join(root, "run"),
-            "XDG_CONFIG_HOME": os.path.join(root, "config"),
-            "XDG_DATA_HOME": os.path.join(root, "data"),
-            "XDG_CACHE_HOME": os.path.join(root, "cache"),
-            "TMPDIR": os.path.join(root, "tmp"),
-            "NO_COLOR": "1",
-            "HELM_CONFIG_HOME": os.path.join(root, "config", "helm"),
-            "HELM_CACHE_HOME": os.path.join(root, "cache", "helm"),
-            "HELM_DATA_HOME": os.path.join(root, "data", "helm"),
-        })
-        for var in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CONTAINERS_REGISTRIES_CONF",
-                    "HELM_REGISTRY_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-                    "https_proxy"):
-            self.env.pop(var, None)
-        self.env["NO_PROXY"] = self.env["no_proxy"] = "127.0.0.1,localhost"
-
-    def __call__(self, *args, check=True, timeout=CMD_TIMEOUT, cwd=None):
-        args = [str(a) for a in args]
-        proc = subprocess.run(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, timeout=timeout, cwd=cwd)
-        if check and proc.returncode != 0:
-            pytest.fail(f"command failed ({proc.returncode}): {' '.join(args)}\n"
-                        f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}",
-                        pytrace=False)
-        return proc
+# Runner lives in tests/lib/client_runner.py, shared by every suite that runs clients.
 
 
 # ------------------------------------------------------------------ definitions

@@ -110,6 +110,29 @@ TEST_F(RegistryTest, LargeBodiesOfKnownAndUnknownLengthHashRight) {
   EXPECT_EQ(registry_->PushBlob("big3", wrong, again).status().code(), ErrorCode::kDigestInvalid);
 }
 
+TEST_F(RegistryTest, TagListingsFollowEveryChange) {
+  Digest config = Push("r", "{}");
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
+      config.str() + R"(","size":2},"layers":[]})";
+  auto tags = [&] { return registry_->ListTags("r", "", 100)->items; };
+  ASSERT_TRUE(registry_->PutManifest("r", *Reference::Parse("b"), "", manifest, {"a"}).ok());
+  EXPECT_EQ(tags(), (std::vector<std::string>{"a", "b"}));  // loads the index
+  ASSERT_TRUE(registry_->PutManifest("r", *Reference::Parse("c"), "", manifest, {}).ok());
+  EXPECT_EQ(tags(), (std::vector<std::string>{"a", "b", "c"}));  // own change followed
+  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse("a")).ok());
+  EXPECT_EQ(tags(), (std::vector<std::string>{"b", "c"}));
+  // A change this Registry did not make (another replica) is seen through the generation.
+  NewManifest other;
+  other.record = *meta_->GetTaggedManifest("r", "b").value();
+  other.tags = {"z"};
+  ASSERT_TRUE(meta_->PutManifest("r", other).ok());
+  EXPECT_EQ(tags(), (std::vector<std::string>{"b", "c", "z"}));
+  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse(Digest::Of(DigestAlgorithm::kSha256, manifest).str())).ok());
+  EXPECT_TRUE(tags().empty());
+  EXPECT_EQ(registry_->ListTags("nope", "", 10).status().code(), ErrorCode::kNameUnknown);
+}
+
 TEST_F(RegistryTest, UploadsBelongToTheirRepository) {
   auto up = registry_->StartUpload("r");
   EXPECT_EQ(registry_->GetUpload("other", up->id).status().code(), ErrorCode::kBlobUploadUnknown);

@@ -1,6 +1,7 @@
 // SqliteMetaStore: the artifact listings and the event log.
 #include <ctime>
 
+#include "meta/sqlite/manifest_rows.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 
@@ -41,9 +42,7 @@ Result<Page<ArtifactSummary>> SqliteMetaStore::ListArtifacts(const std::string& 
   // One statement: sizes, referrer counts and tags come from correlated subqueries, so a
   // page costs the same whatever the number of artifacts on it.
   ARCA_PREPARE(q, **r,
-               "SELECT m.digest, m.media_type, m.artifact_type, m.config_media_type, "
-               "m.subject_digest, m.annotations, m.size, m.pushed_at, m.type, m.platforms, "
-               "m.created, m.fields, "
+               "SELECT " ARCA_MANIFEST_COLUMNS ", "
                // Everything a pull of the artifact transfers: its references, and for an
                // index its children's, each distinct blob or manifest once.
                "m.size + (WITH RECURSIVE closure(digest, size) AS ("
@@ -62,19 +61,7 @@ Result<Page<ArtifactSummary>> SqliteMetaStore::ListArtifacts(const std::string& 
   Page<ArtifactSummary> page;
   while (q.Step()) {
     ArtifactSummary a;
-    ManifestRecord& m = a.manifest;
-    m.digest = q.Text(0);
-    m.media_type = q.Text(1);
-    m.artifact_type = q.Text(2);
-    m.config_media_type = q.Text(3);
-    m.subject = q.IsNull(4) ? "" : q.Text(4);
-    m.annotations_json = q.Text(5);
-    m.size = static_cast<uint64_t>(q.Int(6));
-    m.pushed_at = q.Int(7);
-    m.type = q.Text(8);
-    m.platforms_json = q.Text(9);
-    m.created = q.Text(10);
-    m.fields_json = q.Text(11);
+    a.manifest = sqlite::ReadManifestRow(q, /*with_content=*/false);
     a.total_size = static_cast<uint64_t>(q.Int(12));
     a.referrers = static_cast<uint64_t>(q.Int(13));
     if (!q.IsNull(14)) a.tags = SplitLines(q.Text(14));

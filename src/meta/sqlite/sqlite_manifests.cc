@@ -1,38 +1,18 @@
 // SqliteMetaStore: manifests, tags and referrers.
 #include <ctime>
 
+#include "meta/sqlite/manifest_rows.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 
 namespace arca {
 
 using sqlite::Connection;
+using sqlite::ReadManifestRow;
 using sqlite::Stmt;
 
 namespace {
 
-
-#define MANIFEST_COLUMNS                                                                    \
-  "m.digest, m.media_type, m.artifact_type, m.config_media_type, m.subject_digest, " \
-  "m.annotations, m.size, m.pushed_at, m.type, m.platforms, m.created, m.fields "
-
-ManifestRecord ReadManifestRow(const Stmt& s, bool with_content) {
-  ManifestRecord m;
-  m.digest = s.Text(0);
-  m.media_type = s.Text(1);
-  m.artifact_type = s.Text(2);
-  m.config_media_type = s.Text(3);
-  m.subject = s.IsNull(4) ? "" : s.Text(4);
-  m.annotations_json = s.Text(5);
-  m.size = static_cast<uint64_t>(s.Int(6));
-  m.pushed_at = s.Int(7);
-  m.type = s.Text(8);
-  m.platforms_json = s.Text(9);
-  m.created = s.Text(10);
-  m.fields_json = s.Text(11);
-  if (with_content) m.content = s.Text(12);
-  return m;
-}
 
 Status BlobUnknown(const std::string& what, const Descriptor& d) {
   return Status(ErrorCode::kManifestBlobUnknown, "manifest references unknown content",
@@ -135,7 +115,7 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetManifest(const std::st
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
-               "SELECT " MANIFEST_COLUMNS ", m.content FROM manifests m JOIN repositories r "
+               "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM manifests m JOIN repositories r "
                "ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?");
   if (q.Bind(1, repo).Bind(2, digest).Step()) {
     return std::optional<ManifestRecord>(ReadManifestRow(q, true));
@@ -149,7 +129,7 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const s
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
-               "SELECT " MANIFEST_COLUMNS ", m.content FROM tags t JOIN repositories r "
+               "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM tags t JOIN repositories r "
                "ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id "
                "WHERE r.name = ? AND t.name = ?");
   if (q.Bind(1, repo).Bind(2, tag).Step()) {
@@ -215,7 +195,7 @@ Result<Page<ManifestRecord>> SqliteMetaStore::ListReferrers(const std::string& r
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
-               "SELECT " MANIFEST_COLUMNS " FROM manifests m WHERE m.repository_id = "
+               "SELECT " ARCA_MANIFEST_COLUMNS " FROM manifests m WHERE m.repository_id = "
                "(SELECT id FROM repositories WHERE name = ?1) AND m.subject_digest = ?2 "
                "AND m.digest > ?3 AND (?4 = '' OR (CASE WHEN m.artifact_type <> '' THEN "
                "m.artifact_type ELSE m.config_media_type END) = ?4) ORDER BY m.digest LIMIT ?5");

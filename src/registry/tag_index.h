@@ -11,7 +11,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -36,15 +35,19 @@ class TagIndex {
   size_t tags_held();
 
  private:
+  // The tags in order, cut into blocks of at most kBlock names: a change moves at most one
+  // block's worth of strings, and a read walks contiguous memory (several times faster than
+  // walking a tree), so the first listing after a change costs no more than any other.
+  using Blocks = std::vector<std::vector<std::string>>;
+  static constexpr size_t kBlock = 512;
   struct Entry {
     int64_t generation;
-    std::set<std::string> tags;  // takes changes in O(log n)
-    // A contiguous copy of `tags` for reading, rebuilt on the first read after a change:
-    // walking a vector is several times faster than walking the tree.
-    std::vector<std::string> sorted;
-    bool sorted_stale = true;
+    Blocks blocks;  // non-empty blocks, each sorted, all in order
+    size_t size = 0;
     std::list<std::string>::iterator lru;
   };
+  static bool Insert(Entry& e, const std::string& tag);
+  static bool Erase(Entry& e, const std::string& tag);
   void EraseLocked(std::map<std::string, Entry>::iterator it);  // REQUIRES(mu_)
 
   const size_t max_tags_;

@@ -10,6 +10,7 @@
 
 namespace arca {
 class TypeCatalog;
+class Collector;
 }
 
 namespace arca::api {
@@ -25,6 +26,8 @@ class Api {
   Api(Registry& registry, ApiOptions options) : registry_(registry), options_(options) {}
   // The artifact types behind /arca/v1/types (optional; must outlive this).
   void SetTypes(TypeCatalog* types) { types_ = types; }
+  // The garbage collector behind /arca/v1/admin/gc (optional; must outlive this).
+  void SetCollector(Collector* collector) { collector_ = collector; }
   // Handles one request; never throws, always fills res (an OCI error on failure).
   void Handle(http::Request& req, http::Response& res);
 
@@ -48,12 +51,17 @@ class Api {
   Status TypedRepositories(http::Request& req, http::Response& res);
   Status Artifacts(const std::string& repo, http::Request& req, http::Response& res);
   Status Events(http::Request& req, http::Response& res);
+  // Garbage collection and the recycle bin (gc_api.cc).
+  Status Gc(http::Request& req, http::Response& res);
+  Status Trash(const std::string& repo, const std::string& rest, http::Request& req,
+               http::Response& res);
   // Ok when req may change the registry's configuration (see docs/arca-api.md).
   Status AuthorizeAdmin(const http::Request& req, http::Response& res) const;
 
   Registry& registry_;
   ApiOptions options_;
   TypeCatalog* types_ = nullptr;
+  Collector* collector_ = nullptr;
 };
 
 // "/v2/<name>/blobs/uploads/<id>" and friends.

@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/json_response.h"
 #include "registry/type_catalog.h"
 #include "types/media_types.h"
 #include "types/names.h"
@@ -17,20 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 constexpr size_t kArcaMaxPage = 1000;
-
-void SetJson(http::Response& res, const json& body) {
-  res.Set("Content-Type", "application/json");
-  res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string Rfc3339(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  tm utc;
-  gmtime_r(&tt, &utc);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
 
 json ParseOr(const std::string& text, json fallback) {
   if (text.empty()) return fallback;
@@ -84,6 +71,17 @@ Status Api::Arca(http::Request& req, http::Response& res) {
     ARCA_RETURN_IF_ERROR(ValidateRepositoryName(name));
     if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
     return Artifacts(name, req, res);
+  }
+  if (rest == "admin/gc") return Gc(req, res);
+  if (rest.starts_with("repositories/")) {
+    // repositories/<name>/trash[/<digest>[/restore]]; a digest has no '/'.
+    std::string tail = rest.substr(13);
+    size_t at = tail.ends_with("/trash") ? tail.size() - 6 : tail.rfind("/trash/");
+    if (at != std::string::npos && at > 0) {
+      std::string name = tail.substr(0, at);
+      ARCA_RETURN_IF_ERROR(ValidateRepositoryName(name));
+      return Trash(name, tail.substr(std::min(tail.size(), at + 7)), req, res);
+    }
   }
   if (rest == "events") {
     if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");

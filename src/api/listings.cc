@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/json_response.h"
 #include "types/media_types.h"
 
 namespace arca::api {
@@ -18,10 +19,6 @@ void SetNextLink(http::Response& res, const std::string& path, size_t n, const s
                       extra + ">; rel=\"next\"");
 }
 
-void SetJson(http::Response& res, const json& body, const char* type = "application/json") {
-  res.Set("Content-Type", type);
-  res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // {"<key>":<value>,"<list_key>":["a","b",...]} written directly: repository names and tags
 // are checked against grammars without quotes, backslashes or control characters, so they

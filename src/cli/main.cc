@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "api/api.h"
+#include "cli/commands.h"
+#include "gc/collector.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -30,6 +32,8 @@ const char kUsage[] = R"(arca — an OCI artifact registry
 
 Usage:
   arca serve [--config FILE] [--addr HOST:PORT] [--root DIR] [--SETTING VALUE ...]
+  arca gc [--dry-run] [--config FILE] [--root DIR] [...]   one garbage-collection pass
+  arca fsck [--repair] [--quick] [--config FILE] [--root DIR] [...]   check the store
   arca version
   arca --help
 
@@ -46,26 +50,13 @@ environment, which wins over the file):
   types_dir        operators' artifact type definitions (default <root>/types)
   policy_file      artifact type policy, YAML (default <root>/policy.yaml)
   admin_token      bearer token for /arca/v1 writes (default: loopback clients only)
+  gc_interval      time between background GC passes, e.g. 10m; 0: none (default 10m)
+  gc_retention     untagged and deleted manifests stay restorable (default 7d)
+  gc_blob_grace    a pushed blob is kept unreferenced this long (default 1h)
+  gc_upload_ttl    an upload session may sit untouched this long (default 24h)
+  gc_referrers     collect referrers of deleted subjects (default true)
+See docs/gc.md for garbage collection, the recycle bin and fsck.
 )";
-
-int Fail(const Status& s) {
-  std::fprintf(stderr, "arca: %s: %s\n", s.message().c_str(), s.detail().c_str());
-  return 2;
-}
-
-Result<Config> LoadConfig(const std::vector<std::string>& args) {
-  Config config;
-  std::string file;
-  if (const char* env = std::getenv("ARCA_CONFIG")) file = env;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) file = args[i + 1];
-    if (args[i].starts_with("--config=")) file = args[i].substr(9);
-  }
-  if (!file.empty()) ARCA_RETURN_IF_ERROR(ApplyYamlFile(config, file));
-  ARCA_RETURN_IF_ERROR(ApplyEnvironment(config));
-  ARCA_RETURN_IF_ERROR(ApplyFlags(config, args));
-  return config;
-}
 
 int Serve(const std::vector<std::string>& args) {
   // Signals are taken by one thread with sigwait. They are blocked before any thread starts,
@@ -81,6 +72,13 @@ int Serve(const std::vector<std::string>& args) {
   if (!s.ok()) return Fail(s);
   auto blobs = FsBlobStore::Open(config->root);
   if (!blobs.ok()) return Fail(blobs.status());
+  StoreLock lock;
+  s = lock.Acquire(config->root);
+  if (!s.ok()) return Fail(s);
+  if (!lock.held()) {
+    return Fail(Status(ErrorCode::kInternal, "store in use",
+                       "another arca process serves " + config->root));
+  }
   auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
   if (!meta.ok()) return Fail(meta.status());
   TypeCatalog types(BuiltinTypeFiles(),
@@ -95,9 +93,13 @@ int Serve(const std::vector<std::string>& args) {
   policy.Watch(1000);
   Registry registry(**meta, **blobs);
   registry.SetTypes(&types, &policy);
+  registry.SetDefaultRetention(config->gc_retention);
+  Collector collector(**meta, **blobs, registry.blob_locks(), GcSettingsOf(*config));
+  collector.StartSchedule();
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
                                          .admin_token = config->admin_token});
   api.SetTypes(&types);
+  api.SetCollector(&collector);
 
   http::ServerOptions options{.addr = config->addr,
                               .max_connections = config->max_connections,
@@ -146,9 +148,10 @@ int main(int argc, char** argv) {
     std::printf("arca %s\n", ARCA_VERSION);
     return 0;
   }
-  if (args[0] == "serve") {
-    return arca::Serve(std::vector<std::string>(args.begin() + 1, args.end()));
-  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "serve") return arca::Serve(rest);
+  if (args[0] == "gc") return arca::GcCommand(rest);
+  if (args[0] == "fsck") return arca::FsckCommand(rest);
   std::fprintf(stderr, "arca: unknown command '%s'\n\n%s", args[0].c_str(), arca::kUsage);
   return 2;
 }

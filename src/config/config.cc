@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "util/duration.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -46,6 +48,15 @@ Setter IntSetter(long long lo, long long hi, std::function<void(Config&, long lo
   };
 }
 
+Setter DurationSetter(int64_t Config::*field) {
+  return [=](Config& c, const std::string& k, const std::string& v) {
+    auto d = ParseDuration(v);
+    if (!d.ok()) return Bad(k, "a duration such as 90s, 10m, 1h or 7d");
+    c.*field = *d;
+    return Status::Ok();
+  };
+}
+
 const std::map<std::string, Setter>& Setters() {
   static const std::map<std::string, Setter> kSetters = {
       {"addr", [](Config& c, const std::string& k, const std::string& v) {
@@ -80,6 +91,13 @@ const std::map<std::string, Setter>& Setters() {
          if (!v.empty() && v.size() < 16) return Bad(k, "at least 16 characters");
          c.admin_token = v;
          return Status::Ok();
+       }},
+      {"gc_interval", DurationSetter(&Config::gc_interval)},
+      {"gc_retention", DurationSetter(&Config::gc_retention)},
+      {"gc_blob_grace", DurationSetter(&Config::gc_blob_grace)},
+      {"gc_upload_ttl", DurationSetter(&Config::gc_upload_ttl)},
+      {"gc_referrers", [](Config& c, const std::string& k, const std::string& v) {
+         return ParseBool(k, v, c.gc_referrers);
        }},
   };
   return kSetters;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct Config {
   std::string types_dir;    // operators' artifact type definitions; default <root>/types
   std::string policy_file;  // type policy (YAML); default <root>/policy.yaml
   std::string admin_token;  // when set, /arca/v1 writes need "Authorization: Bearer <it>"
+  // Garbage collection (docs/gc.md); all in seconds.
+  int64_t gc_interval = 600;         // between background passes; 0: none
+  int64_t gc_retention = 7 * 86400;  // untagged and deleted manifests stay restorable
+  int64_t gc_blob_grace = 3600;      // a pushed or mounted blob is kept unreferenced
+  int64_t gc_upload_ttl = 86400;     // an upload session may sit untouched
+  bool gc_referrers = true;          // collect referrers of subjects deleted for good
 };
 
 // The setting names, as used in YAML (addr), environment (ARCA_ADDR) and flags (--addr).

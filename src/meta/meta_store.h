@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,8 +62,53 @@ struct Event {
 
 struct NewManifest {
   ManifestRecord record;
-  std::vector<ManifestRef> refs;
+  std::vector<ManifestRef> refs;  // a ref marked foreign may be absent (then recorded foreign)
   std::vector<std::string> tags;
+  // Refs that would be foreign but that the policy does not allow to be absent: an absent
+  // one is refused with this rule's name rather than as MANIFEST_BLOB_UNKNOWN.
+  std::vector<bool> foreign_denied;  // parallel to refs, or empty
+  std::string foreign_rule;          // e.g. policy rule "secure/**"
+  // Seconds that the manifest, or one that loses its last tag to this push, stays in the
+  // recycle bin when it ends up untagged.
+  int64_t retention = 0;
+};
+
+// A manifest in the recycle bin (docs/gc.md#recycle-bin).
+struct TrashEntry {
+  std::string digest, media_type, type;
+  std::string reason;             // "untagged" (still stored) or "deleted"
+  std::vector<std::string> tags;  // the tags it had
+  uint64_t size = 0;
+  int64_t trashed_at = 0, expires_at = 0;
+  std::string content;            // GetTrash only, for "deleted"
+};
+
+struct GcOptions {
+  int64_t now = 0;
+  int64_t blob_grace = 3600;  // a blob link younger than this is kept
+  int64_t upload_ttl = 86400;
+  bool referrers = true;      // collect referrers of subjects deleted for good
+  size_t batch = 200;         // objects reviewed per transaction
+};
+
+struct GcAction {
+  std::string action;  // delete-manifest, purge-manifest, unlink-blob, delete-blob, delete-upload
+  std::string repository, digest, reason;
+  uint64_t bytes = 0;
+};
+
+struct GcStep {
+  std::vector<GcAction> actions;
+  std::vector<std::string> uploads;  // upload sessions whose data is to be removed
+  size_t reviewed = 0;
+  bool more = false;  // due work remains
+};
+
+// For fsck.
+struct DanglingReference {
+  std::string repository, manifest, digest;
+  int kind = 0;             // 0 config, 1 layer, 2 child manifest
+  bool bytes_held = false;  // a blob whose bytes are recorded, only not linked to the repository
 };
 
 template <typename T>
@@ -112,9 +158,13 @@ class MetaStore {
                                                             const std::string& digest) = 0;
   virtual Result<std::optional<ManifestRecord>> GetTaggedManifest(const std::string& repo,
                                                                   const std::string& tag) = 0;
-  // Removes a manifest and the tags pointing at it; false when repo does not hold it.
-  virtual Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) = 0;
-  virtual Result<bool> DeleteTag(const std::string& repo, const std::string& tag) = 0;
+  // Removes a manifest and the tags pointing at it into the recycle bin for retention
+  // seconds; false when repo does not hold it.
+  virtual Result<bool> DeleteManifest(const std::string& repo, const std::string& digest,
+                                      int64_t retention) = 0;
+  // Removes a tag; its manifest, if left untagged, enters the recycle bin for retention.
+  virtual Result<bool> DeleteTag(const std::string& repo, const std::string& tag,
+                                 int64_t retention) = 0;
   // A number that changes whenever repo's tags change (a tag set, moved or removed, its
   // manifest deleted); nullopt when the repository does not exist. For caching listings.
   virtual Result<std::optional<int64_t>> TagsGeneration(const std::string& repo) = 0;
@@ -134,6 +184,37 @@ class MetaStore {
   virtual Status RecordEvent(const Event& event) = 0;
   // Events with ids greater than after_id, oldest first.
   virtual Result<Page<Event>> ListEvents(int64_t after_id, size_t limit) = 0;
+
+  // The recycle bin: entries not yet expired at now, sorted by digest (untagged manifests an
+  // index references are left out: they are not going anywhere).
+  virtual Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
+                                             size_t limit, int64_t now) = 0;
+  virtual Result<std::optional<TrashEntry>> GetTrash(const std::string& repo,
+                                                     const std::string& digest, int64_t now) = 0;
+  // Makes an entry expire now; false when there is no such live entry.
+  virtual Result<bool> ExpireTrash(const std::string& repo, const std::string& digest,
+                                   int64_t now) = 0;
+
+  // Garbage collection. One batch of due work, decided and applied in one transaction.
+  virtual Result<GcStep> CollectStep(const GcOptions& options) = 0;
+  // Everything a pass would do (up to max_actions), without changing anything.
+  virtual Result<GcStep> CollectDryRun(const GcOptions& options, size_t max_actions) = 0;
+  // Blobs whose records are gone and whose bytes may be removed (at most limit).
+  virtual Result<std::vector<std::string>> PendingBlobDeletions(size_t limit) = 0;
+  // Whether a blob is recorded (held by some repository or referenced).
+  virtual Result<bool> BlobRecorded(const std::string& digest) = 0;
+  // The bytes of digest are gone (or were found recorded again): forget the pending deletion.
+  virtual Status BlobBytesDeleted(const std::string& digest) = 0;
+
+  // For fsck: every recorded blob with its size; dangling references; every upload session
+  // id; every manifest's repository, digest and bytes; and repairs.
+  virtual Status ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) = 0;
+  virtual Result<std::vector<DanglingReference>> FindDanglingReferences() = 0;
+  virtual Result<std::vector<std::string>> ListUploadIds() = 0;
+  virtual Status ForEachManifest(
+      const std::function<void(const std::string&, const std::string&, const std::string&)>& fn) = 0;
+  virtual Status ForgetBlob(const std::string& digest) = 0;  // drops its links and record
+  virtual Status RelinkBlob(const std::string& repo, const std::string& digest) = 0;
 
   // Manifests in repo whose subject is `subject`, sorted by digest, strictly after `after`,
   // optionally only those of one artifact type (as identified at push).

@@ -1,13 +1,51 @@
-// Registry: manifests, tags, referrers and the catalog.
+// Registry: manifests, tags, referrers, the catalog and the recycle bin.
+#include <ctime>
+
 #include "registry/manifest_facts.h"
 #include "registry/policy.h"
 #include "registry/registry.h"
 #include "registry/type_catalog.h"
+#include "types/media_types.h"
 
 namespace arca {
 
 static std::string Describe(const Reference& r) {
   return r.is_digest() ? r.digest->str() : r.tag;
+}
+
+// Which references may be absent (docs/gc.md#foreign-content): foreign candidates are
+// non-distributable layers, descriptors with urls, and an index's children where the rule
+// allows sparse indexes; the rule's `foreign` decides whether an absent one is accepted.
+static void DecideForeign(const PolicyRule* rule, NewManifest& m) {
+  ForeignMode mode = rule ? rule->foreign : ForeignMode::kAllow;
+  bool sparse = rule && rule->sparse;
+  if (rule) m.foreign_rule = "policy rule \"" + rule->repositories + "\"";
+  m.foreign_denied.assign(m.refs.size(), false);
+  for (size_t i = 0; i < m.refs.size(); ++i) {
+    ManifestRef& r = m.refs[i];
+    const Descriptor& d = r.descriptor;
+    bool sparse_child = r.kind == RefKind::kManifest && sparse;
+    bool candidate = media::IsNonDistributable(d.media_type) || !d.urls.empty() || sparse_child;
+    bool allowed = false;
+    if (candidate) {
+      switch (mode) {
+        case ForeignMode::kAllow: allowed = true; break;
+        case ForeignMode::kDeny: allowed = false; break;
+        case ForeignMode::kUrlPrefixes:
+          allowed = !d.urls.empty();
+          for (const std::string& url : d.urls) {
+            bool ok = false;
+            for (const std::string& prefix : rule->foreign_urls) ok |= url.starts_with(prefix);
+            allowed &= ok;
+          }
+          // A sparse child named only by digest: `sparse` itself allows it.
+          if (d.urls.empty() && sparse_child) allowed = true;
+          break;
+      }
+    }
+    r.foreign = allowed;
+    m.foreign_denied[i] = candidate && !allowed;
+  }
 }
 
 Status Registry::ManifestUnknown(const std::string& repo, const Reference& reference) {
@@ -32,24 +70,23 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   TypeCatalog::TypePtr def = types_ ? types_->Find(type) : nullptr;
   std::optional<std::string> config = ReadConfig(repo, *parsed);
   std::vector<std::string> warnings;
-  if (policy_) {
-    auto policy = policy_->Current();
-    if (const PolicyRule* rule = policy->Match(repo)) {
-      std::vector<std::string> layers;
-      for (const ManifestRef& r : parsed->refs) {
-        if (r.kind == RefKind::kLayer) layers.push_back(r.descriptor.media_type);
+  std::shared_ptr<const Policy> policy = policy_ ? policy_->Current() : nullptr;
+  const PolicyRule* rule = policy ? policy->Match(repo) : nullptr;
+  if (rule) {
+    std::vector<std::string> layers;
+    for (const ManifestRef& r : parsed->refs) {
+      if (r.kind == RefKind::kLayer) layers.push_back(r.descriptor.media_type);
+    }
+    std::string refused;
+    for (auto& v : CheckPolicy(*rule, type, def.get(), layers, config ? &*config : nullptr)) {
+      if (v.enforced) {
+        refused += (refused.empty() ? "" : "; ") + v.message;
+      } else {
+        warnings.push_back(std::move(v.message));
       }
-      std::string refused;
-      for (auto& v : CheckPolicy(*rule, type, def.get(), layers, config ? &*config : nullptr)) {
-        if (v.enforced) {
-          refused += (refused.empty() ? "" : "; ") + v.message;
-        } else {
-          warnings.push_back(std::move(v.message));
-        }
-      }
-      if (!refused.empty()) {
-        return Status(ErrorCode::kManifestInvalid, "push refused by policy", refused);
-      }
+    }
+    if (!refused.empty()) {
+      return Status(ErrorCode::kManifestInvalid, "push refused by policy", refused);
     }
   }
   NewManifest m;
@@ -64,6 +101,8 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   m.record.size = bytes.size();
   m.record.content = std::move(bytes);
   m.refs = std::move(parsed->refs);
+  DecideForeign(rule, m);
+  m.retention = RetentionFor(repo);
   m.tags = extra_tags;
   if (!reference.is_digest()) m.tags.insert(m.tags.begin(), reference.tag);
   ARCA_RETURN_IF_ERROR(meta_.PutManifest(repo, m));
@@ -106,8 +145,9 @@ Result<ManifestRecord> Registry::GetManifest(const std::string& repo,
 }
 
 Status Registry::DeleteManifest(const std::string& repo, const Reference& reference) {
-  auto removed = reference.is_digest() ? meta_.DeleteManifest(repo, reference.digest->str())
-                                       : meta_.DeleteTag(repo, reference.tag);
+  int64_t retention = RetentionFor(repo);
+  auto removed = reference.is_digest() ? meta_.DeleteManifest(repo, reference.digest->str(), retention)
+                                       : meta_.DeleteTag(repo, reference.tag, retention);
   if (!removed.ok()) return removed.status();
   if (*removed) {
     if (reference.is_digest()) {
@@ -158,6 +198,65 @@ Result<Page<ManifestRecord>> Registry::ListReferrers(const std::string& repo,
                                                      const std::string& artifact_type,
                                                      const std::string& after, size_t limit) {
   return meta_.ListReferrers(repo, subject.str(), artifact_type, after, limit);
+}
+
+}  // namespace arca
+
+namespace arca {
+
+int64_t Registry::RetentionFor(const std::string& repo) const {
+  if (policy_) {
+    auto policy = policy_->Current();
+    if (const PolicyRule* rule = policy->Match(repo); rule && rule->retention) return *rule->retention;
+  }
+  return default_retention_;
+}
+
+Result<Page<TrashEntry>> Registry::ListTrash(const std::string& repo, const std::string& after,
+                                             size_t limit) {
+  auto exists = meta_.RepositoryExists(repo);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
+  return meta_.ListTrash(repo, after, limit, static_cast<int64_t>(std::time(nullptr)));
+}
+
+Result<RestoredManifest> Registry::RestoreManifest(const std::string& repo, const Digest& digest) {
+  auto entry = meta_.GetTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) {
+    return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());
+  }
+  TrashEntry& e = **entry;
+  std::string content = std::move(e.content);
+  if (e.reason != "deleted") {  // untagged: still stored
+    auto stored = meta_.GetManifest(repo, digest.str());
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) {
+      return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());
+    }
+    content = std::move((*stored)->content);
+  }
+  RestoredManifest out;
+  for (const std::string& tag : e.tags) {
+    auto holder = meta_.GetTaggedManifest(repo, tag);
+    if (!holder.ok()) return holder.status();
+    (holder->has_value() && (*holder)->digest != digest.str() ? out.skipped : out.restored).push_back(tag);
+  }
+  // The same checks as any push: everything it references is still held (the recycle bin
+  // kept it), and the policy in force now applies.
+  Reference by_digest;
+  by_digest.digest = digest;
+  auto pushed = PutManifest(repo, by_digest, e.media_type, std::move(content),
+                            out.restored);
+  if (!pushed.ok()) return pushed.status();
+  return out;
+}
+
+Status Registry::ExpireTrash(const std::string& repo, const Digest& digest) {
+  auto changed = meta_.ExpireTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
+  if (!changed.ok()) return changed.status();
+  if (!*changed) return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());
+  return Status::Ok();
 }
 
 }  // namespace arca

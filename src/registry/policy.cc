@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include "util/duration.h"
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -94,6 +96,29 @@ Result<Policy> Policy::Parse(const std::string& yaml_text) {
         auto m = ParseMode(v, i, key.c_str(), {"off"}, {"enforce"});
         if (!m.ok()) return m.status();
         (key == "layers" ? rule.layers : rule.config) = *m;
+      } else if (key == "foreign") {
+        if (v.IsSequence()) {
+          rule.foreign = ForeignMode::kUrlPrefixes;
+          for (const auto& u : v) {
+            if (!u.IsScalar() || u.as<std::string>().empty()) return Bad(i, key, "URL prefixes must be non-empty strings");
+            rule.foreign_urls.push_back(u.as<std::string>());
+          }
+          if (rule.foreign_urls.empty()) return Bad(i, key, "an empty list allows nothing: use deny");
+        } else if (v.IsScalar() && (v.as<std::string>() == "allow" || v.as<std::string>() == "deny")) {
+          rule.foreign = v.as<std::string>() == "allow" ? ForeignMode::kAllow : ForeignMode::kDeny;
+        } else {
+          return Bad(i, key, "must be allow, deny or a list of URL prefixes");
+        }
+      } else if (key == "sparse") {
+        if (!v.IsScalar() || (v.as<std::string>() != "true" && v.as<std::string>() != "false")) {
+          return Bad(i, key, "must be true or false");
+        }
+        rule.sparse = v.as<std::string>() == "true";
+      } else if (key == "retention") {
+        if (!v.IsScalar()) return Bad(i, key, "must be a duration");
+        auto d = ParseDuration(v.as<std::string>());
+        if (!d.ok()) return Bad(i, key, d.status().detail());
+        rule.retention = *d;
       } else {
         return Bad(i, key, "unknown field");
       }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,8 @@
 namespace arca {
 
 enum class PolicyMode { kOff, kWarn, kEnforce };
+// What a repository accepts of content that lives elsewhere (docs/gc.md#foreign-content).
+enum class ForeignMode { kAllow, kDeny, kUrlPrefixes };
 
 struct PolicyRule {
   std::string repositories = "**";  // glob: '*' within a path component, '**' across
@@ -24,6 +27,10 @@ struct PolicyRule {
   PolicyMode unknown = PolicyMode::kOff;
   PolicyMode layers = PolicyMode::kOff;
   PolicyMode config = PolicyMode::kOff;
+  ForeignMode foreign = ForeignMode::kAllow;
+  std::vector<std::string> foreign_urls;  // with kUrlPrefixes
+  bool sparse = false;                    // an index's children may be absent
+  std::optional<int64_t> retention;       // seconds; the registry default when unset
 };
 
 struct PolicyViolation {

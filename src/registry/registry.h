@@ -33,6 +33,11 @@ struct PushedManifest {
   std::vector<std::string> warnings;   // policy violations that were only warned
 };
 
+struct RestoredManifest {
+  std::vector<std::string> restored;  // tags set again
+  std::vector<std::string> skipped;   // tags since given to another manifest
+};
+
 class TypeCatalog;
 class PolicyStore;
 
@@ -76,8 +81,22 @@ class Registry {
                                      const std::string& content_type, std::string bytes,
                                      const std::vector<std::string>& extra_tags);
   Result<ManifestRecord> GetManifest(const std::string& repo, const Reference& reference);
-  // By digest: the manifest and its tags; by tag: only the tag.
+  // By digest: the manifest and its tags; by tag: only the tag. What is left untagged or
+  // deleted stays in the recycle bin for the repository's retention.
   Status DeleteManifest(const std::string& repo, const Reference& reference);
+
+  // The recycle bin (docs/gc.md#recycle-bin).
+  Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
+                                     size_t limit);
+  // Puts a binned manifest back with those of its former tags that are still free.
+  Result<RestoredManifest> RestoreManifest(const std::string& repo, const Digest& digest);
+  Status ExpireTrash(const std::string& repo, const Digest& digest);
+  // Seconds a manifest of repo stays in the recycle bin: its policy rule's, else the default.
+  int64_t RetentionFor(const std::string& repo) const;
+  void SetDefaultRetention(int64_t seconds) { default_retention_ = seconds; }
+  // Held while a blob's bytes take their name and get recorded; the collector holds it while
+  // it removes bytes.
+  KeyedMutex& blob_locks() { return blob_locks_; }
 
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit);
@@ -120,6 +139,8 @@ class Registry {
   const TypeCatalog* types_ = nullptr;
   const PolicyStore* policy_ = nullptr;
   KeyedMutex upload_locks_;  // one writer per upload session at a time
+  KeyedMutex blob_locks_;    // by digest: bytes taking their name vs the collector
+  int64_t default_retention_ = 7 * 86400;
   TagIndex tag_index_{2'000'000};
 };
 

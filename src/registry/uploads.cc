@@ -126,6 +126,9 @@ Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::stri
                   "the content's digest is " + std::string(AlgorithmName(digest.algorithm())) +
                       ":" + hex);
   }
+  // Under the blob's lock, so that the collector cannot remove the bytes between the file
+  // taking its name and the record naming it (docs/gc.md).
+  KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
   ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, rec->offset, digest));
   ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), rec->offset, /*finished_upload=*/id));
   return rec->offset;
@@ -154,6 +157,7 @@ Result<uint64_t> Registry::PushBlob(const std::string& repo, const Digest& diges
                     "the content's digest is " + std::string(AlgorithmName(digest.algorithm())) +
                         ":" + hasher.HexDigest());
     }
+    KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
     ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, *n, digest));
     ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), *n));
     return *n;

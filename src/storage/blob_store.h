@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -51,6 +52,20 @@ class BlobStore {
   virtual Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) = 0;
   // Removes an upload; ok when already absent.
   virtual Status DeleteUpload(const std::string& id) = 0;
+
+  // For fsck: every stored object, with its size and modification time (seconds since the
+  // epoch). Names that are not a blob's or an upload's are passed with an empty digest or id
+  // and their path, so they can be reported.
+  struct Listed {
+    std::string name;  // a digest's text, an upload id, or empty for a stray name
+    std::string path;
+    uint64_t size = 0;
+    int64_t mtime = 0;
+  };
+  virtual Status ListBlobs(const std::function<void(const Listed&)>& fn) = 0;
+  virtual Status ListUploads(const std::function<void(const Listed&)>& fn) = 0;
+  // Removes a stray file found by a listing (a path under this store only).
+  virtual Status RemoveListed(const Listed& item) = 0;
 };
 
 }  // namespace arca

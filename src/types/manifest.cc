@@ -41,7 +41,7 @@ Status CheckAnnotations(const json& obj, const std::string& where) {
 
 Result<Descriptor> ParseDescriptor(const json& j, const std::string& where) {
   if (!j.is_object()) return Invalid(where + " must be an object");
-  Descriptor d{"", Digest::Of(DigestAlgorithm::kSha256, ""), 0, "", false};
+  Descriptor d{"", Digest::Of(DigestAlgorithm::kSha256, ""), 0, "", {}};
   auto mt = j.find("mediaType");
   if (mt == j.end() || !mt->is_string() || mt->get_ref<const std::string&>().empty()) {
     return Invalid(where + ".mediaType is required");
@@ -63,7 +63,12 @@ Result<Descriptor> ParseDescriptor(const json& j, const std::string& where) {
   auto urls = j.find("urls");
   if (urls != j.end()) {
     if (!urls->is_array()) return Invalid(where + ".urls must be an array");
-    d.has_urls = !urls->empty();
+    for (const auto& u : *urls) {
+      if (!u.is_string() || u.get_ref<const std::string&>().empty() || u.get_ref<const std::string&>().size() > 2048) {
+        return Invalid(where + ".urls must hold non-empty strings of at most 2048 characters");
+      }
+      d.urls.push_back(u.get<std::string>());
+    }
   }
   ARCA_RETURN_IF_ERROR(CheckAnnotations(j, where + "."));
   return d;

@@ -20,7 +20,7 @@ struct Descriptor {
   Digest digest;
   uint64_t size = 0;
   std::string artifact_type;
-  bool has_urls = false;
+  std::vector<std::string> urls;  // where the content may be fetched from, when it lives elsewhere
 };
 
 // What a manifest points at, as the reference graph records it.
@@ -29,7 +29,8 @@ enum class RefKind { kConfig, kLayer, kManifest };
 struct ManifestRef {
   RefKind kind;
   Descriptor descriptor;
-  // Content that by design lives elsewhere (non-distributable layers): never required locally.
+  // May be absent locally (recorded as foreign then): set by the parser for non-distributable
+  // layers, and by the registry's foreign-content policy (docs/gc.md#foreign-content).
   bool foreign = false;
 };
 

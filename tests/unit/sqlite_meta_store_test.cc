@@ -11,7 +11,7 @@ namespace {
 std::string D(char c) { return Digest::Of(DigestAlgorithm::kSha256, std::string(1, c)).str(); }
 
 Descriptor Desc(const std::string& digest, uint64_t size, const std::string& type = "a/b") {
-  return Descriptor{type, *Digest::Parse(digest), size, "", false};
+  return Descriptor{type, *Digest::Parse(digest), size, "", {}};
 }
 
 NewManifest Manifest(const std::string& digest, std::vector<ManifestRef> refs,
@@ -100,12 +100,12 @@ TEST_F(MetaStoreContract, TagsMoveAndDeleteCascades) {
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"a", "b"})).ok());
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {"b"})).ok());
   EXPECT_EQ((*meta_->GetTaggedManifest("repo", "b"))->digest, D('2'));
-  EXPECT_TRUE(*meta_->DeleteManifest("repo", D('1')));
+  EXPECT_TRUE(*meta_->DeleteManifest("repo", D('1'), 0));
   EXPECT_FALSE(meta_->GetTaggedManifest("repo", "a")->has_value());
-  EXPECT_TRUE(*meta_->DeleteTag("repo", "b"));
+  EXPECT_TRUE(*meta_->DeleteTag("repo", "b", 0));
   EXPECT_TRUE(meta_->GetManifest("repo", D('2'))->has_value());
-  EXPECT_FALSE(*meta_->DeleteTag("repo", "b"));
-  EXPECT_FALSE(*meta_->DeleteManifest("repo", D('1')));
+  EXPECT_FALSE(*meta_->DeleteTag("repo", "b", 0));
+  EXPECT_FALSE(*meta_->DeleteManifest("repo", D('1'), 0));
 }
 
 TEST_F(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
@@ -117,12 +117,12 @@ TEST_F(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {"a"})).ok());  // tag moved
   int64_t g2 = **meta_->TagsGeneration("repo");
   EXPECT_NE(g2, g1);
-  ASSERT_TRUE(*meta_->DeleteManifest("repo", D('2')));  // its tag went with it
+  ASSERT_TRUE(*meta_->DeleteManifest("repo", D('2'), 0));  // its tag went with it
   int64_t g3 = **meta_->TagsGeneration("repo");
   EXPECT_NE(g3, g2);
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"b"})).ok());
   int64_t g4 = **meta_->TagsGeneration("repo");
-  ASSERT_TRUE(*meta_->DeleteTag("repo", "b"));
+  ASSERT_TRUE(*meta_->DeleteTag("repo", "b", 0));
   EXPECT_NE(**meta_->TagsGeneration("repo"), g4);
 }
 

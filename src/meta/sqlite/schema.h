@@ -97,4 +97,44 @@ CREATE INDEX IF NOT EXISTS manifests_by_type ON manifests(type, repository_id);
 CREATE INDEX IF NOT EXISTS manifests_by_repository_type ON manifests(repository_id, type, digest);
 )SQL";
 
+// The recycle bin and the garbage collector's queue (docs/gc.md).
+inline constexpr const char* kSchemaGc = R"SQL(
+-- A manifest that was untagged (still in manifests) or deleted (only here: content and
+-- references kept so that it can be restored), until expires_at.
+CREATE TABLE IF NOT EXISTS trash(
+  repository_id INTEGER NOT NULL REFERENCES repositories(id),
+  digest TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  content BLOB,
+  subject_digest TEXT,
+  trashed_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY(repository_id, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trash_by_expiry ON trash(expires_at);
+CREATE TABLE IF NOT EXISTS trash_references(
+  repository_id INTEGER NOT NULL,
+  manifest_digest TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  is_foreign INTEGER NOT NULL,
+  PRIMARY KEY(repository_id, manifest_digest, position)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trash_references_by_digest ON trash_references(digest, repository_id);
+-- What a change may have orphaned, to review once due. kind: 1 a repository's blob link,
+-- 2 a repository's manifest, 3 blob bytes whose record is gone (repository_id 0).
+CREATE TABLE IF NOT EXISTS gc_queue(
+  id INTEGER PRIMARY KEY,
+  due_at INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  repository_id INTEGER NOT NULL,
+  digest TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS gc_queue_by_due ON gc_queue(due_at);
+CREATE INDEX IF NOT EXISTS gc_queue_files ON gc_queue(digest) WHERE kind = 3;
+CREATE INDEX IF NOT EXISTS uploads_by_update ON uploads(updated_at);
+)SQL";
+
 }  // namespace arca::sqlite

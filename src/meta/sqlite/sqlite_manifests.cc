@@ -1,6 +1,9 @@
 // SqliteMetaStore: manifests, tags and referrers.
+#include <algorithm>
 #include <ctime>
+#include <map>
 
+#include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/manifest_rows.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_meta_store.h"
@@ -27,27 +30,38 @@ Status SizeMismatch(const Descriptor& d, int64_t actual) {
 
 }  // namespace
 
-Status SqliteMetaStore::CheckReferences(Connection& c, int64_t repo_id, const NewManifest& m) {
-  for (const ManifestRef& ref : m.refs) {
-    if (ref.foreign) continue;
+Status SqliteMetaStore::CheckReferences(Connection& c, int64_t repo_id, const NewManifest& m,
+                                        std::vector<bool>& is_foreign) {
+  is_foreign.assign(m.refs.size(), false);
+  for (size_t i = 0; i < m.refs.size(); ++i) {
+    const ManifestRef& ref = m.refs[i];
     const Descriptor& d = ref.descriptor;
+    std::optional<int64_t> size;
     if (ref.kind == RefKind::kManifest) {
       ARCA_PREPARE(q, c, "SELECT size FROM manifests WHERE repository_id = ? AND digest = ?");
-      if (!q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) {
-        ARCA_RETURN_IF_ERROR(q.status());
-        return BlobUnknown("manifest", d);
-      }
-      if (static_cast<uint64_t>(q.Int(0)) != d.size) return SizeMismatch(d, q.Int(0));
+      if (q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) size = q.Int(0);
+      ARCA_RETURN_IF_ERROR(q.status());
     } else {
       ARCA_PREPARE(q, c,
                    "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest "
                    "WHERE rb.repository_id = ? AND rb.digest = ?");
-      if (!q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) {
-        ARCA_RETURN_IF_ERROR(q.status());
-        return BlobUnknown("blob", d);
-      }
-      if (static_cast<uint64_t>(q.Int(0)) != d.size) return SizeMismatch(d, q.Int(0));
+      if (q.Bind(1, repo_id).Bind(2, d.digest.str()).Step()) size = q.Int(0);
+      ARCA_RETURN_IF_ERROR(q.status());
     }
+    if (size) {  // present: an ordinary reference, foreign candidate or not
+      if (static_cast<uint64_t>(*size) != d.size) return SizeMismatch(d, *size);
+      continue;
+    }
+    if (ref.foreign) {
+      is_foreign[i] = true;
+      continue;
+    }
+    if (i < m.foreign_denied.size() && m.foreign_denied[i]) {
+      return Status(ErrorCode::kManifestInvalid, "push refused by policy",
+                    m.foreign_rule + " does not allow foreign content: " + d.digest.str() +
+                        " is not in this repository");
+    }
+    return BlobUnknown(ref.kind == RefKind::kManifest ? "manifest" : "blob", d);
   }
   return Status::Ok();
 }
@@ -57,7 +71,8 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
     int64_t now = static_cast<int64_t>(std::time(nullptr));
     auto repo_id = EnsureRepository(c, repo, now);
     if (!repo_id.ok()) return repo_id.status();
-    ARCA_RETURN_IF_ERROR(CheckReferences(c, *repo_id, m));
+    std::vector<bool> is_foreign;
+    ARCA_RETURN_IF_ERROR(CheckReferences(c, *repo_id, m, is_foreign));
     const ManifestRecord& r = m.record;
     ARCA_PREPARE(ins, c,
                  "INSERT INTO manifests(repository_id, digest, media_type, artifact_type, "
@@ -81,14 +96,14 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
       ARCA_PREPARE(ref, c,
                    "INSERT INTO manifest_references(manifest_id, position, kind, digest, "
                    "media_type, size, is_foreign) VALUES(?, ?, ?, ?, ?, ?, ?)");
-      int64_t pos = 0;
-      for (const ManifestRef& mr : m.refs) {
-        ARCA_RETURN_IF_ERROR(ref.Bind(1, manifest_id).Bind(2, pos++)
+      for (size_t pos = 0; pos < m.refs.size(); ++pos) {
+        const ManifestRef& mr = m.refs[pos];
+        ARCA_RETURN_IF_ERROR(ref.Bind(1, manifest_id).Bind(2, static_cast<int64_t>(pos))
                                  .Bind(3, static_cast<int64_t>(mr.kind))
                                  .Bind(4, mr.descriptor.digest.str())
                                  .Bind(5, mr.descriptor.media_type)
                                  .Bind(6, static_cast<int64_t>(mr.descriptor.size))
-                                 .Bind(7, int64_t{mr.foreign})
+                                 .Bind(7, int64_t{is_foreign[pos]})
                                  .Exec());
       }
     } else {
@@ -99,15 +114,56 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
       manifest_id = q.Int(0);
     }
     if (!m.tags.empty()) ARCA_RETURN_IF_ERROR(BumpTagsGeneration(c, *repo_id));
+    std::map<int64_t, std::vector<std::string>> moved_from;  // manifests that lose a tag
     for (const std::string& tag : m.tags) {
+      {
+        ARCA_PREPARE(q, c, "SELECT manifest_id FROM tags WHERE repository_id = ? AND name = ?");
+        if (q.Bind(1, *repo_id).Bind(2, tag).Step() && q.Int(0) != manifest_id) {
+          moved_from[q.Int(0)].push_back(tag);
+        }
+        ARCA_RETURN_IF_ERROR(q.status());
+      }
       ARCA_PREPARE(t, c,
                    "INSERT INTO tags(repository_id, name, manifest_id, updated_at) "
                    "VALUES(?, ?, ?, ?) ON CONFLICT(repository_id, name) DO UPDATE SET "
                    "manifest_id = excluded.manifest_id, updated_at = excluded.updated_at");
       ARCA_RETURN_IF_ERROR(t.Bind(1, *repo_id).Bind(2, tag).Bind(3, manifest_id).Bind(4, now).Exec());
     }
-    return Status::Ok();
+    return UpdateRecycleBin(c, *repo_id, manifest_id, m, is_foreign, moved_from, now);
   });
+}
+
+// After a push: the manifest leaves the recycle bin if tagged, a referrer or re-pushed after
+// a delete (an untagged push enters it); children it references leave it; manifests that lost
+// their last tag to it enter it.
+Status SqliteMetaStore::UpdateRecycleBin(
+    Connection& c, int64_t repo_id, int64_t manifest_id, const NewManifest& m,
+    const std::vector<bool>& is_foreign,
+    const std::map<int64_t, std::vector<std::string>>& moved_from, int64_t now) {
+  const std::string& digest = m.record.digest;
+  {
+    ARCA_PREPARE(d, c, "DELETE FROM trash_references WHERE repository_id = ? AND manifest_digest = ?");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
+  }
+  if (!m.tags.empty() || !m.record.subject.empty()) {
+    ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
+  } else {
+    {
+      ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ? AND reason = 'deleted'");
+      ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
+    }
+    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, manifest_id, {}, now, m.retention));
+  }
+  for (size_t i = 0; i < m.refs.size(); ++i) {
+    if (m.refs[i].kind != RefKind::kManifest || is_foreign[i]) continue;
+    ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ? AND reason = 'untagged'");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, m.refs[i].descriptor.digest.str()).Exec());
+  }
+  for (const auto& [id, tags] : moved_from) {
+    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, id, tags, now, m.retention));
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<ManifestRecord>> SqliteMetaStore::GetManifest(const std::string& repo,
@@ -139,19 +195,88 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const s
   return std::optional<ManifestRecord>();
 }
 
-Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest) {
-  // Its tags go with it (ON DELETE CASCADE), so the tag generation moves too.
-  return WriteRemovingRows(
-      "DELETE FROM manifests WHERE digest = ? AND repository_id = "
-      "(SELECT id FROM repositories WHERE name = ?)",
-      digest, repo, /*tags_change=*/true);
+Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest,
+                                             int64_t retention) {
+  bool removed = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    int64_t repo_id = 0, manifest_id = 0;
+    {
+      ARCA_PREPARE(q, c,
+                   "SELECT r.id, m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id "
+                   "WHERE r.name = ? AND m.digest = ?");
+      if (!q.Bind(1, repo).Bind(2, digest).Step()) return q.status();
+      repo_id = q.Int(0);
+      manifest_id = q.Int(1);
+    }
+    std::vector<std::string> tags;
+    {
+      ARCA_PREPARE(q, c, "SELECT name FROM tags WHERE manifest_id = ?");
+      q.Bind(1, manifest_id);
+      while (q.Step()) tags.push_back(q.Text(0));
+      ARCA_RETURN_IF_ERROR(q.status());
+    }
+    {
+      ARCA_PREPARE(q, c, "SELECT tags FROM trash WHERE repository_id = ? AND digest = ?");
+      if (q.Bind(1, repo_id).Bind(2, digest).Step()) {
+        for (auto& t : sqlite::ParseTagsJson(q.Text(0))) tags.push_back(std::move(t));
+      }
+      ARCA_RETURN_IF_ERROR(q.status());
+    }
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    {
+      ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
+      ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
+    }
+    {
+      ARCA_PREPARE(ins, c,
+                   "INSERT INTO trash(repository_id, digest, reason, tags, media_type, type, size, "
+                   "content, subject_digest, trashed_at, expires_at) SELECT repository_id, digest, "
+                   "'deleted', ?, media_type, type, size, content, subject_digest, ?, ? "
+                   "FROM manifests WHERE id = ?");
+      ARCA_RETURN_IF_ERROR(ins.Bind(1, sqlite::TagsJson(tags)).Bind(2, now).Bind(3, now + retention)
+                               .Bind(4, manifest_id).Exec());
+    }
+    {
+      ARCA_PREPARE(ins, c,
+                   "INSERT OR REPLACE INTO trash_references(repository_id, manifest_digest, position, "
+                   "kind, digest, is_foreign) SELECT ?, ?, position, kind, digest, is_foreign "
+                   "FROM manifest_references WHERE manifest_id = ?");
+      ARCA_RETURN_IF_ERROR(ins.Bind(1, repo_id).Bind(2, digest).Bind(3, manifest_id).Exec());
+    }
+    ARCA_PREPARE(d, c, "DELETE FROM manifests WHERE id = ?");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, manifest_id).Exec());
+    removed = true;
+    // Its tags went with it (ON DELETE CASCADE), so the tag generation moves too.
+    return BumpTagsGeneration(c, repo_id);
+  });
+  if (!s.ok()) return s;
+  return removed;
 }
 
-Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag) {
-  return WriteRemovingRows(
-      "DELETE FROM tags WHERE name = ? AND repository_id = "
-      "(SELECT id FROM repositories WHERE name = ?)",
-      tag, repo, /*tags_change=*/true);
+Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag,
+                                        int64_t retention) {
+  bool removed = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    int64_t repo_id = 0, manifest_id = 0;
+    {
+      ARCA_PREPARE(q, c,
+                   "SELECT r.id, t.manifest_id FROM tags t JOIN repositories r ON r.id = "
+                   "t.repository_id WHERE r.name = ? AND t.name = ?");
+      if (!q.Bind(1, repo).Bind(2, tag).Step()) return q.status();
+      repo_id = q.Int(0);
+      manifest_id = q.Int(1);
+    }
+    ARCA_PREPARE(d, c, "DELETE FROM tags WHERE repository_id = ? AND name = ?");
+    ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, tag).Exec());
+    removed = true;
+    ARCA_RETURN_IF_ERROR(BumpTagsGeneration(c, repo_id));
+    return sqlite::TrashIfUntagged(c, repo_id, manifest_id, {tag},
+                                   static_cast<int64_t>(std::time(nullptr)), retention);
+  });
+  if (!s.ok()) return s;
+  return removed;
 }
 
 Status SqliteMetaStore::BumpTagsGeneration(Connection& c, int64_t repo_id) {

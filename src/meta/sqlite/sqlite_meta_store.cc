@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/schema.h"
 #include "meta/sqlite/sqlite_db.h"
 
@@ -40,6 +41,7 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
     }
   }
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
+  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaGc));
   store->writer_ = std::move(*c);
   return store;
 }
@@ -172,9 +174,7 @@ Status SqliteMetaStore::LinkBlob(const std::string& repo, const std::string& dig
     ARCA_PREPARE(b, c, "INSERT INTO blobs(digest, size, created_at) VALUES(?, ?, ?) "
                        "ON CONFLICT(digest) DO NOTHING");
     ARCA_RETURN_IF_ERROR(b.Bind(1, digest).Bind(2, static_cast<int64_t>(size)).Bind(3, now).Exec());
-    ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
-                       "VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
-    ARCA_RETURN_IF_ERROR(l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec());
+    ARCA_RETURN_IF_ERROR(LinkAndQueue(c, *id, digest, now));
     if (finished_upload.empty()) return Status::Ok();
     ARCA_PREPARE(d, c, "DELETE FROM uploads WHERE id = ?");
     return d.Bind(1, finished_upload).Exec();
@@ -210,34 +210,39 @@ Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& re
     int64_t now = Now();
     auto id = EnsureRepository(c, repo, now);
     if (!id.ok()) return id.status();
-    ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
-                       "VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
-    return l.Bind(1, *id).Bind(2, digest).Bind(3, now).Exec();
+    return LinkAndQueue(c, *id, digest, now);
   });
   if (!s.ok()) return s;
   return size;
 }
 
-Result<bool> SqliteMetaStore::WriteRemovingRows(const char* sql, const std::string& first,
-                                                const std::string& repo, bool tags_change) {
+Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
-    ARCA_PREPARE(d, c, sql);
-    ARCA_RETURN_IF_ERROR(d.Bind(1, first).Bind(2, repo).Exec());
-    removed = c.Changes() > 0;
-    if (!removed || !tags_change) return Status::Ok();
-    ARCA_PREPARE(u, c, "UPDATE repositories SET tags_generation = tags_generation + 1 WHERE name = ?");
-    return u.Bind(1, repo).Exec();
+    ARCA_PREPARE(q, c,
+                 "DELETE FROM repository_blobs WHERE digest = ? AND repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?) RETURNING repository_id");
+    if (!q.Bind(1, digest).Bind(2, repo).Step()) return q.status();
+    int64_t repo_id = q.Int(0);
+    while (q.Step()) {
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    removed = true;
+    // Its bytes may now be held by no one.
+    return sqlite::Enqueue(c, Now(), sqlite::kQueueBlobLink, repo_id, digest);
   });
   if (!s.ok()) return s;
   return removed;
 }
 
-Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
-  return WriteRemovingRows(
-      "DELETE FROM repository_blobs WHERE digest = ? AND repository_id = "
-      "(SELECT id FROM repositories WHERE name = ?)",
-      digest, repo);
+// A push or mount (re)starts the blob's grace period in the repository, and queues a review
+// of it: the blob goes if no manifest comes to reference it.
+Status SqliteMetaStore::LinkAndQueue(Connection& c, int64_t repo_id, const std::string& digest,
+                                     int64_t now) {
+  ARCA_PREPARE(l, c, "INSERT INTO repository_blobs(repository_id, digest, created_at) "
+                     "VALUES(?, ?, ?) ON CONFLICT DO UPDATE SET created_at = excluded.created_at");
+  ARCA_RETURN_IF_ERROR(l.Bind(1, repo_id).Bind(2, digest).Bind(3, now).Exec());
+  return sqlite::Enqueue(c, now, sqlite::kQueueBlobLink, repo_id, digest);
 }
 
 Status SqliteMetaStore::CreateUpload(const UploadRecord& u) {

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,8 +41,10 @@ class SqliteMetaStore : public MetaStore {
                                                     const std::string& digest) override;
   Result<std::optional<ManifestRecord>> GetTaggedManifest(const std::string& repo,
                                                           const std::string& tag) override;
-  Result<bool> DeleteManifest(const std::string& repo, const std::string& digest) override;
-  Result<bool> DeleteTag(const std::string& repo, const std::string& tag) override;
+  Result<bool> DeleteManifest(const std::string& repo, const std::string& digest,
+                              int64_t retention) override;
+  Result<bool> DeleteTag(const std::string& repo, const std::string& tag,
+                         int64_t retention) override;
   Result<std::optional<int64_t>> TagsGeneration(const std::string& repo) override;
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit) override;
@@ -55,6 +58,27 @@ class SqliteMetaStore : public MetaStore {
   Result<Page<ManifestRecord>> ListReferrers(const std::string& repo, const std::string& subject,
                                              const std::string& artifact_type,
                                              const std::string& after, size_t limit) override;
+
+  // sqlite_gc.cc
+  Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
+                                     size_t limit, int64_t now) override;
+  Result<std::optional<TrashEntry>> GetTrash(const std::string& repo, const std::string& digest,
+                                             int64_t now) override;
+  Result<bool> ExpireTrash(const std::string& repo, const std::string& digest,
+                           int64_t now) override;
+  Result<GcStep> CollectStep(const GcOptions& options) override;
+  Result<GcStep> CollectDryRun(const GcOptions& options, size_t max_actions) override;
+  Result<std::vector<std::string>> PendingBlobDeletions(size_t limit) override;
+  Result<bool> BlobRecorded(const std::string& digest) override;
+  Status BlobBytesDeleted(const std::string& digest) override;
+  // sqlite_fsck.cc
+  Status ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) override;
+  Result<std::vector<DanglingReference>> FindDanglingReferences() override;
+  Result<std::vector<std::string>> ListUploadIds() override;
+  Status ForEachManifest(const std::function<void(const std::string&, const std::string&,
+                                                  const std::string&)>& fn) override;
+  Status ForgetBlob(const std::string& digest) override;
+  Status RelinkBlob(const std::string& repo, const std::string& digest) override;
 
  private:
   // A pooled read connection, returned to the pool on destruction.
@@ -79,13 +103,17 @@ class SqliteMetaStore : public MetaStore {
   Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
   struct PendingWrite;
   void RunBatch(const std::vector<PendingWrite*>& batch);
-  // Runs a DELETE of (first, repo) in its own transaction; true when it removed a row. With
-  // tags_change, a removal also moves the repository's tag generation.
-  Result<bool> WriteRemovingRows(const char* sql, const std::string& first,
-                                 const std::string& repo, bool tags_change = false);
+  Status LinkAndQueue(sqlite::Connection& c, int64_t repo_id, const std::string& digest,
+                      int64_t now);
   Status BumpTagsGeneration(sqlite::Connection& c, int64_t repo_id);
   Result<int64_t> EnsureRepository(sqlite::Connection& c, const std::string& repo, int64_t now);
-  Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m);
+  // Checks m's references; is_foreign gets, per ref, whether it is absent and accepted so.
+  Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m,
+                         std::vector<bool>& is_foreign);
+  Status UpdateRecycleBin(sqlite::Connection& c, int64_t repo_id, int64_t manifest_id,
+                          const NewManifest& m, const std::vector<bool>& is_foreign,
+                          const std::map<int64_t, std::vector<std::string>>& moved_from,
+                          int64_t now);
 
   std::string path_;
   std::mutex queue_mu_;

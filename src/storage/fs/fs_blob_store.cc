@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <vector>
 
 #include "util/file_util.h"
 #include "util/random_id.h"
@@ -186,6 +188,72 @@ Status FsBlobStore::DeleteUpload(const std::string& id) {
   if (!path.ok()) return path.status();
   if (::unlink(path->c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink upload");
   return Status::Ok();
+}
+
+}  // namespace arca
+
+// --- Listings for fsck ---------------------------------------------------------------------
+
+namespace arca {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t MtimeOf(const fs::directory_entry& e) {
+  struct stat st;
+  return ::stat(e.path().c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
+}
+
+}  // namespace
+
+Status FsBlobStore::ListBlobs(const std::function<void(const Listed&)>& fn) {
+  std::error_code ec;
+  fs::path top = fs::path(root_) / "blobs";
+  for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    fs::path rel = it->path().lexically_relative(top);  // <alg>/<2hex>/<hex>
+    std::vector<std::string> parts(rel.begin(), rel.end());
+    Listed item{"", it->path().string(), static_cast<uint64_t>(it->file_size(ec)), MtimeOf(*it)};
+    if (parts.size() == 3 && parts[2].size() > 2 && parts[2].compare(0, 2, parts[1]) == 0) {
+      auto d = Digest::Parse(parts[0] + ":" + parts[2]);
+      if (d.ok()) item.name = d->str();
+    }
+    fn(item);
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status(ErrorCode::kInternal, "storage error", "listing blobs: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Status FsBlobStore::ListUploads(const std::function<void(const Listed&)>& fn) {
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(root_) / "uploads", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    uint64_t size = it->is_regular_file(ec) ? it->file_size(ec) : 0;
+    fn(Listed{IsUuid(name) ? name : "", it->path().string(), size, MtimeOf(*it)});
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status(ErrorCode::kInternal, "storage error", "listing uploads: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Status FsBlobStore::RemoveListed(const Listed& item) {
+  // Only a regular file inside this store's blobs or uploads folder.
+  fs::path p = fs::path(item.path).lexically_normal();
+  std::string s = p.string();
+  for (const char* top : {"/blobs/", "/uploads/"}) {
+    std::string prefix = fs::path(root_).lexically_normal().string() + top;
+    if (s.starts_with(prefix) && s.find("/../") == std::string::npos) {
+      std::error_code ec;
+      if (!fs::is_regular_file(fs::symlink_status(p, ec))) break;
+      if (::unlink(s.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink");
+      return Status::Ok();
+    }
+  }
+  return Status(ErrorCode::kInternal, "refusing to remove", s + " is not a file of this store");
 }
 
 }  // namespace arca

@@ -23,6 +23,9 @@ class FsBlobStore : public BlobStore {
   Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id, uint64_t length) override;
   Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) override;
   Status DeleteUpload(const std::string& id) override;
+  Status ListBlobs(const std::function<void(const Listed&)>& fn) override;
+  Status ListUploads(const std::function<void(const Listed&)>& fn) override;
+  Status RemoveListed(const Listed& item) override;
 
  private:
   explicit FsBlobStore(std::string root) : root_(std::move(root)) {}

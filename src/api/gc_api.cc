@@ -1,0 +1,79 @@
+// The Arca API's garbage collection and recycle bin (docs/gc.md):
+//   POST /arca/v1/admin/gc[?dry_run=true], GET /arca/v1/admin/gc
+//   GET /arca/v1/repositories/<name>/trash, POST .../trash/<digest>/restore,
+//   DELETE .../trash/<digest>
+#include "api/api.h"
+#include "api/errors.h"
+#include "api/json_response.h"
+#include "gc/collector.h"
+
+namespace arca::api {
+
+using json = nlohmann::json;
+
+Status Api::Gc(http::Request& req, http::Response& res) {
+  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
+  if (!collector_) return Status(ErrorCode::kNotFound, "garbage collection is not available", "");
+  if (req.method == "GET" || req.method == "HEAD") {
+    auto last = collector_->Last();
+    if (!last) return Status(ErrorCode::kNotFound, "no garbage collection has run yet", "");
+    res.Set("Content-Type", "application/json");
+    res.body = GcReportJson(*last);
+    return Status::Ok();
+  }
+  if (req.method != "POST") {
+    return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET, POST");
+  }
+  std::string dry = req.Query("dry_run").value_or(req.Query("dryRun").value_or("false"));
+  if (dry != "true" && dry != "false" && dry != "1" && dry != "0") {
+    return Status(ErrorCode::kUnsupported, "invalid dry_run", "dry_run is true or false");
+  }
+  GcReport report = collector_->Run(dry == "true" || dry == "1");
+  if (!report.error.empty()) {
+    return Status(ErrorCode::kInternal, "garbage collection stopped", report.error);
+  }
+  res.Set("Content-Type", "application/json");
+  res.body = GcReportJson(report);
+  return Status::Ok();
+}
+
+Status Api::Trash(const std::string& repo, const std::string& rest, http::Request& req,
+                  http::Response& res) {
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (rest.empty()) {
+    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+    auto n = PageSize(req, 1000);
+    if (!n.ok()) return n.status();
+    auto page = registry_.ListTrash(repo, req.Query("last").value_or(""), *n);
+    if (!page.ok()) return page.status();
+    json items = json::array();
+    for (const TrashEntry& e : page->items) {
+      items.push_back({{"digest", e.digest}, {"mediaType", e.media_type}, {"type", e.type},
+                       {"size", e.size}, {"reason", e.reason}, {"tags", e.tags},
+                       {"trashedAt", Rfc3339(e.trashed_at)}, {"expiresAt", Rfc3339(e.expires_at)}});
+    }
+    if (page->more && !page->items.empty()) {
+      res.Set("Link", "</arca/v1/repositories/" + repo + "/trash?n=" + std::to_string(*n) +
+                          "&last=" + http::PercentEncode(page->items.back().digest) + ">; rel=\"next\"");
+    }
+    SetJson(res, {{"repository", repo}, {"trash", items}});
+    return Status::Ok();
+  }
+  bool restore = rest.ends_with("/restore");
+  auto digest = Digest::Parse(restore ? rest.substr(0, rest.size() - 8) : rest);
+  if (!digest.ok()) return digest.status();
+  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
+  if (restore) {
+    if (req.method != "POST") return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: POST");
+    auto done = registry_.RestoreManifest(repo, *digest);
+    if (!done.ok()) return done.status();
+    SetJson(res, {{"digest", digest->str()}, {"restored", done->restored}, {"skipped", done->skipped}});
+    return Status::Ok();
+  }
+  if (req.method != "DELETE") return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: DELETE");
+  ARCA_RETURN_IF_ERROR(registry_.ExpireTrash(repo, *digest));
+  res.status = 202;
+  return Status::Ok();
+}
+
+}  // namespace arca::api

@@ -1,0 +1,40 @@
+// The `arca` subcommands besides serve, and what every subcommand shares: loading settings,
+// reporting a failure, and the store lock that tells whether a server holds a store.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "gc/collector.h"
+#include "util/status.h"
+
+namespace arca {
+
+// Prints "arca: <message>: <detail>" and returns exit status 2.
+int Fail(const Status& s);
+// Defaults, then --config/ARCA_CONFIG file, then ARCA_* environment, then flags.
+Result<Config> LoadConfig(const std::vector<std::string>& args);
+GcSettings GcSettingsOf(const Config& config);
+
+// An exclusive lock on <root>/arca.lock, held by `arca serve` for its lifetime (released by
+// the kernel when the process dies, even by kill -9).
+class StoreLock {
+ public:
+  StoreLock() = default;
+  ~StoreLock();
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  // Tries to take the lock; held() tells whether it was free.
+  Status Acquire(const std::string& root);
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
+
+int GcCommand(const std::vector<std::string>& args);    // arca gc
+int FsckCommand(const std::vector<std::string>& args);  // arca fsck
+
+}  // namespace arca

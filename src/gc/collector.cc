@@ -1,0 +1,163 @@
+#include "gc/collector.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace arca {
+
+namespace {
+
+std::string IsoTime(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string GcReportJson(const GcReport& r) {
+  nlohmann::json actions = nlohmann::json::array();
+  for (const GcAction& a : r.actions) {
+    nlohmann::json j = {{"action", a.action}, {"digest", a.digest}, {"reason", a.reason}};
+    if (!a.repository.empty()) j["repository"] = a.repository;
+    if (a.bytes) j["bytes"] = a.bytes;
+    actions.push_back(std::move(j));
+  }
+  nlohmann::json j = {
+      {"dryRun", r.dry_run},
+      {"startedAt", IsoTime(r.started_at)},
+      {"durationMs", r.duration_ms},
+      {"reviewed", r.reviewed},
+      {"deleted", {{"manifests", r.manifests}, {"blobs", r.blobs}, {"bytes", r.bytes},
+                   {"uploads", r.uploads}}},
+      {"actions", std::move(actions)},
+      {"actionsTruncated", r.actions_truncated},
+  };
+  if (!r.error.empty()) j["error"] = r.error;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Collector::Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings)
+    : meta_(meta), blobs_(blobs), blob_locks_(blob_locks), settings_(settings) {}
+
+Collector::~Collector() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+void Collector::Count(GcReport& r, const GcAction& a) {
+  if (a.action == "delete-manifest" || a.action == "purge-manifest") ++r.manifests;
+  if (a.action == "delete-blob") {
+    ++r.blobs;
+    r.bytes += a.bytes;
+  }
+  if (a.action == "delete-upload") ++r.uploads;
+  if (r.actions.size() < kMaxReportedActions) {
+    r.actions.push_back(a);
+  } else {
+    r.actions_truncated = true;
+  }
+}
+
+GcReport Collector::Run(bool dry_run) {
+  std::lock_guard<std::mutex> pass(run_mu_);
+  auto t0 = std::chrono::steady_clock::now();
+  GcReport report;
+  report.dry_run = dry_run;
+  report.started_at = static_cast<int64_t>(std::time(nullptr));
+  GcOptions o;
+  o.now = report.started_at;
+  o.blob_grace = settings_.blob_grace;
+  o.upload_ttl = settings_.upload_ttl;
+  o.referrers = settings_.referrers;
+  if (dry_run) {
+    auto step = meta_.CollectDryRun(o, 100000);
+    if (!step.ok()) {
+      report.error = step.status().message() + ": " + step.status().detail();
+    } else {
+      for (const GcAction& a : step->actions) Count(report, a);
+      report.reviewed = step->reviewed;
+      report.actions_truncated |= step->more;
+    }
+  } else {
+    for (;;) {
+      auto step = meta_.CollectStep(o);
+      if (!step.ok()) {
+        report.error = step.status().message() + ": " + step.status().detail();
+        break;
+      }
+      for (const GcAction& a : step->actions) Count(report, a);
+      report.reviewed += step->reviewed;
+      for (const std::string& id : step->uploads) (void)blobs_.DeleteUpload(id);
+      if (!step->more) break;
+    }
+    if (report.error.empty()) RemoveReleasedBytes(report);
+  }
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard<std::mutex> lock(mu_);
+  last_ = report;
+  return report;
+}
+
+bool Collector::RemoveReleasedBytes(GcReport& r) {
+  for (;;) {
+    auto pending = meta_.PendingBlobDeletions(500);
+    if (!pending.ok()) {
+      r.error = pending.status().message() + ": " + pending.status().detail();
+      return false;
+    }
+    if (pending->empty()) return true;
+    for (const std::string& text : *pending) {
+      auto digest = Digest::Parse(text);
+      KeyedMutex::Lock lock(blob_locks_, text);
+      auto recorded = meta_.BlobRecorded(text);
+      if (!recorded.ok()) {
+        r.error = recorded.status().message() + ": " + recorded.status().detail();
+        return false;
+      }
+      // Recorded again (pushed anew since its record went): the bytes are in use.
+      if (!*recorded && digest.ok()) {
+        Status s = blobs_.DeleteBlob(*digest);
+        if (!s.ok()) {
+          r.error = "removing " + text + ": " + s.detail();
+          return false;
+        }
+      }
+      Status s = meta_.BlobBytesDeleted(text);
+      if (!s.ok()) {
+        r.error = s.message() + ": " + s.detail();
+        return false;
+      }
+    }
+  }
+}
+
+void Collector::StartSchedule() {
+  if (settings_.interval <= 0) return;
+  scheduler_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(settings_.interval), [this] { return stop_; })) {
+      lock.unlock();
+      GcReport r = Run(false);
+      if (!r.error.empty()) std::fprintf(stderr, "arca: gc: %s\n", r.error.c_str());
+      lock.lock();
+    }
+  });
+}
+
+std::optional<GcReport> Collector::Last() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
+}  // namespace arca

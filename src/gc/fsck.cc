@@ -1,0 +1,155 @@
+#include "gc/fsck.h"
+
+#include <map>
+#include <set>
+
+#include "types/digest.h"
+#include "util/sha.h"
+
+namespace arca {
+
+size_t FsckResult::remaining() const {
+  size_t n = 0;
+  for (const auto& p : problems) n += p.repaired ? 0 : 1;
+  return n;
+}
+
+namespace {
+
+// The digest of a stored blob's bytes, streamed.
+Result<std::string> HashBlob(BlobStore& blobs, const Digest& d, uint64_t size) {
+  auto body = blobs.OpenBlob(d, 0, size);
+  if (!body.ok()) return body.status();
+  Hasher h(d.algorithm());
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    auto n = (*body)->Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    h.Update(buf.data(), *n);
+  }
+  return std::string(AlgorithmName(d.algorithm())) + ":" + h.HexDigest();
+}
+
+}  // namespace
+
+Result<FsckResult> RunFsck(MetaStore& meta, BlobStore& blobs, const FsckOptions& o) {
+  FsckResult out;
+  auto add = [&](std::string kind, std::string object, std::string detail) -> FsckProblem& {
+    out.problems.push_back({std::move(kind), std::move(object), std::move(detail), false});
+    return out.problems.back();
+  };
+
+  // Bytes on disk.
+  std::map<std::string, BlobStore::Listed> files;
+  std::vector<BlobStore::Listed> strays;
+  ARCA_RETURN_IF_ERROR(blobs.ListBlobs([&](const BlobStore::Listed& f) {
+    if (f.name.empty()) {
+      strays.push_back(f);
+    } else {
+      files[f.name] = f;
+    }
+  }));
+  // Blobs whose record is gone but whose bytes a pass has yet to remove are not orphans.
+  std::set<std::string> pending;
+  if (auto p = meta.PendingBlobDeletions(1u << 30); p.ok()) pending.insert(p->begin(), p->end());
+
+  // Every record against its bytes.
+  std::vector<std::pair<std::string, uint64_t>> recorded;
+  ARCA_RETURN_IF_ERROR(meta.ForEachBlob([&](const std::string& d, uint64_t size) {
+    recorded.emplace_back(d, size);
+  }));
+  for (const auto& [text, size] : recorded) {
+    ++out.blobs_checked;
+    auto it = files.find(text);
+    bool bad = false;
+    if (it == files.end()) {
+      FsckProblem& p = add("missing-blob", text, "recorded with " + std::to_string(size) + " bytes; no file");
+      bad = true;
+      (void)p;
+    } else {
+      if (it->second.size != size) {
+        add("missing-blob", text, "recorded with " + std::to_string(size) + " bytes; the file has " +
+                                      std::to_string(it->second.size));
+        bad = true;
+      } else if (o.verify_digests) {
+        auto d = Digest::Parse(text);
+        auto got = d.ok() ? HashBlob(blobs, *d, size) : Result<std::string>(d.status());
+        if (!got.ok()) {
+          add("missing-blob", text, "unreadable: " + got.status().detail());
+          bad = true;
+        } else if (*got != text) {
+          add("digest-mismatch", text, "the file's content hashes to " + *got);
+          bad = true;
+        }
+      }
+      files.erase(it);
+    }
+    if (bad && o.repair) {
+      ARCA_RETURN_IF_ERROR(meta.ForgetBlob(text));
+      if (auto d = Digest::Parse(text); d.ok()) ARCA_RETURN_IF_ERROR(blobs.DeleteBlob(*d));
+      out.problems.back().repaired = true;
+    }
+  }
+  // Bytes no record names.
+  for (const auto& [name, f] : files) strays.push_back(f);
+  for (const BlobStore::Listed& f : strays) {
+    if (!f.name.empty() && pending.count(f.name)) continue;
+    if (f.mtime > o.now - o.grace) continue;  // may be an upload taking its name
+    add("orphan-file", f.path, std::to_string(f.size) + " bytes that no record names");
+    if (o.repair) {
+      ARCA_RETURN_IF_ERROR(blobs.RemoveListed(f));
+      out.problems.back().repaired = true;
+    }
+  }
+
+  // Upload sessions against their data.
+  auto ids = meta.ListUploadIds();
+  if (!ids.ok()) return ids.status();
+  std::set<std::string> sessions(ids->begin(), ids->end());
+  std::set<std::string> upload_files;
+  ARCA_RETURN_IF_ERROR(blobs.ListUploads([&](const BlobStore::Listed& f) {
+    if (!f.name.empty() && sessions.count(f.name)) {
+      upload_files.insert(f.name);
+      return;
+    }
+    if (f.mtime > o.now - o.grace) return;
+    add("orphan-upload", f.path, "upload data with no session");
+    if (o.repair && blobs.RemoveListed(f).ok()) out.problems.back().repaired = true;
+  }));
+  for (const std::string& id : sessions) {
+    if (upload_files.count(id)) continue;
+    add("orphan-upload", id, "an upload session whose data is gone");
+    if (o.repair && meta.DeleteUpload(id).ok()) out.problems.back().repaired = true;
+  }
+
+  // References that lead nowhere.
+  auto dangling = meta.FindDanglingReferences();
+  if (!dangling.ok()) return dangling.status();
+  for (const DanglingReference& d : *dangling) {
+    static const char* kKinds[] = {"config", "layer", "child manifest"};
+    add("dangling-reference", d.repository + "@" + d.manifest,
+        std::string(kKinds[d.kind < 0 || d.kind > 2 ? 1 : d.kind]) + " " + d.digest +
+            (d.bytes_held ? " is stored but not linked to the repository" : " is not in the store"));
+    if (o.repair && d.bytes_held) {
+      ARCA_RETURN_IF_ERROR(meta.RelinkBlob(d.repository, d.digest));
+      out.problems.back().repaired = true;
+    }
+  }
+
+  // Manifest bytes against their digests.
+  ARCA_RETURN_IF_ERROR(meta.ForEachManifest(
+      [&](const std::string& repo, const std::string& digest, const std::string& content) {
+        ++out.manifests_checked;
+        auto d = Digest::Parse(digest);
+        if (!d.ok()) {
+          add("manifest-digest-mismatch", repo + "@" + digest, "not a valid digest");
+          return;
+        }
+        Digest got = Digest::Of(d->algorithm(), content);
+        if (!(got == *d)) add("manifest-digest-mismatch", repo + "@" + digest, "the bytes hash to " + got.str());
+      }));
+  return out;
+}
+
+}  // namespace arca

@@ -1,0 +1,82 @@
+// SqliteMetaStore: the whole-store reads and repairs that `arca fsck` needs.
+#include <ctime>
+
+#include "meta/sqlite/sqlite_db.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+
+namespace arca {
+
+using sqlite::Connection;
+
+Status SqliteMetaStore::ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT digest, size FROM blobs ORDER BY digest");
+  while (q.Step()) fn(q.Text(0), static_cast<uint64_t>(q.Int(1)));
+  return q.status();
+}
+
+Result<std::vector<DanglingReference>> SqliteMetaStore::FindDanglingReferences() {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT r.name, m.digest, mr.digest, mr.kind, "
+               "EXISTS (SELECT 1 FROM blobs b WHERE b.digest = mr.digest) "
+               "FROM manifest_references mr JOIN manifests m ON m.id = mr.manifest_id "
+               "JOIN repositories r ON r.id = m.repository_id WHERE mr.is_foreign = 0 AND "
+               "((mr.kind IN (0, 1) AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE "
+               "rb.repository_id = m.repository_id AND rb.digest = mr.digest)) OR "
+               "(mr.kind = 2 AND NOT EXISTS (SELECT 1 FROM manifests c WHERE "
+               "c.repository_id = m.repository_id AND c.digest = mr.digest))) "
+               "ORDER BY r.name, m.digest, mr.position");
+  std::vector<DanglingReference> out;
+  while (q.Step()) {
+    out.push_back({q.Text(0), q.Text(1), q.Text(2), static_cast<int>(q.Int(3)),
+                   q.Int(3) != 2 && q.Int(4) != 0});
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteMetaStore::ListUploadIds() {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT id FROM uploads");
+  std::vector<std::string> out;
+  while (q.Step()) out.push_back(q.Text(0));
+  ARCA_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status SqliteMetaStore::ForEachManifest(
+    const std::function<void(const std::string&, const std::string&, const std::string&)>& fn) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT r.name, m.digest, m.content FROM manifests m JOIN repositories r "
+               "ON r.id = m.repository_id ORDER BY r.name, m.digest");
+  while (q.Step()) fn(q.Text(0), q.Text(1), q.Text(2));
+  return q.status();
+}
+
+Status SqliteMetaStore::ForgetBlob(const std::string& digest) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    {
+      ARCA_PREPARE(d, c, "DELETE FROM repository_blobs WHERE digest = ?");
+      ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Exec());
+    }
+    ARCA_PREPARE(d, c, "DELETE FROM blobs WHERE digest = ?");
+    return d.Bind(1, digest).Exec();
+  });
+}
+
+Status SqliteMetaStore::RelinkBlob(const std::string& repo, const std::string& digest) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(l, c,
+                 "INSERT INTO repository_blobs(repository_id, digest, created_at) SELECT id, ?, ? "
+                 "FROM repositories WHERE name = ? ON CONFLICT DO NOTHING");
+    return l.Bind(1, digest).Bind(2, static_cast<int64_t>(std::time(nullptr))).Bind(3, repo).Exec();
+  });
+}
+
+}  // namespace arca

@@ -44,5 +44,25 @@ TEST(ConfigTest, ErrorsNameTheSetting) {
   EXPECT_FALSE(ApplyYamlFile(c, file).ok());
 }
 
+TEST(ConfigTest, GcDurations) {
+  Config c;
+  EXPECT_EQ(c.gc_retention, 7 * 86400);
+  ASSERT_TRUE(SetConfigValue(c, "gc_retention", "30d").ok());
+  ASSERT_TRUE(SetConfigValue(c, "gc_interval", "0").ok());
+  ASSERT_TRUE(SetConfigValue(c, "gc_blob_grace", "90s").ok());
+  ASSERT_TRUE(SetConfigValue(c, "gc_upload_ttl", "12h").ok());
+  ASSERT_TRUE(SetConfigValue(c, "gc_referrers", "false").ok());
+  EXPECT_EQ(c.gc_retention, 30 * 86400);
+  EXPECT_EQ(c.gc_interval, 0);
+  EXPECT_EQ(c.gc_blob_grace, 90);
+  EXPECT_EQ(c.gc_upload_ttl, 12 * 3600);
+  EXPECT_FALSE(c.gc_referrers);
+  for (const char* bad : {"", "d", "5w", "-5m", "1.5h", "999999999999d"}) {
+    Status s = SetConfigValue(c, "gc_retention", bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.detail().find("gc_retention"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace arca

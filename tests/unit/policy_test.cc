@@ -72,5 +72,38 @@ TEST(PolicyTest, ChecksEnforcedAndWarned) {
   EXPECT_TRUE(unknown[0].enforced);
 }
 
+TEST(PolicyTest, ForeignSparseAndRetention) {
+  auto p = Policy::Parse(R"(
+rules:
+  - repositories: "bundles/**"
+    foreign: allow
+    sparse: true
+    retention: 30d
+  - repositories: "secure/**"
+    foreign: deny
+    retention: 0
+  - repositories: "**"
+    foreign: ["https://mcr.microsoft.com/", "https://r.example/"]
+)");
+  ASSERT_TRUE(p.ok()) << p.status().detail();
+  const PolicyRule* b = p->Match("bundles/x");
+  EXPECT_EQ(b->foreign, ForeignMode::kAllow);
+  EXPECT_TRUE(b->sparse);
+  EXPECT_EQ(b->retention, 30 * 86400);
+  EXPECT_EQ(p->Match("secure/y")->foreign, ForeignMode::kDeny);
+  EXPECT_EQ(p->Match("secure/y")->retention, 0);
+  EXPECT_FALSE(p->Match("secure/y")->sparse);
+  const PolicyRule* any = p->Match("z");
+  EXPECT_EQ(any->foreign, ForeignMode::kUrlPrefixes);
+  EXPECT_EQ(any->foreign_urls.size(), 2u);
+  EXPECT_FALSE(any->retention.has_value());
+  for (const char* bad : {"foreign: maybe", "foreign: []", "sparse: yes", "retention: 3w",
+                          "retention: -1d"}) {
+    auto q = Policy::Parse(std::string("rules:\n  - repositories: \"a\"\n    ") + bad + "\n");
+    ASSERT_FALSE(q.ok()) << bad;
+    EXPECT_NE(q.status().detail().find("rules[0]."), std::string::npos) << q.status().detail();
+  }
+}
+
 }  // namespace
 }  // namespace arca

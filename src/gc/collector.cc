@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace arca {
@@ -100,7 +101,7 @@ GcReport Collector::Run(bool dry_run) {
       for (const std::string& id : step->uploads) (void)blobs_.DeleteUpload(id);
       if (!step->more) break;
     }
-    if (report.error.empty()) RemoveReleasedBytes(report);
+    if (report.error.empty() && RemoveReleasedBytes(report)) RemoveStrayUploads(report, o);
   }
   report.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -138,6 +139,24 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
         r.error = s.message() + ": " + s.detail();
         return false;
       }
+    }
+  }
+}
+
+void Collector::RemoveStrayUploads(GcReport& r, const GcOptions& o) {
+  // Data of sessions a pass ended just before a crash (the session row went first): as old as
+  // the TTL and no session names it.
+  auto ids = meta_.ListUploadIds();
+  if (!ids.ok()) return;
+  std::set<std::string> sessions(ids->begin(), ids->end());
+  std::vector<BlobStore::Listed> stray;
+  (void)blobs_.ListUploads([&](const BlobStore::Listed& f) {
+    if (f.mtime < o.now - o.upload_ttl && (f.name.empty() || !sessions.count(f.name))) stray.push_back(f);
+  });
+  for (const auto& f : stray) {
+    if (blobs_.RemoveListed(f).ok()) {
+      Count(r, GcAction{"delete-upload", "", f.name.empty() ? f.path : f.name,
+                        "upload data with no session", f.size});
     }
   }
 }

@@ -56,6 +56,7 @@ class Collector {
   void Count(GcReport& r, const GcAction& a);
   // Removes the bytes of blobs whose records the passes removed; false on an error.
   bool RemoveReleasedBytes(GcReport& r);
+  void RemoveStrayUploads(GcReport& r, const GcOptions& o);
 
   MetaStore& meta_;
   BlobStore& blobs_;

@@ -197,7 +197,7 @@ def main():
     ap.add_argument("--manifests", type=int, default=100000, help="large store size")
     ap.add_argument("--small", type=int, default=1000, help="small store size")
     ap.add_argument("--delete", type=int, default=100, help="manifests deleted before a pass")
-    ap.add_argument("--repeat", type=int, default=3, help="timed passes per store (median)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed passes per store (median)")
     ap.add_argument("--threads", type=int, default=32, help="push connections")
     ap.add_argument("--workdir", default=None, help="where stores go (default: a temp dir)")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
@@ -242,7 +242,8 @@ def main():
     path = os.path.join(a.out, f"gc-{now:%Y%m%d-%H%M%S}.md")
     with open(path, "w") as f:
         f.write(text)
-    print(f"written to {os.path.relpath(path, TOP)}")
+    shown = os.path.relpath(path, TOP) if path.startswith(TOP + os.sep) else path
+    print(f"written to {shown}")
 
 
 if __name__ == "__main__":

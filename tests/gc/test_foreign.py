@@ -4,6 +4,8 @@ another registry, non-distributable layers, sparse indexes; the per-repository p
 """
 import json
 import os
+import socket
+import threading
 
 from gclib import (CNAB_TYPE, DOCKER_FOREIGN, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, OCI_NONDIST,
                    acted_digests, image, index, pull_problems, push_image, sha256)
@@ -184,13 +186,45 @@ def test_sparse_index_accepted_with_sparse_policy(make_server, repo):
 
 # ------------------------------------------------------------------ under GC
 
+class Listener:
+    """A loopback port that counts the connections made to it (foreign content must never be
+    fetched)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+                self.connections += 1
+                c.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self.t.join(5)
+        self.sock.close()
+
+
 def test_gc_never_touches_foreign_content(make_server, repo):
     srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", "0"], policy=POLICY)
+    listener = Listener()
+    here = f"http://127.0.0.1:{listener.port}/"
     name = repo("bundles")
-    layer = foreign_layer()
+    layer = foreign_layer(urls=[here + "layer"])
     inv = image(cl, name, extra_layers=[layer])
     cl.push_manifest(name, inv.digest, inv.body, OCI_MANIFEST)
-    child = foreign_child()
+    child = foreign_child(urls=[here + "v2/x/manifests/" + sha256(b"x")])
     b = bundle(name, [inv], [child])
     cl.push_manifest(name, "0.1.0", b.body, OCI_INDEX)
     sname = repo("sparse")
@@ -222,3 +256,5 @@ def test_gc_never_touches_foreign_content(make_server, repo):
     for d in foreign:
         assert cl.manifest_status(name, d) == 404 and cl.blob_status(name, d) == 404
     assert cl.get("/v2/").status == 200
+    listener.close()
+    assert listener.connections == 0, "foreign content is never fetched"

@@ -126,22 +126,32 @@ def test_repair_of_orphans_leaves_a_clean_store(make_server, repo):
     with open(upload_path, "wb") as f:
         f.write(os.urandom(100))
     os.utime(upload_path, (OLD, OLD))
+    # a session whose file is gone
+    srv.start()
+    session = cl.start_upload(name)
+    session_id = session.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    cl.close()
+    srv.stop()
+    os.remove(os.path.join(srv.root, "uploads", session_id))
 
     p = fsck(srv.root)
     assert p.returncode == 1, describe_run(p)
     assert any(stray in l for l in lines(p, "orphan-file")), describe_run(p)
     assert any(os.path.basename(upload_path) in l for l in lines(p, "orphan-upload")), \
         describe_run(p)
+    assert any(session_id in l for l in lines(p, "orphan-upload")), \
+        "a session with no file" + describe_run(p)
     r = fsck(srv.root, "--repair")
     assert r.returncode == 0, "everything found was repaired" + describe_run(r)
     assert not os.path.exists(stray_path) and not os.path.exists(upload_path), describe_run(r)
     p = fsck(srv.root)
     assert p.returncode == 0 and not problems(p), describe_run(p)
 
-    cl.close()
     srv.start()
     for i, m in enumerate(imgs):
         assert pull_problems(cl, m, f"v{i}") == []
+    r = cl.get(session)
+    assert r.status == 404 and "BLOB_UPLOAD_UNKNOWN" in r.codes(), r
 
 
 def test_repair_refused_while_serving(make_server, repo):

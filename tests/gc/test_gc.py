@@ -8,8 +8,8 @@ import os
 import time
 
 from gclib import (OCI_INDEX, OCI_MANIFEST, actions, acted_digests, blob_path, check_report,
-                   image, index, parse_rfc3339, pull_problems, push_image, referrer, sha256,
-                   wait_until)
+                   image, index, next_link, parse_rfc3339, pull_problems, push_image, referrer,
+                   sha256, trash_entries, wait_until)
 
 DAY = 86400
 
@@ -287,7 +287,7 @@ def test_unreferenced_blob_kept_within_grace_then_deleted(make_server, repo):
     assert not ({x, y} & acted_digests(rep)), f"within the grace period: {rep}"
     assert cl.blob_status(name, x) == 200 and cl.blob_status(name, y) == 200
 
-    time.sleep(max(0, t0 + 2.6 - time.time()))
+    time.sleep(max(0, t0 + 3.1 - time.time()))
     rep = cl.gc()
     acts = actions(rep)
     assert ("unlink-blob", name, x) in acts and x in acted_digests(rep, "delete-blob"), rep
@@ -319,10 +319,69 @@ def test_pushing_a_blob_again_renews_its_grace(make_server, repo):
     if time.time() - t1 < 2:
         assert z not in acted_digests(rep), f"a re-pushed blob gets a new grace period: {rep}"
         assert cl.blob_status(name, z) == 200
-    time.sleep(max(0, t1 + 2.6 - time.time()))
+    time.sleep(max(0, t1 + 3.1 - time.time()))
     rep = cl.gc()
     assert z in acted_digests(rep, "delete-blob"), rep
     assert cl.blob_status(name, z) == 404
+
+
+def test_blob_grace_is_not_cut_short_by_rounding(make_server, repo):
+    """A blob pushed late in a second must still get its whole grace period, not whatever
+    is left of it once times are rounded to seconds."""
+    srv, cl = make_server(["--gc-blob-grace", "1s"])
+    name = repo()
+    for _ in range(2):
+        while time.time() % 1 < 0.8:                       # push late in a second
+            time.sleep(0.01)
+        t0 = time.time()
+        x = cl.push_blob(name, os.urandom(100))
+        time.sleep(max(0, int(t0) + 1.1 - time.time()))     # just into the next second
+        rep = cl.gc()
+        age = time.time() - t0
+        if age < 0.9:
+            assert x not in acted_digests(rep), \
+                f"a blob {age:.2f} s old was taken with a 1 s grace: {rep}"
+            assert cl.blob_status(name, x) == 200
+    time.sleep(2.1)   # past the grace, however times are rounded
+    assert x in acted_digests(cl.gc(), "delete-blob")
+
+
+def _late_in_a_second():
+    while time.time() % 1 < 0.8:
+        time.sleep(0.01)
+    return time.time()
+
+
+def _just_into_the_next_second(t0):
+    time.sleep(max(0, int(t0) + 1.1 - time.time()))
+
+
+def test_upload_ttl_is_not_cut_short_by_rounding(make_server, repo):
+    srv, cl = make_server(["--gc-upload-ttl", "1s"])
+    name = repo()
+    t0 = _late_in_a_second()
+    loc = cl.start_upload(name)
+    _just_into_the_next_second(t0)
+    rep = cl.gc()
+    if time.time() - t0 < 0.9:
+        assert rep["deleted"]["uploads"] == 0, \
+            f"an upload session {time.time() - t0:.2f} s old was deleted with a 1 s TTL: {rep}"
+        assert cl.get(loc).status == 204
+
+
+def test_retention_is_not_cut_short_by_rounding(make_server, repo):
+    srv, cl = make_server(["--gc-retention", "1s", "--gc-blob-grace", "0"])
+    name = repo()
+    m = image(cl, name)
+    t0 = _late_in_a_second()
+    cl.push_manifest(name, "v1", m.body, OCI_MANIFEST)
+    cl.delete_manifest(name, "v1")
+    _just_into_the_next_second(t0)
+    rep = cl.gc()
+    if time.time() - t0 < 0.9:
+        assert m.digest not in acted_digests(rep), \
+            f"a manifest {time.time() - t0:.2f} s in the bin went with a 1 s retention: {rep}"
+        assert m.digest in _entries(cl, name)
 
 
 # ------------------------------------------------------------------ uploads
@@ -337,7 +396,7 @@ def test_abandoned_upload_session_is_deleted(make_server, repo):
     assert cl.get(old).status == 204
     old_id = old.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     assert os.path.exists(os.path.join(srv.root, "uploads", old_id))
-    time.sleep(2.0)
+    time.sleep(2.1)
     fresh = cl.start_upload(name)
     rep = cl.gc()
     r = cl.get(old)
@@ -439,14 +498,57 @@ def test_manifest_pushed_by_digest_alone_is_collected_with_retention_zero(make_s
 
 
 def test_retagging_moves_the_old_manifest_to_the_bin(make_server, repo):
-    srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", "0"])
+    srv, cl = make_server(["--gc-blob-grace", "0"])        # retention 7d
     name = repo()
     old = push_image(cl, name, ref="latest")
     new = push_image(cl, name, ref="latest")
+    e = _entries(cl, name).get(old.digest)
+    assert e is not None, f"the manifest that lost its tag is in the bin: {cl.trash(name)}"
+    _check_entry(e, old, "untagged", ["latest"], 7 * DAY)
+    assert new.digest not in _entries(cl, name)
+    assert cl.expire(name, old.digest).status in (200, 202, 204)
     rep = cl.gc()
     _assert_gone(cl, srv, old)
     _assert_kept(cl, srv, new, "latest")
     assert not ({new.digest, *new.blobs} & acted_digests(rep)), rep
+
+
+def test_nested_indexes_are_kept_whole_then_collected_whole(make_server, repo):
+    srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", "0"])
+    name = repo()
+    c1, c2 = push_image(cl, name), push_image(cl, name)
+    inner = index(name, [c1, c2])
+    cl.push_manifest(name, inner.digest, inner.body, OCI_INDEX)
+    outer = index(name, [inner])
+    cl.push_manifest(name, "o", outer.body, OCI_INDEX)
+    keep = push_image(cl, name, ref="keep")
+    rep = cl.gc()
+    assert rep["actions"] == [], f"everything is reachable from tag o: {rep}"
+    _assert_kept(cl, srv, outer, "o")
+    cl.delete_manifest(name, "o")
+    rep = cl.gc()
+    for m in (outer, inner, c1, c2):
+        assert cl.manifest_status(name, m.digest) == 404, f"{m.digest} should go"
+    _assert_gone(cl, srv, c1)
+    _assert_gone(cl, srv, c2)
+    assert rep["deleted"]["manifests"] == 4 and rep["deleted"]["blobs"] == 4, rep
+    _assert_kept(cl, srv, keep, "keep")
+
+
+def test_trash_listing_is_sorted_and_paginated(make_server, repo):
+    srv, cl = make_server()
+    name = repo()
+    ms = [push_image(cl, name, ref=f"t{i}") for i in range(5)]
+    for i in range(5):
+        cl.delete_manifest(name, f"t{i}")
+    r = cl.get(f"/arca/v1/repositories/{name}/trash?n=2")
+    assert r.status == 200, r
+    assert len(trash_entries(r)) == 2 and next_link(r), r
+    entries = cl.trash(name, n=2)
+    digests = [e["digest"] for e in entries]
+    assert digests == sorted(m.digest for m in ms), entries
+    r = cl.get(f"/arca/v1/repositories/{name}/trash?n=10&last={digests[2]}")
+    assert [e["digest"] for e in trash_entries(r)] == digests[3:], r
 
 
 # ------------------------------------------------------------------ reports

@@ -13,7 +13,7 @@ import traceback
 
 from gclib import (OCI_INDEX, OCI_MANIFEST, Client, actions, acted_digests, blob_path,
                    check_report, describe_run, image, index, json_out, pull_problems,
-                   push_image, run_arca)
+                   push_image, run_arca, sha256)
 
 STRESS_SECONDS = float(os.environ.get("GC_STRESS_SECONDS", "20"))
 KILL_ROUNDS = int(os.environ.get("GC_KILL_ROUNDS", "3"))
@@ -41,8 +41,9 @@ class Worker(threading.Thread):
     shared repositories, tracking which tag names which manifest. Only this worker touches
     its tags, so a tag it holds must pull completely at any moment, GC or not."""
 
-    def __init__(self, wid, cl, repos, pool, deadline):
+    def __init__(self, wid, cl, repos, pool, deadline, retry_unknown=False):
         super().__init__(daemon=True)
+        self.retry_unknown = retry_unknown
         self.wid, self.cl, self.repos, self.pool = wid, cl, repos, pool
         self.deadline = deadline
         self.rnd = random.Random(1000 + wid)
@@ -64,7 +65,21 @@ class Worker(threading.Thread):
                 and (not images_only or m.media_type == OCI_MANIFEST)]
 
     def push(self, m, tag):
-        r = self.cl.push_manifest(m.repo, tag, m.body, m.media_type, expect=None)
+        for _ in range(10):
+            r = self.cl.push_manifest(m.repo, tag, m.body, m.media_type, expect=None)
+            # With no blob grace a pass may take a blob between its push and the manifest's:
+            # the push then sees it gone and the client pushes it again (docs/gc.md).
+            if not (self.retry_unknown and m.blobs and r.status == 400
+                    and "MANIFEST_BLOB_UNKNOWN" in r.codes()):
+                break
+            self.ops["manifest_blob_unknown_retries"] += 1
+            if os.environ.get("GC_STRESS_DEBUG"):
+                age = time.time() - getattr(m, "blobs_pushed_at", 0)
+                det = r.json()["errors"][0].get("detail", "")
+                pool = any(sha256(p) in det for p in self.pool)
+                print(f"MBU {m.repo}:{tag} {age:.3f}s after its blob pushes, pool={pool}: {det}")
+            for data in m.blobs.values():
+                self.cl.push_blob(m.repo, data)
         if r.status != 201:
             self.fail(f"push {m.repo}:{tag} ({m.digest}){r!r}")
             return False
@@ -75,6 +90,7 @@ class Worker(threading.Thread):
         repo = self.rnd.choice(self.repos)
         shared = [self.rnd.choice(self.pool)] if self.rnd.random() < 0.5 else []
         img = image(self.cl, repo, layer_size=self.rnd.randint(64, 4096), shared=shared)
+        img.blobs_pushed_at = time.time()
         self.push(img, self.new_tag())
 
     def op_retag(self):
@@ -164,23 +180,24 @@ class GcLoop(threading.Thread):
                 self.errors.append(traceback.format_exc())
 
 
-def test_gc_in_a_loop_beside_concurrent_pushes_and_deletes(make_server, repo):
-    srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", "60s",
+def _stress(make_server, repo, grace, seconds):
+    srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", grace,
                            "--access-log", "false"])
     repos = [repo("stress"), repo("stress")]
     pool = [os.urandom(2048) for _ in range(4)]
     for r in repos:
         for data in pool:
             cl.push_blob(r, data)
-    deadline = time.time() + STRESS_SECONDS
-    workers = [Worker(i, Client(srv.url), repos, pool, deadline) for i in range(4)]
+    deadline = time.time() + seconds
+    workers = [Worker(i, Client(srv.url), repos, pool, deadline, retry_unknown=(grace != "60s"))
+               for i in range(4)]
     stop = threading.Event()
     gcl = GcLoop(Client(srv.url), stop)
     gcl.start()
     for w in workers:
         w.start()
     for w in workers:
-        w.join(STRESS_SECONDS + 120)
+        w.join(seconds + 120)
         assert not w.is_alive(), "a worker hangs"
     stop.set()
     gcl.join(120)
@@ -191,6 +208,7 @@ def test_gc_in_a_loop_beside_concurrent_pushes_and_deletes(make_server, repo):
     ops = sum((w.ops for w in workers), collections.Counter())
     assert not errors, f"{len(errors)} errors ({dict(ops)}, {gcl.passes} passes):\n" + \
         "\n---\n".join(errors[:8])
+    print(f"\nstress: {dict(ops)}; {gcl.passes} GC passes deleted {dict(gcl.deleted)}")
     assert gcl.passes >= 5, f"only {gcl.passes} GC passes ran beside the workers"
     assert gcl.deleted["manifests"] > 0, f"GC deleted nothing in {gcl.passes} passes: {ops}"
 
@@ -212,8 +230,28 @@ def test_gc_in_a_loop_beside_concurrent_pushes_and_deletes(make_server, repo):
         problems += pull_problems(cl, m, tag)
     assert not problems, f"{len(problems)} pull problems after the run:\n" + \
         "\n".join(problems[:20])
+    if grace != "60s":
+        # nothing unreferenced may stay: the blob files are exactly what the tags reach
+        time.sleep(1.2)
+        reps = [cl.gc()]
+        while reps[-1]["actions"] and len(reps) < 4:
+            reps.append(cl.gc())
+        want = {d for m in expected.values() for d in m.all_blobs()}
+        on_disk = blob_files(srv.root)
+        assert on_disk == want, f"{len(on_disk - want)} unreferenced blob files left, " \
+                                f"{len(want - on_disk)} referenced ones missing: {reps}"
     srv.stop()
     fsck_clean(srv.root)
+
+
+def test_gc_in_a_loop_beside_concurrent_pushes_and_deletes(make_server, repo):
+    _stress(make_server, repo, "60s", STRESS_SECONDS)
+
+
+def test_gc_with_short_blob_grace_beside_concurrent_pushes(make_server, repo):
+    """Blobs are unlinked and their bytes deleted while pushes re-upload and reference them
+    (a 1 s grace: with none, a pass in a tight loop takes every blob before its manifest)."""
+    _stress(make_server, repo, "1s", STRESS_SECONDS / 2)
 
 
 # ------------------------------------------------------------------ SIGKILL during a pass
@@ -278,6 +316,8 @@ def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
         t.join(30)
         if "r" in answer:
             finished_before_kill += 1
+        print(f"\nround {rnd}: the pass " + (f"answered {answer['r'].status} before the kill: "
+              f"{answer['r'].body[:200]!r}" if "r" in answer else f"was killed ({answer.get('e')!r})"))
         cl.close()
         srv.start()
         problems = []
@@ -292,9 +332,17 @@ def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
     while reps[-1]["actions"] and len(reps) < 4:
         reps.append(cl.gc())
     assert not reps[-1]["actions"], f"GC does not settle: {reps[-1]}"
+    print("passes after the crashes: " + ", ".join(
+        f"{r['deleted']} in {r['durationMs']} ms" for r in reps))
     kept_digests = {m.digest for m in keep} | {kidx.digest}
+    kept_blobs = {d for m in keep for d in m.blobs}
     for rep in reps:
-        assert not (acted_digests(rep) & (kept_digests | {d for m in keep for d in m.blobs})), rep
+        # (the junk repository holding the pool blobs lets go of them: that is right)
+        bad = [a for a in rep["actions"]
+               if a.get("digest") in kept_digests
+               or (a.get("digest") in kept_blobs
+                   and (a["action"] == "delete-blob" or a.get("repository") == name))]
+        assert not bad, f"kept content was acted on: {bad[:5]}"
     problems = []
     for i, m in enumerate(keep):
         problems += pull_problems(cl, m, f"keep{i}")

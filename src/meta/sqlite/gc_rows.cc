@@ -80,7 +80,7 @@ Status TrashIfUntagged(Connection& c, int64_t repo_id, int64_t manifest_id,
   } else {
     ins.Bind(7, subject);
   }
-  return ins.Bind(8, now).Bind(9, now + retention).Exec();
+  return ins.Bind(8, now).Bind(9, ExpiryOf(now, retention)).Exec();
 }
 
 std::string TagsJson(const std::vector<std::string>& tags) {

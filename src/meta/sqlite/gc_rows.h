@@ -18,6 +18,13 @@ enum QueueKind : int64_t {
   kQueueBytes = 3,     // the blob's record is gone: its bytes may go (repository 0)
 };
 
+// Times are whole seconds, rounded down, so a span has surely passed only when a whole second
+// more has: an entry of the recycle bin is expired once now > expires_at, and a retention of 0
+// expires at once.
+inline int64_t ExpiryOf(int64_t now, int64_t retention) {
+  return retention > 0 ? now + retention : now - 1;
+}
+
 Status Enqueue(Connection& c, int64_t due, QueueKind kind, int64_t repo_id,
                const std::string& digest);
 

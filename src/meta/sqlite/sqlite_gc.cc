@@ -74,7 +74,7 @@ Result<bool> Kept(Pass& p, int64_t repo_id, int64_t manifest_id, const std::stri
                           repo_id, subject);
     if (!trashed.ok() || *trashed) return trashed;
   }
-  ARCA_PREPARE(q, p.c, "SELECT 1 FROM trash WHERE repository_id = ? AND digest = ? AND expires_at > ?");
+  ARCA_PREPARE(q, p.c, "SELECT 1 FROM trash WHERE repository_id = ? AND digest = ? AND expires_at >= ?");
   bool binned = q.Bind(1, repo_id).Bind(2, digest).Bind(3, p.o.now).Step();
   ARCA_RETURN_IF_ERROR(q.status());
   return binned;
@@ -192,8 +192,10 @@ Status ReviewBlobLink(Pass& p, int64_t repo_id, const std::string& digest) {
     ARCA_RETURN_IF_ERROR(q.status());
   }
   if (linked_at) {
-    if (*linked_at + p.o.blob_grace > p.o.now) {  // fresh: a manifest may still come
-      return sqlite::Enqueue(p.c, *linked_at + p.o.blob_grace, sqlite::kQueueBlobLink, repo_id, digest);
+    // Fresh: a manifest may still come. Whole seconds: kept until a second past the grace.
+    if (p.o.blob_grace > 0 && *linked_at + p.o.blob_grace >= p.o.now) {
+      return sqlite::Enqueue(p.c, *linked_at + p.o.blob_grace + 1, sqlite::kQueueBlobLink,
+                             repo_id, digest);
     }
     ARCA_PREPARE(d, p.c, "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
@@ -233,7 +235,7 @@ Status Batch(Pass& p) {
   std::vector<Row> rows;
   {
     ARCA_PREPARE(q, p.c,
-                 "SELECT repository_id, digest, reason FROM trash WHERE expires_at <= ? "
+                 "SELECT repository_id, digest, reason FROM trash WHERE expires_at < ? "
                  "ORDER BY expires_at LIMIT ?");
     q.Bind(1, p.o.now).Bind(2, limit);
     while (q.Step()) rows.push_back({0, q.Int(0), q.Text(1), q.Text(2)});
@@ -372,7 +374,7 @@ Result<Page<TrashEntry>> SqliteMetaStore::ListTrash(const std::string& repo, con
   ARCA_PREPARE(q, **r,
                "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
                "t.expires_at FROM trash t WHERE t.repository_id = (SELECT id FROM repositories "
-               "WHERE name = ?1) AND t.digest > ?2 AND t.expires_at > ?3 AND NOT (t.reason = "
+               "WHERE name = ?1) AND t.digest > ?2 AND t.expires_at >= ?3 AND NOT (t.reason = "
                "'untagged' AND EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON "
                "p.id = mr.manifest_id WHERE mr.digest = t.digest AND mr.kind = 2 AND "
                "p.repository_id = t.repository_id)) ORDER BY t.digest LIMIT ?4");
@@ -394,7 +396,7 @@ Result<std::optional<TrashEntry>> SqliteMetaStore::GetTrash(const std::string& r
   ARCA_PREPARE(q, **r,
                "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
                "t.expires_at, t.content FROM trash t JOIN repositories r ON r.id = t.repository_id "
-               "WHERE r.name = ? AND t.digest = ? AND t.expires_at > ?");
+               "WHERE r.name = ? AND t.digest = ? AND t.expires_at >= ?");
   if (q.Bind(1, repo).Bind(2, digest).Bind(3, now).Step()) {
     return std::optional<TrashEntry>(ReadTrashRow(q, true));
   }
@@ -407,8 +409,8 @@ Result<bool> SqliteMetaStore::ExpireTrash(const std::string& repo, const std::st
   bool changed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(u, c,
-                 "UPDATE trash SET expires_at = ?1 WHERE repository_id = (SELECT id FROM "
-                 "repositories WHERE name = ?2) AND digest = ?3 AND expires_at > ?1");
+                 "UPDATE trash SET expires_at = ?1 - 1 WHERE repository_id = (SELECT id FROM "
+                 "repositories WHERE name = ?2) AND digest = ?3 AND expires_at >= ?1");
     ARCA_RETURN_IF_ERROR(u.Bind(1, now).Bind(2, repo).Bind(3, digest).Exec());
     changed = c.Changes() > 0;
     return Status::Ok();

@@ -235,7 +235,7 @@ Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std:
                    "content, subject_digest, trashed_at, expires_at) SELECT repository_id, digest, "
                    "'deleted', ?, media_type, type, size, content, subject_digest, ?, ? "
                    "FROM manifests WHERE id = ?");
-      ARCA_RETURN_IF_ERROR(ins.Bind(1, sqlite::TagsJson(tags)).Bind(2, now).Bind(3, now + retention)
+      ARCA_RETURN_IF_ERROR(ins.Bind(1, sqlite::TagsJson(tags)).Bind(2, now).Bind(3, sqlite::ExpiryOf(now, retention))
                                .Bind(4, manifest_id).Exec());
     }
     {

@@ -13,9 +13,8 @@ Status Enqueue(Connection& c, int64_t due, QueueKind kind, int64_t repo_id,
 Result<bool> ManifestReferenced(Connection& c, int64_t repo_id, const std::string& digest) {
   {
     ARCA_PREPARE(q, c,
-                 "SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.manifest_id "
-                 "WHERE mr.digest = ? AND mr.kind = 2 AND mr.is_foreign = 0 "
-                 "AND p.repository_id = ? LIMIT 1");
+                 "SELECT 1 FROM manifest_references WHERE digest = ? AND repository_id = ? "
+                 "AND kind = 2 AND is_foreign = 0 LIMIT 1");
     if (q.Bind(1, digest).Bind(2, repo_id).Step()) return true;
     ARCA_RETURN_IF_ERROR(q.status());
   }

@@ -49,7 +49,6 @@ CREATE TABLE IF NOT EXISTS manifest_references(
   size INTEGER NOT NULL,
   is_foreign INTEGER NOT NULL,
   PRIMARY KEY(manifest_id, position));
-CREATE INDEX IF NOT EXISTS manifest_references_by_digest ON manifest_references(digest);
 CREATE TABLE IF NOT EXISTS tags(
   repository_id INTEGER NOT NULL REFERENCES repositories(id),
   name TEXT NOT NULL,
@@ -90,6 +89,12 @@ inline constexpr AddedColumn kAddedColumns[] = {
     {"manifests", "fields", "ALTER TABLE manifests ADD COLUMN fields TEXT NOT NULL DEFAULT '';"},
     {"repositories", "tags_generation",
      "ALTER TABLE repositories ADD COLUMN tags_generation INTEGER NOT NULL DEFAULT 0;"},
+    // The referencing manifest's repository, so that "does a manifest of this repository
+    // reference this digest" is one index probe however widely the digest is shared.
+    {"manifest_references", "repository_id",
+     "ALTER TABLE manifest_references ADD COLUMN repository_id INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE manifest_references SET repository_id = (SELECT repository_id FROM manifests "
+     "WHERE manifests.id = manifest_references.manifest_id);"},
 };
 
 inline constexpr const char* kIndexesV2 = R"SQL(
@@ -135,6 +140,9 @@ CREATE TABLE IF NOT EXISTS gc_queue(
 CREATE INDEX IF NOT EXISTS gc_queue_by_due ON gc_queue(due_at);
 CREATE INDEX IF NOT EXISTS gc_queue_files ON gc_queue(digest) WHERE kind = 3;
 CREATE INDEX IF NOT EXISTS uploads_by_update ON uploads(updated_at);
+DROP INDEX IF EXISTS manifest_references_by_digest;
+CREATE INDEX IF NOT EXISTS manifest_references_by_digest_repository
+  ON manifest_references(digest, repository_id);
 )SQL";
 
 }  // namespace arca::sqlite

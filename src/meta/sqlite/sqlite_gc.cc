@@ -44,9 +44,8 @@ Result<bool> Exists(Connection& c, const char* sql, int64_t repo_id, const std::
 // A blob a manifest of the repository (stored or in the recycle bin) references.
 Result<bool> BlobReferencedIn(Connection& c, int64_t repo_id, const std::string& digest) {
   auto live = Exists(c,
-                     "SELECT 1 FROM manifest_references mr JOIN manifests m ON m.id = mr.manifest_id "
-                     "WHERE m.repository_id = ?1 AND mr.digest = ?2 AND mr.kind IN (0, 1) "
-                     "AND mr.is_foreign = 0 LIMIT 1",
+                     "SELECT 1 FROM manifest_references WHERE repository_id = ?1 AND digest = ?2 "
+                     "AND kind IN (0, 1) AND is_foreign = 0 LIMIT 1",
                      repo_id, digest);
   if (!live.ok() || *live) return live;
   return Exists(c,
@@ -375,9 +374,9 @@ Result<Page<TrashEntry>> SqliteMetaStore::ListTrash(const std::string& repo, con
                "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
                "t.expires_at FROM trash t WHERE t.repository_id = (SELECT id FROM repositories "
                "WHERE name = ?1) AND t.digest > ?2 AND t.expires_at >= ?3 AND NOT (t.reason = "
-               "'untagged' AND EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON "
-               "p.id = mr.manifest_id WHERE mr.digest = t.digest AND mr.kind = 2 AND "
-               "p.repository_id = t.repository_id)) ORDER BY t.digest LIMIT ?4");
+               "'untagged' AND EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = "
+               "t.digest AND mr.repository_id = t.repository_id AND mr.kind = 2)) "
+               "ORDER BY t.digest LIMIT ?4");
   q.Bind(1, repo).Bind(2, after).Bind(3, now).Bind(4, static_cast<int64_t>(limit) + 1);
   Page<TrashEntry> page;
   while (q.Step()) page.items.push_back(ReadTrashRow(q, false));

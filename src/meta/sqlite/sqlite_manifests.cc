@@ -95,7 +95,7 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
       manifest_id = c.LastInsertId();
       ARCA_PREPARE(ref, c,
                    "INSERT INTO manifest_references(manifest_id, position, kind, digest, "
-                   "media_type, size, is_foreign) VALUES(?, ?, ?, ?, ?, ?, ?)");
+                   "media_type, size, is_foreign, repository_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
       for (size_t pos = 0; pos < m.refs.size(); ++pos) {
         const ManifestRef& mr = m.refs[pos];
         ARCA_RETURN_IF_ERROR(ref.Bind(1, manifest_id).Bind(2, static_cast<int64_t>(pos))
@@ -104,6 +104,7 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
                                  .Bind(5, mr.descriptor.media_type)
                                  .Bind(6, static_cast<int64_t>(mr.descriptor.size))
                                  .Bind(7, int64_t{is_foreign[pos]})
+                                 .Bind(8, *repo_id)
                                  .Exec());
       }
     } else {

@@ -23,22 +23,37 @@ void SetNextLink(http::Response& res, const std::string& path, size_t n, const s
 // {"<key>":<value>,"<list_key>":["a","b",...]} written directly: repository names and tags
 // are checked against grammars without quotes, backslashes or control characters, so they
 // need no escaping, and a page of 100,000 costs one pass.
+class NameListWriter {
+ public:
+  NameListWriter(const std::string& head, const char* list_key, size_t expected) {
+    out_.reserve(head.size() + 32 + std::min<size_t>(expected, 4096) * 16);
+    out_ += "{" + head + "\"" + list_key + "\":[";
+  }
+  void Add(const std::string& name) {
+    if (count_++) out_ += ',';
+    last_at_ = out_.size() + 1;
+    out_ += '"';
+    out_ += name;
+    out_ += '"';
+  }
+  size_t count() const { return count_; }
+  std::string last() const { return count_ ? out_.substr(last_at_, out_.size() - last_at_ - 1) : ""; }
+  void Finish(http::Response& res) {
+    out_ += "]}";
+    res.Set("Content-Type", "application/json");
+    res.body = std::move(out_);
+  }
+
+ private:
+  std::string out_;
+  size_t count_ = 0, last_at_ = 0;
+};
+
 void SetNameList(http::Response& res, const std::string& head, const char* list_key,
                  const std::vector<std::string>& names) {
-  size_t bytes = head.size() + 32;
-  for (const auto& n : names) bytes += n.size() + 3;
-  std::string out;
-  out.reserve(bytes);
-  out += "{" + head + "\"" + list_key + "\":[";
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    out += names[i];
-    out += '"';
-  }
-  out += "]}";
-  res.Set("Content-Type", "application/json");
-  res.body = std::move(out);
+  NameListWriter w(head, list_key, names.size());
+  for (const auto& n : names) w.Add(n);
+  w.Finish(res);
 }
 
 }  // namespace
@@ -60,12 +75,11 @@ Status Api::Tags(const Route& route, http::Request& req, http::Response& res) {
   auto n = PageSize(req);
   if (!n.ok()) return n.status();
   std::string last = req.Query("last").value_or("");
-  auto page = registry_.ListTags(route.name, last, *n);
-  if (!page.ok()) return page.status();
-  if (page->more && !page->items.empty()) {
-    SetNextLink(res, "/v2/" + route.name + "/tags/list", *n, page->items.back());
-  }
-  SetNameList(res, "\"name\":\"" + route.name + "\",", "tags", page->items);
+  NameListWriter w("\"name\":\"" + route.name + "\",", "tags", *n);
+  auto more = registry_.VisitTags(route.name, last, *n, [&w](const std::string& t) { w.Add(t); });
+  if (!more.ok()) return more.status();
+  if (*more && w.count()) SetNextLink(res, "/v2/" + route.name + "/tags/list", *n, w.last());
+  w.Finish(res);
   return Status::Ok();
 }
 

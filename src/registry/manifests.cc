@@ -162,21 +162,33 @@ Status Registry::DeleteManifest(const std::string& repo, const Reference& refere
 
 Result<Page<std::string>> Registry::ListTags(const std::string& repo, const std::string& after,
                                              size_t limit) {
+  Page<std::string> page;
+  auto more = VisitTags(repo, after, limit, [&](const std::string& t) { page.items.push_back(t); });
+  if (!more.ok()) return more.status();
+  page.more = *more;
+  return page;
+}
+
+Result<bool> Registry::VisitTags(const std::string& repo, const std::string& after, size_t limit,
+                                 const std::function<void(const std::string&)>& fn) {
   auto generation = meta_.TagsGeneration(repo);
   if (!generation.ok()) return generation.status();
   if (!generation->has_value()) {
     return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
   }
-  if (auto page = tag_index_.List(repo, **generation, after, limit)) return *page;
+  if (auto more = tag_index_.Visit(repo, **generation, after, limit, fn)) return *more;
   // A miss: read every tag once (the index holds up to a bound), then serve from memory.
   constexpr size_t kMaxIndexed = 1'000'000;
   auto all = meta_.ListTags(repo, "", kMaxIndexed);
   if (!all.ok()) return all.status();
   if (!all->more) {
     tag_index_.Load(repo, **generation, all->items);
-    if (auto page = tag_index_.List(repo, **generation, after, limit)) return *page;
+    if (auto more = tag_index_.Visit(repo, **generation, after, limit, fn)) return *more;
   }
-  return meta_.ListTags(repo, after, limit);
+  auto page = meta_.ListTags(repo, after, limit);
+  if (!page.ok()) return page.status();
+  for (const std::string& t : page->items) fn(t);
+  return page->more;
 }
 
 void Registry::NoteTagChange(const std::string& repo, const std::vector<std::string>& added,

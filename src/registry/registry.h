@@ -4,6 +4,7 @@
 // here. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,6 +101,10 @@ class Registry {
 
   Result<Page<std::string>> ListTags(const std::string& repo, const std::string& after,
                                      size_t limit);
+  // The same page, each tag passed to fn in order (fn must not call into the registry);
+  // returns whether more tags follow. Spares a large listing a copy of every name.
+  Result<bool> VisitTags(const std::string& repo, const std::string& after, size_t limit,
+                         const std::function<void(const std::string&)>& fn);
   Result<Page<std::string>> ListRepositories(const std::string& after, size_t limit);
   // Discovery (the Arca API): straight from the MetaStore.
   Result<Page<ArtifactSummary>> ListArtifacts(const std::string& repo, const std::string& type,

@@ -17,6 +17,17 @@ auto BlockFor(std::vector<std::vector<std::string>>& blocks, const std::string& 
 
 std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t generation,
                                                 const std::string& after, size_t limit) {
+  Page<std::string> page;
+  auto more = Visit(repo, generation, after, limit,
+                    [&](const std::string& tag) { page.items.push_back(tag); });
+  if (!more) return std::nullopt;
+  page.more = *more;
+  return page;
+}
+
+std::optional<bool> TagIndex::Visit(const std::string& repo, int64_t generation,
+                                    const std::string& after, size_t limit,
+                                    const std::function<void(const std::string&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(repo);
   if (it == entries_.end() || it->second.generation != generation) return std::nullopt;
@@ -28,22 +39,16 @@ std::optional<Page<std::string>> TagIndex::List(const std::string& repo, int64_t
                                             [](const std::string& t, const std::vector<std::string>& blk) {
                                               return t < blk.back();
                                             });
-  Page<std::string> page;
-  page.items.reserve(limit < 4096 ? limit : 4096);
+  size_t given = 0;
   for (; b != blocks.end(); ++b) {
     auto first = after.empty() ? b->begin() : std::upper_bound(b->begin(), b->end(), after);
-    size_t n = std::min<size_t>(limit - page.items.size(), static_cast<size_t>(b->end() - first));
-    page.items.insert(page.items.end(), first, first + static_cast<long>(n));
-    if (first + static_cast<long>(n) != b->end()) {
-      page.more = true;
-      return page;
-    }
-    if (page.items.size() == limit) {
-      page.more = b + 1 != blocks.end();
-      return page;
+    for (; first != b->end(); ++first) {
+      if (given == limit) return true;
+      fn(*first);
+      ++given;
     }
   }
-  return page;
+  return false;
 }
 
 void TagIndex::Load(const std::string& repo, int64_t generation,

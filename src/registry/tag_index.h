@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -25,6 +26,10 @@ class TagIndex {
   // Tags strictly after `after`, at most limit, when the index holds repo at generation.
   std::optional<Page<std::string>> List(const std::string& repo, int64_t generation,
                                         const std::string& after, size_t limit);
+  // The same page, each tag passed to fn in order (under the index's lock: fn must be quick
+  // and must not call back); returns whether more tags follow.
+  std::optional<bool> Visit(const std::string& repo, int64_t generation, const std::string& after,
+                            size_t limit, const std::function<void(const std::string&)>& fn);
   // Holds repo's complete, sorted tag list as of generation (unless it is over the bound).
   void Load(const std::string& repo, int64_t generation, const std::vector<std::string>& tags);
   // This process changed repo's tags and the generation is now `generation`: the entry

@@ -96,7 +96,13 @@ GcReport Collector::Run(bool dry_run) {
         report.error = step.status().message() + ": " + step.status().detail();
         break;
       }
-      for (const GcAction& a : step->actions) Count(report, a);
+      for (const GcAction& a : step->actions) {
+        Count(report, a);
+        // Tools that follow /arca/v1/events learn what left the registry, and why.
+        if (a.action == "delete-manifest" || a.action == "purge-manifest") {
+          (void)meta_.RecordEvent(Event{0, 0, "gc.delete", a.repository, a.digest, a.reason});
+        }
+      }
       report.reviewed += step->reviewed;
       for (const std::string& id : step->uploads) (void)blobs_.DeleteUpload(id);
       if (!step->more) break;

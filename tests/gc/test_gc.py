@@ -188,6 +188,11 @@ def test_retention_zero_untag_then_gc_deletes(make_server, repo):
     assert _restore_fails(cl, name, m.digest)
     _assert_kept(cl, srv, keep, "keep")
     assert not ({keep.digest, *keep.blobs} & acted_digests(rep)), rep
+    # Followers of the event log learn of it.
+    events = cl.get("/arca/v1/events?n=1000").json()["events"]
+    gone = [e for e in events if e["kind"] == "gc.delete"]
+    assert [(e["repository"], e["digest"]) for e in gone] == [(name, m.digest)], events
+    assert "retention" in gone[0]["message"]
 
 
 def test_retention_zero_deleted_manifest_is_purged(make_server, repo):

@@ -19,7 +19,8 @@ int HttpStatusOf(ErrorCode code) {
     case ErrorCode::kNameInvalid:
     case ErrorCode::kSizeInvalid:
     case ErrorCode::kTagInvalid:
-    case ErrorCode::kPaginationInvalid: return 400;
+    case ErrorCode::kPaginationInvalid:
+    case ErrorCode::kQueryInvalid: return 400;
     case ErrorCode::kUnauthorized: return 401;
     case ErrorCode::kDenied: return 403;
     case ErrorCode::kUnsupported:
@@ -57,7 +58,8 @@ std::string_view OciCodeOf(ErrorCode code) {
     case ErrorCode::kRangeInvalid: return "BLOB_UPLOAD_INVALID";
     case ErrorCode::kRangeNotSatisfiable: return "SIZE_INVALID";
     case ErrorCode::kTooLarge: return "SIZE_INVALID";
-    case ErrorCode::kPaginationInvalid: return "UNSUPPORTED";
+    case ErrorCode::kPaginationInvalid:
+    case ErrorCode::kQueryInvalid: return "UNSUPPORTED";
     case ErrorCode::kInternal: return "UNKNOWN";
   }
   return "UNKNOWN";

@@ -26,7 +26,7 @@ Status Api::Gc(http::Request& req, http::Response& res) {
   }
   std::string dry = req.Query("dry_run").value_or(req.Query("dryRun").value_or("false"));
   if (dry != "true" && dry != "false" && dry != "1" && dry != "0") {
-    return Status(ErrorCode::kUnsupported, "invalid dry_run", "dry_run is true or false");
+    return Status(ErrorCode::kQueryInvalid, "invalid dry_run", "dry_run is true or false");
   }
   GcReport report = collector_->Run(dry == "true" || dry == "1");
   if (!report.error.empty()) {

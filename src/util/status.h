@@ -29,6 +29,7 @@ enum class ErrorCode {
   kRangeNotSatisfiable,  // 416: a GET range that misses the blob
   kTooLarge,       // 413: a body over the limit for its resource
   kPaginationInvalid,  // 400: an `n` that is not a number
+  kQueryInvalid,   // 400: another query parameter outside its values
   kNotFound,       // 404: no such endpoint
   kMethodNotAllowed,  // 405: the endpoint exists, the method does not
   kInternal,       // 500: never caused by the client's input

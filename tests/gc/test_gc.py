@@ -610,3 +610,28 @@ def test_background_schedule_collects_without_a_request(make_server, repo):
     _assert_kept(cl, srv, keep, "keep")
     last = cl.last_gc()
     check_report(last, False)
+
+
+def test_bad_input_on_gc_and_trash_endpoints_gets_oci_errors(make_server, repo):
+    srv, cl = make_server()
+    name = repo()
+    m = push_image(cl, name, ref="v1")
+    zero = "sha256:" + "0" * 64
+    cases = [
+        ("POST", "/arca/v1/admin/gc?dry_run=maybe", 400, "UNSUPPORTED"),
+        ("PUT", "/arca/v1/admin/gc", 405, "UNSUPPORTED"),
+        ("GET", "/arca/v1/repositories/no/such/repo/trash", 404, "NAME_UNKNOWN"),
+        ("GET", f"/arca/v1/repositories/{name}/trash?n=abc", 400, "UNSUPPORTED"),
+        ("POST", f"/arca/v1/repositories/{name}/trash/sha256:zz/restore", 400, "DIGEST_INVALID"),
+        ("POST", f"/arca/v1/repositories/{name}/trash/{zero}/restore", 404, "MANIFEST_UNKNOWN"),
+        ("DELETE", f"/arca/v1/repositories/{name}/trash/{zero}", 404, "MANIFEST_UNKNOWN"),
+        ("GET", f"/arca/v1/repositories/{name}/trash/{zero}/restore", 405, "UNSUPPORTED"),
+        ("GET", "/arca/v1/repositories/UPPER/trash", 400, "NAME_INVALID"),
+    ]
+    for method, path, status, code in cases:
+        r = cl.request(method, path)
+        assert r.status == status, (method, path, r)
+        assert code in r.codes(), (method, path, r)
+    # Nothing stored was touched.
+    assert cl.manifest_status(name, "v1") == 200
+    assert cl.get_manifest(name, m.digest).body == m.body

@@ -1,9 +1,11 @@
 """Garbage collection with real clients (docs/gc.md): images and indexes pushed by crane and
 regctl, artifacts and referrers by oras; tags and manifests removed by the clients' own
 delete commands; then a GC pass, and the clients pull what must remain, completely."""
+import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 
 import pytest
@@ -122,3 +124,31 @@ def test_oras_referrer_goes_with_its_deleted_subject(make_server, tmp_path, run,
     out = tmp_path / "out"
     run(oras, "pull", "--plain-http", "-o", out, f"{repo}:keep")
     assert (out / "keep.txt").read_text() == "kept\n"
+
+
+def test_skopeo_delete_goes_to_the_recycle_bin_and_restores(make_server, tmp_path, run, tools):
+    """skopeo (Debian's) deletes by digest; the manifest waits in the bin and comes back whole."""
+    if not shutil.which("skopeo"):
+        pytest.fail("skopeo is not installed (scripts/deps.sh test installs it)")
+    srv, c = make_server(["--gc-retention", "7d", "--gc-blob-grace", "0"])
+    src = f"{srv.addr}/bin/src"
+    crane_image(run, tools, tmp_path, f"{src}:v1", "amd64")
+    tls = "--src-tls-verify=false", "--dest-tls-verify=false"
+    run("skopeo", "copy", *tls, f"docker://{src}:v1", f"docker://{srv.addr}/bin/copy:v1")
+    digest = json.loads(run("skopeo", "inspect", "--tls-verify=false",
+                            f"docker://{srv.addr}/bin/copy:v1").stdout)["Digest"]
+    run("skopeo", "delete", "--tls-verify=false", f"docker://{srv.addr}/bin/copy:v1")
+    assert run("skopeo", "inspect", "--tls-verify=false", f"docker://{srv.addr}/bin/copy:v1",
+               check=False).returncode != 0
+    rep = c.gc()  # within the retention: nothing of it goes
+    assert digest not in {a["digest"] for a in rep["actions"]}, rep
+    trash = c.get("/arca/v1/repositories/bin/copy/trash").json()["trash"]
+    assert [(t["digest"], t["reason"], t["tags"]) for t in trash] == [(digest, "deleted", ["v1"])]
+    assert c.restore("bin/copy", digest).json()["restored"] == ["v1"]
+    out = tmp_path / "restored"
+    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{srv.addr}/bin/copy:v1", f"dir:{out}")
+    raw = (out / "manifest.json").read_bytes()  # dir: keeps the manifest as stored
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
+    for layer in json.loads(raw)["layers"]:  # and every layer came, whole
+        data = (out / layer["digest"].split(":")[1]).read_bytes()
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == layer["digest"]

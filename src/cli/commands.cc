@@ -171,12 +171,16 @@ int FsckCommand(const std::vector<std::string>& in) {
   if (!config.ok()) return Fail(config.status());
   options.now = static_cast<int64_t>(std::time(nullptr));
   options.grace = config->gc_blob_grace;
+  // Checking reads beside a running server; only --repair takes the store (and so keeps a
+  // server from starting meanwhile).
   StoreLock lock;
-  Status s = lock.Acquire(config->root);
-  if (!s.ok()) return Fail(s);
-  if (!lock.held() && options.repair) {
-    return Fail(Status(ErrorCode::kInternal, "store in use",
-                       "--repair needs the store to itself: stop the arca server on " + config->root));
+  if (options.repair) {
+    Status s = lock.Acquire(config->root);
+    if (!s.ok()) return Fail(s);
+    if (!lock.held()) {
+      return Fail(Status(ErrorCode::kInternal, "store in use",
+                         "--repair needs the store to itself: stop the arca server on " + config->root));
+    }
   }
   auto blobs = FsBlobStore::Open(config->root);
   if (!blobs.ok()) return Fail(blobs.status());

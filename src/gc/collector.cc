@@ -96,18 +96,13 @@ GcReport Collector::Run(bool dry_run) {
         report.error = step.status().message() + ": " + step.status().detail();
         break;
       }
-      for (const GcAction& a : step->actions) {
-        Count(report, a);
-        // Tools that follow /arca/v1/events learn what left the registry, and why.
-        if (a.action == "delete-manifest" || a.action == "purge-manifest") {
-          (void)meta_.RecordEvent(Event{0, 0, "gc.delete", a.repository, a.digest, a.reason});
-        }
-      }
+      for (const GcAction& a : step->actions) Count(report, a);
       report.reviewed += step->reviewed;
       for (const std::string& id : step->uploads) (void)blobs_.DeleteUpload(id);
       if (!step->more) break;
     }
-    if (report.error.empty() && RemoveReleasedBytes(report)) RemoveStrayUploads(report, o);
+    // Bytes released by the batches that did commit go even if a later batch failed.
+    if (RemoveReleasedBytes(report)) RemoveStrayUploads(report, o);
   }
   report.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -40,7 +40,14 @@ Result<FsckResult> RunFsck(MetaStore& meta, BlobStore& blobs, const FsckOptions&
     return out.problems.back();
   };
 
-  // Bytes on disk.
+  // Records first, then files, then pending deletions: with a server running beside, a blob
+  // recorded meanwhile has its file by the time files are listed, and a record GC removes
+  // meanwhile is pending by the time that list is read. Every candidate is checked again
+  // before it is reported.
+  std::vector<std::pair<std::string, uint64_t>> recorded;
+  ARCA_RETURN_IF_ERROR(meta.ForEachBlob([&](const std::string& d, uint64_t size) {
+    recorded.emplace_back(d, size);
+  }));
   std::map<std::string, BlobStore::Listed> files;
   std::vector<BlobStore::Listed> strays;
   ARCA_RETURN_IF_ERROR(blobs.ListBlobs([&](const BlobStore::Listed& f) {
@@ -53,39 +60,39 @@ Result<FsckResult> RunFsck(MetaStore& meta, BlobStore& blobs, const FsckOptions&
   // Blobs whose record is gone but whose bytes a pass has yet to remove are not orphans.
   std::set<std::string> pending;
   if (auto p = meta.PendingBlobDeletions(1u << 30); p.ok()) pending.insert(p->begin(), p->end());
+  auto still_recorded = [&](const std::string& d) {
+    auto r = meta.BlobRecorded(d);
+    return !r.ok() || *r;
+  };
 
-  // Every record against its bytes.
-  std::vector<std::pair<std::string, uint64_t>> recorded;
-  ARCA_RETURN_IF_ERROR(meta.ForEachBlob([&](const std::string& d, uint64_t size) {
-    recorded.emplace_back(d, size);
-  }));
   for (const auto& [text, size] : recorded) {
     ++out.blobs_checked;
     auto it = files.find(text);
-    bool bad = false;
+    std::string kind, detail;
     if (it == files.end()) {
-      FsckProblem& p = add("missing-blob", text, "recorded with " + std::to_string(size) + " bytes; no file");
-      bad = true;
-      (void)p;
+      kind = "missing-blob";
+      detail = "recorded with " + std::to_string(size) + " bytes; no file";
     } else {
       if (it->second.size != size) {
-        add("missing-blob", text, "recorded with " + std::to_string(size) + " bytes; the file has " +
-                                      std::to_string(it->second.size));
-        bad = true;
+        kind = "missing-blob";
+        detail = "recorded with " + std::to_string(size) + " bytes; the file has " +
+                 std::to_string(it->second.size);
       } else if (o.verify_digests) {
         auto d = Digest::Parse(text);
         auto got = d.ok() ? HashBlob(blobs, *d, size) : Result<std::string>(d.status());
         if (!got.ok()) {
-          add("missing-blob", text, "unreadable: " + got.status().detail());
-          bad = true;
+          kind = "missing-blob";
+          detail = "unreadable: " + got.status().detail();
         } else if (*got != text) {
-          add("digest-mismatch", text, "the file's content hashes to " + *got);
-          bad = true;
+          kind = "digest-mismatch";
+          detail = "the file's content hashes to " + *got;
         }
       }
       files.erase(it);
     }
-    if (bad && o.repair) {
+    if (kind.empty() || !still_recorded(text)) continue;  // collected meanwhile: not a problem
+    add(kind, text, detail);
+    if (o.repair) {
       ARCA_RETURN_IF_ERROR(meta.ForgetBlob(text));
       if (auto d = Digest::Parse(text); d.ok()) ARCA_RETURN_IF_ERROR(blobs.DeleteBlob(*d));
       out.problems.back().repaired = true;
@@ -94,12 +101,13 @@ Result<FsckResult> RunFsck(MetaStore& meta, BlobStore& blobs, const FsckOptions&
   // Bytes no record names.
   for (const auto& [name, f] : files) strays.push_back(f);
   for (const BlobStore::Listed& f : strays) {
-    if (!f.name.empty() && pending.count(f.name)) continue;
+    if (!f.name.empty() && (pending.count(f.name) || still_recorded(f.name))) continue;
     if (f.mtime > o.now - o.grace) continue;  // may be an upload taking its name
     add("orphan-file", f.path, std::to_string(f.size) + " bytes that no record names");
     if (o.repair) {
-      ARCA_RETURN_IF_ERROR(blobs.RemoveListed(f));
-      out.problems.back().repaired = true;
+      Status s = blobs.RemoveListed(f);
+      out.problems.back().repaired = s.ok();
+      if (!s.ok()) out.problems.back().detail += "; not removed: " + s.detail();
     }
   }
 

@@ -71,6 +71,9 @@ struct NewManifest {
   // Seconds that the manifest, or one that loses its last tag to this push, stays in the
   // recycle bin when it ends up untagged.
   int64_t retention = 0;
+  // A restore: tags that meanwhile name another manifest are left alone, and listed here
+  // (decided inside the transaction; the manifest remembers them if it stays untagged).
+  std::vector<std::string>* skip_taken_tags = nullptr;
 };
 
 // A manifest in the recycle bin (docs/gc.md#recycle-bin).

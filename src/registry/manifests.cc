@@ -1,4 +1,5 @@
 // Registry: manifests, tags, referrers, the catalog and the recycle bin.
+#include <algorithm>
 #include <ctime>
 
 #include "registry/manifest_facts.h"
@@ -16,6 +17,15 @@ static std::string Describe(const Reference& r) {
 // Which references may be absent (docs/gc.md#foreign-content): foreign candidates are
 // non-distributable layers, descriptors with urls, and an index's children where the rule
 // allows sparse indexes; the rule's `foreign` decides whether an absent one is accepted.
+// A URL is under a prefix only at a boundary: "https://r.example" admits "https://r.example/x"
+// but not "https://r.example.evil/x".
+static bool UnderPrefix(const std::string& url, const std::string& prefix) {
+  if (!url.starts_with(prefix)) return false;
+  if (url.size() == prefix.size() || prefix.ends_with('/')) return true;
+  char next = url[prefix.size()];
+  return next == '/' || next == '?' || next == '#';
+}
+
 static void DecideForeign(const PolicyRule* rule, NewManifest& m) {
   ForeignMode mode = rule ? rule->foreign : ForeignMode::kAllow;
   bool sparse = rule && rule->sparse;
@@ -25,7 +35,9 @@ static void DecideForeign(const PolicyRule* rule, NewManifest& m) {
     ManifestRef& r = m.refs[i];
     const Descriptor& d = r.descriptor;
     bool sparse_child = r.kind == RefKind::kManifest && sparse;
-    bool candidate = media::IsNonDistributable(d.media_type) || !d.urls.empty() || sparse_child;
+    // A config is read at push (types, policy, facts): it must always be here.
+    bool candidate = r.kind != RefKind::kConfig &&
+                     (media::IsNonDistributable(d.media_type) || !d.urls.empty() || sparse_child);
     bool allowed = false;
     if (candidate) {
       switch (mode) {
@@ -35,7 +47,7 @@ static void DecideForeign(const PolicyRule* rule, NewManifest& m) {
           allowed = !d.urls.empty();
           for (const std::string& url : d.urls) {
             bool ok = false;
-            for (const std::string& prefix : rule->foreign_urls) ok |= url.starts_with(prefix);
+            for (const std::string& prefix : rule->foreign_urls) ok |= UnderPrefix(url, prefix);
             allowed &= ok;
           }
           // A sparse child named only by digest: `sparse` itself allows it.
@@ -57,7 +69,8 @@ Status Registry::ManifestUnknown(const std::string& repo, const Reference& refer
 
 Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Reference& reference,
                                              const std::string& content_type, std::string bytes,
-                                             const std::vector<std::string>& extra_tags) {
+                                             const std::vector<std::string>& extra_tags,
+                                             std::vector<std::string>* skip_taken_tags) {
   auto parsed = ParseManifest(content_type, bytes);
   if (!parsed.ok()) return parsed.status();
   Digest digest = Digest::Of(
@@ -105,7 +118,13 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   m.retention = RetentionFor(repo);
   m.tags = extra_tags;
   if (!reference.is_digest()) m.tags.insert(m.tags.begin(), reference.tag);
+  m.skip_taken_tags = skip_taken_tags;
   ARCA_RETURN_IF_ERROR(meta_.PutManifest(repo, m));
+  if (skip_taken_tags) {
+    std::erase_if(m.tags, [&](const std::string& t) {
+      return std::find(skip_taken_tags->begin(), skip_taken_tags->end(), t) != skip_taken_tags->end();
+    });
+  }
   if (!m.tags.empty()) NoteTagChange(repo, m.tags, {});
   for (const std::string& w : warnings) {
     // The push stands even if its warning cannot be recorded.
@@ -249,18 +268,19 @@ Result<RestoredManifest> Registry::RestoreManifest(const std::string& repo, cons
     content = std::move((*stored)->content);
   }
   RestoredManifest out;
-  for (const std::string& tag : e.tags) {
-    auto holder = meta_.GetTaggedManifest(repo, tag);
-    if (!holder.ok()) return holder.status();
-    (holder->has_value() && (*holder)->digest != digest.str() ? out.skipped : out.restored).push_back(tag);
-  }
   // The same checks as any push: everything it references is still held (the recycle bin
-  // kept it), and the policy in force now applies.
+  // kept it), and the policy in force now applies. Whether a tag is still free is decided in
+  // the push's own transaction.
   Reference by_digest;
   by_digest.digest = digest;
-  auto pushed = PutManifest(repo, by_digest, e.media_type, std::move(content),
-                            out.restored);
+  auto pushed = PutManifest(repo, by_digest, e.media_type, std::move(content), e.tags,
+                            &out.skipped);
   if (!pushed.ok()) return pushed.status();
+  for (const std::string& tag : e.tags) {
+    if (std::find(out.skipped.begin(), out.skipped.end(), tag) == out.skipped.end()) {
+      out.restored.push_back(tag);
+    }
+  }
   return out;
 }
 

@@ -78,9 +78,12 @@ class Registry {
 
   // Validates and stores a manifest under reference (a tag or the digest of the bytes), plus
   // extra_tags (already validated).
+  // With skip_taken_tags (a restore), tags that name another manifest are left alone and
+  // listed there instead.
   Result<PushedManifest> PutManifest(const std::string& repo, const Reference& reference,
                                      const std::string& content_type, std::string bytes,
-                                     const std::vector<std::string>& extra_tags);
+                                     const std::vector<std::string>& extra_tags,
+                                     std::vector<std::string>* skip_taken_tags = nullptr);
   Result<ManifestRecord> GetManifest(const std::string& repo, const Reference& reference);
   // By digest: the manifest and its tags; by tag: only the tag. What is left untagged or
   // deleted stays in the recycle bin for the repository's retention.

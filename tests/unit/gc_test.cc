@@ -210,7 +210,7 @@ TEST_F(GcTest, ReferrersGoWithTheirSubjectUnlessConfiguredToStay) {
   std::string s2 = Image("q", '3', '4', 0, {"s"});
   ASSERT_TRUE(meta_->PutManifest("q", Manifest(D('y'), {}, {}, s2)).ok());
   ASSERT_TRUE(*meta_->DeleteManifest("q", s2, 0));
-  auto gone = Pass(now_ + 1);
+  auto gone = Pass(now_ + 2 * 3600);  // the referrer was pushed by digest: kept for the grace
   EXPECT_TRUE(Deleted(gone, "delete-manifest").count(D('y')));
   EXPECT_FALSE(Has("q", D('y')));
 }
@@ -232,6 +232,59 @@ TEST_F(GcTest, ForeignReferencesAreNeverRequiredNorCollected) {
   Status s = meta_->PutManifest("r", denied);
   EXPECT_EQ(s.code(), ErrorCode::kManifestInvalid);
   EXPECT_NE(s.detail().find("policy rule \"r\" does not allow foreign content"), std::string::npos);
+}
+
+TEST_F(GcTest, ForeignContentThatArrivesLaterIsKeptLikeAnyOther) {
+  // A sparse index pushed before its child; the child comes afterwards, by digest.
+  std::string child_digest = D(static_cast<char>('1' + 100));
+  NewManifest idx = Manifest(D('i'), {Ref(RefKind::kManifest, child_digest, 99, /*foreign=*/true)}, {"v1"});
+  idx.record.media_type = "application/vnd.oci.image.index.v1+json";
+  ASSERT_TRUE(meta_->PutManifest("r", idx).ok());
+  std::string child = Image("r", '1', '2', 0);  // by digest, retention 0
+  ASSERT_EQ(child, child_digest);
+  EXPECT_TRUE(meta_->ListTrash("r", "", 10, now_)->items.empty());  // the index keeps it
+  EXPECT_TRUE(Pass(now_ + 30 * kDay).empty());
+  EXPECT_TRUE(Has("r", child));
+  EXPECT_TRUE(meta_->BlobInRepository("r", D('2'))->has_value());
+}
+
+TEST_F(GcTest, AManifestPushedByDigestIsKeptForTheGraceEvenWhenNothingReferencesIt) {
+  std::string c = Image("r", '1', '2', 7 * kDay);
+  std::string i = Index("r", 'i', {c}, {"v1"}, 0);
+  ASSERT_TRUE(*meta_->DeleteTag("r", "v1", 0));
+  // The index goes; its child, pushed moments ago (say, for another index about to come),
+  // is kept for the grace period, then goes.
+  GcOptions o;
+  o.now = now_ + 1;
+  o.batch = 50;
+  auto step = meta_->CollectStep(o);
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(Deleted(step->actions, "delete-manifest"), std::set<std::string>{i});
+  while (step->more) step = meta_->CollectStep(o);
+  EXPECT_TRUE(Has("r", c));
+  EXPECT_TRUE(Deleted(Pass(now_ + 2 * 3600), "delete-manifest").count(c));
+}
+
+TEST_F(GcTest, ARestoreLeavesTagsTakenMeanwhileAndRemembersThem) {
+  std::string m = Image("r", '1', '2', 7 * kDay, {"a", "b"});
+  ASSERT_TRUE(*meta_->DeleteManifest("r", m, 7 * kDay));
+  Image("r", '3', '4', 7 * kDay, {"b"});  // b is given to another manifest
+  auto entry = **meta_->GetTrash("r", m, now_);
+  NewManifest back = Manifest(m, {Ref(RefKind::kConfig, D('1'), 1), Ref(RefKind::kLayer, D('2'), 1)},
+                              entry.tags);
+  back.record.content = entry.content;
+  std::vector<std::string> skipped;
+  back.skip_taken_tags = &skipped;
+  ASSERT_TRUE(meta_->PutManifest("r", back).ok());
+  EXPECT_EQ(skipped, std::vector<std::string>{"b"});
+  EXPECT_EQ((*meta_->GetTaggedManifest("r", "a"))->digest, m);
+  EXPECT_NE((*meta_->GetTaggedManifest("r", "b"))->digest, m);
+  // All taken: it stays untagged in the bin, and still remembers the tags it had.
+  std::string other = Image("r", '5', '6', 7 * kDay, {"a"});
+  auto binned = **meta_->GetTrash("r", m, now_);
+  EXPECT_EQ(binned.reason, "untagged");
+  EXPECT_EQ(binned.tags, std::vector<std::string>{"a"});
+  (void)other;
 }
 
 TEST_F(GcTest, AbandonedUploadsExpire) {

@@ -14,13 +14,13 @@ Result<bool> ManifestReferenced(Connection& c, int64_t repo_id, const std::strin
   {
     ARCA_PREPARE(q, c,
                  "SELECT 1 FROM manifest_references WHERE digest = ? AND repository_id = ? "
-                 "AND kind = 2 AND is_foreign = 0 LIMIT 1");
+                 "AND kind = 2 LIMIT 1");
     if (q.Bind(1, digest).Bind(2, repo_id).Step()) return true;
     ARCA_RETURN_IF_ERROR(q.status());
   }
   ARCA_PREPARE(q, c,
                "SELECT 1 FROM trash_references WHERE digest = ? AND repository_id = ? "
-               "AND kind = 2 AND is_foreign = 0 LIMIT 1");
+               "AND kind = 2 LIMIT 1");
   bool found = q.Bind(1, digest).Bind(2, repo_id).Step();
   ARCA_RETURN_IF_ERROR(q.status());
   return found;

@@ -35,7 +35,8 @@ Status TrashIfUntagged(Connection& c, int64_t repo_id, int64_t manifest_id,
                        const std::vector<std::string>& lost_tags, int64_t now, int64_t retention);
 
 // Whether an index of the repository (stored, or deleted and still in the recycle bin)
-// references the manifest digest.
+// references the manifest digest. Foreign references count too: content that was absent at
+// push (a sparse index's child, a layer with urls) and arrives later is kept like any other.
 Result<bool> ManifestReferenced(Connection& c, int64_t repo_id, const std::string& digest);
 
 // Tag lists are stored as JSON arrays; tag names need no escaping (their grammar has no

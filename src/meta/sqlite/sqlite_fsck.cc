@@ -27,7 +27,9 @@ Result<std::vector<DanglingReference>> SqliteMetaStore::FindDanglingReferences()
                "((mr.kind IN (0, 1) AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE "
                "rb.repository_id = m.repository_id AND rb.digest = mr.digest)) OR "
                "(mr.kind = 2 AND NOT EXISTS (SELECT 1 FROM manifests c WHERE "
-               "c.repository_id = m.repository_id AND c.digest = mr.digest))) "
+               "c.repository_id = m.repository_id AND c.digest = mr.digest) AND NOT EXISTS "
+               "(SELECT 1 FROM trash t WHERE t.repository_id = m.repository_id AND "
+               "t.digest = mr.digest))) "
                "ORDER BY r.name, m.digest, mr.position");
   std::vector<DanglingReference> out;
   while (q.Step()) {

@@ -27,9 +27,17 @@ struct Pass {
     if (q.ok() && (*q)->Bind(1, repo_id).Step()) name = (*q)->Text(0);
     return names[repo_id] = name;
   }
-  void Act(const char* action, int64_t repo_id, const std::string& digest, std::string reason,
-           uint64_t bytes = 0) {
+  Status Act(const char* action, int64_t repo_id, const std::string& digest, std::string reason,
+             uint64_t bytes = 0) {
     step.actions.push_back({action, repo_id ? Name(repo_id) : "", digest, std::move(reason), bytes});
+    const GcAction& a = step.actions.back();
+    if (a.action != "delete-manifest" && a.action != "purge-manifest") return Status::Ok();
+    // Followers of /arca/v1/events learn what left the registry and why, in the same
+    // transaction as the deletion.
+    ARCA_PREPARE(e, c,
+                 "INSERT INTO events(time, kind, repository, digest, message) "
+                 "VALUES(?, 'gc.delete', ?, ?, ?)");
+    return e.Bind(1, o.now).Bind(2, a.repository).Bind(3, a.digest).Bind(4, a.reason).Exec();
   }
 };
 
@@ -45,12 +53,12 @@ Result<bool> Exists(Connection& c, const char* sql, int64_t repo_id, const std::
 Result<bool> BlobReferencedIn(Connection& c, int64_t repo_id, const std::string& digest) {
   auto live = Exists(c,
                      "SELECT 1 FROM manifest_references WHERE repository_id = ?1 AND digest = ?2 "
-                     "AND kind IN (0, 1) AND is_foreign = 0 LIMIT 1",
+                     "AND kind IN (0, 1) LIMIT 1",
                      repo_id, digest);
   if (!live.ok() || *live) return live;
   return Exists(c,
                 "SELECT 1 FROM trash_references WHERE repository_id = ?1 AND digest = ?2 "
-                "AND kind IN (0, 1) AND is_foreign = 0 LIMIT 1",
+                "AND kind IN (0, 1) LIMIT 1",
                 repo_id, digest);
 }
 
@@ -108,7 +116,7 @@ Status DeleteStoredManifest(Pass& p, int64_t repo_id, int64_t manifest_id,
   std::vector<std::pair<int64_t, std::string>> refs;
   uint64_t size = 0;
   {
-    ARCA_PREPARE(q, p.c, "SELECT kind, digest FROM manifest_references WHERE manifest_id = ? AND is_foreign = 0");
+    ARCA_PREPARE(q, p.c, "SELECT kind, digest FROM manifest_references WHERE manifest_id = ?");
     q.Bind(1, manifest_id);
     while (q.Step()) refs.emplace_back(q.Int(0), q.Text(1));
     ARCA_RETURN_IF_ERROR(q.status());
@@ -126,38 +134,52 @@ Status DeleteStoredManifest(Pass& p, int64_t repo_id, int64_t manifest_id,
     ARCA_PREPARE(d, p.c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
   }
-  p.Act("delete-manifest", repo_id, digest, std::move(reason), size);
+  ARCA_RETURN_IF_ERROR(p.Act("delete-manifest", repo_id, digest, std::move(reason), size));
   return QueueOrphans(p, repo_id, digest, std::move(refs));
 }
 
-Status ReviewManifest(Pass& p, int64_t repo_id, const std::string& digest, const char* reason) {
-  int64_t manifest_id;
+// With grace, a manifest pushed (or pushed again) within the blob grace period is kept: it was
+// pushed by digest and an index that references it may be on its way. A manifest that was
+// untagged gets its retention, not the grace.
+Status ReviewManifest(Pass& p, int64_t repo_id, const std::string& digest, const char* reason,
+                      bool grace) {
+  int64_t manifest_id, pushed_at;
   std::string subject;
   {
-    ARCA_PREPARE(q, p.c, "SELECT id, subject_digest FROM manifests WHERE repository_id = ? AND digest = ?");
+    ARCA_PREPARE(q, p.c,
+                 "SELECT id, subject_digest, pushed_at FROM manifests WHERE repository_id = ? "
+                 "AND digest = ?");
     if (!q.Bind(1, repo_id).Bind(2, digest).Step()) return q.status();
     manifest_id = q.Int(0);
     subject = q.IsNull(1) ? "" : q.Text(1);
+    pushed_at = q.Int(2);
   }
   auto kept = Kept(p, repo_id, manifest_id, digest, subject);
   if (!kept.ok()) return kept.status();
   if (*kept) return Status::Ok();
+  // Pushed (or pushed again) within the grace period: an index that references it may be on
+  // its way, as with blobs.
+  if (grace && p.o.blob_grace > 0 && pushed_at + p.o.blob_grace >= p.o.now) {
+    return sqlite::Enqueue(p.c, pushed_at + p.o.blob_grace + 1, sqlite::kQueueManifest, repo_id,
+                           digest);
+  }
   return DeleteStoredManifest(p, repo_id, manifest_id, digest, reason);
 }
 
-Status ReviewExpired(Pass& p, int64_t repo_id, const std::string& digest, const std::string& reason) {
+Status ReviewExpired(Pass& p, int64_t repo_id, const std::string& digest, const std::string& reason,
+                     bool ever_tagged) {
   if (reason == "untagged") {
     {
       ARCA_PREPARE(d, p.c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
       ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
     }
-    return ReviewManifest(p, repo_id, digest, "untagged; retention passed");
+    return ReviewManifest(p, repo_id, digest, "untagged; retention passed", !ever_tagged);
   }
   std::vector<std::pair<int64_t, std::string>> refs;
   {
     ARCA_PREPARE(q, p.c,
                  "SELECT kind, digest FROM trash_references WHERE repository_id = ? AND "
-                 "manifest_digest = ? AND is_foreign = 0");
+                 "manifest_digest = ?");
     q.Bind(1, repo_id).Bind(2, digest);
     while (q.Step()) refs.emplace_back(q.Int(0), q.Text(1));
     ARCA_RETURN_IF_ERROR(q.status());
@@ -176,7 +198,7 @@ Status ReviewExpired(Pass& p, int64_t repo_id, const std::string& digest, const 
     ARCA_PREPARE(d, p.c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
   }
-  p.Act("purge-manifest", repo_id, digest, "deleted; retention passed", size);
+  ARCA_RETURN_IF_ERROR(p.Act("purge-manifest", repo_id, digest, "deleted; retention passed", size));
   return QueueOrphans(p, repo_id, digest, std::move(refs));
 }
 
@@ -198,13 +220,12 @@ Status ReviewBlobLink(Pass& p, int64_t repo_id, const std::string& digest) {
     }
     ARCA_PREPARE(d, p.c, "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
-    p.Act("unlink-blob", repo_id, digest, "no manifest of the repository references it");
+    ARCA_RETURN_IF_ERROR(p.Act("unlink-blob", repo_id, digest, "no manifest of the repository references it"));
   }
   // The bytes go when no repository holds them and no manifest anywhere references them.
   for (const char* sql : {"SELECT 1 FROM repository_blobs WHERE digest = ? LIMIT 1",
-                          "SELECT 1 FROM manifest_references WHERE digest = ? AND is_foreign = 0 "
-                          "AND kind IN (0, 1) LIMIT 1",
-                          "SELECT 1 FROM trash_references WHERE digest = ? AND is_foreign = 0 LIMIT 1"}) {
+                          "SELECT 1 FROM manifest_references WHERE digest = ? AND kind IN (0, 1) LIMIT 1",
+                          "SELECT 1 FROM trash_references WHERE digest = ? LIMIT 1"}) {
     auto q = p.c.Prepare(sql);
     if (!q.ok()) return q.status();
     bool found = (*q)->Bind(1, digest).Step();
@@ -219,7 +240,7 @@ Status ReviewBlobLink(Pass& p, int64_t repo_id, const std::string& digest) {
   }
   ARCA_PREPARE(d, p.c, "DELETE FROM blobs WHERE digest = ?");
   ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Exec());
-  p.Act("delete-blob", 0, digest, "no repository holds it", size);
+  ARCA_RETURN_IF_ERROR(p.Act("delete-blob", 0, digest, "no repository holds it", size));
   return sqlite::Enqueue(p.c, p.o.now, sqlite::kQueueBytes, 0, digest);
 }
 
@@ -230,18 +251,21 @@ Status Batch(Pass& p) {
   struct Row {
     int64_t id, repo_id;
     std::string digest, what;
+    bool ever_tagged = false;
   };
   std::vector<Row> rows;
   {
     ARCA_PREPARE(q, p.c,
-                 "SELECT repository_id, digest, reason FROM trash WHERE expires_at < ? "
-                 "ORDER BY expires_at LIMIT ?");
+                 "SELECT repository_id, digest, reason, tags <> '[]' FROM trash WHERE "
+                 "expires_at < ? ORDER BY expires_at LIMIT ?");
     q.Bind(1, p.o.now).Bind(2, limit);
-    while (q.Step()) rows.push_back({0, q.Int(0), q.Text(1), q.Text(2)});
+    while (q.Step()) rows.push_back({0, q.Int(0), q.Text(1), q.Text(2), q.Int(3) != 0});
     ARCA_RETURN_IF_ERROR(q.status());
   }
   p.step.more |= rows.size() == p.o.batch;
-  for (const Row& r : rows) ARCA_RETURN_IF_ERROR(ReviewExpired(p, r.repo_id, r.digest, r.what));
+  for (const Row& r : rows) {
+    ARCA_RETURN_IF_ERROR(ReviewExpired(p, r.repo_id, r.digest, r.what, r.ever_tagged));
+  }
   p.step.reviewed += rows.size();
   rows.clear();
   {
@@ -262,7 +286,7 @@ Status Batch(Pass& p) {
       ARCA_RETURN_IF_ERROR(ReviewBlobLink(p, r.repo_id, r.digest));
     } else {
       ARCA_RETURN_IF_ERROR(ReviewManifest(p, r.repo_id, r.digest,
-                                          "no tag, index or subject keeps it any more"));
+                                          "no tag, index or subject keeps it any more", true));
     }
   }
   p.step.reviewed += rows.size();
@@ -279,7 +303,7 @@ Status Batch(Pass& p) {
     ARCA_PREPARE(d, p.c, "DELETE FROM uploads WHERE id = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, r.digest).Exec());
     p.step.uploads.push_back(r.digest);
-    p.Act("delete-upload", r.repo_id, r.digest, "untouched for longer than the upload TTL");
+    ARCA_RETURN_IF_ERROR(p.Act("delete-upload", r.repo_id, r.digest, "untouched for longer than the upload TTL"));
   }
   p.step.reviewed += rows.size();
   return Status::Ok();
@@ -306,7 +330,8 @@ Result<GcStep> SqliteMetaStore::CollectDryRun(const GcOptions& options, size_t m
     do {
       p.step.more = false;
       ARCA_RETURN_IF_ERROR(Batch(p));
-    } while (p.step.more && p.step.actions.size() < max_actions);
+    } while (p.step.more && p.step.actions.size() < max_actions &&
+             p.step.reviewed < max_actions);
     finished = true;
     // Everything decided is undone: a dry run changes nothing.
     return Status(ErrorCode::kInternal, "dry run", "rolled back");

@@ -108,29 +108,41 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
                                  .Exec());
       }
     } else {
-      ARCA_PREPARE(q, c, "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?");
-      if (!q.Bind(1, *repo_id).Bind(2, r.digest).Step()) {
-        return Status(ErrorCode::kInternal, "metadata error", "manifest row vanished");
+      {
+        ARCA_PREPARE(q, c, "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?");
+        if (!q.Bind(1, *repo_id).Bind(2, r.digest).Step()) {
+          return Status(ErrorCode::kInternal, "metadata error", "manifest row vanished");
+        }
+        manifest_id = q.Int(0);
       }
-      manifest_id = q.Int(0);
+      // Pushed again: the time of the last push protects it from GC for the grace period.
+      ARCA_PREPARE(u, c, "UPDATE manifests SET pushed_at = ? WHERE id = ?");
+      ARCA_RETURN_IF_ERROR(u.Bind(1, now).Bind(2, manifest_id).Exec());
     }
     if (!m.tags.empty()) ARCA_RETURN_IF_ERROR(BumpTagsGeneration(c, *repo_id));
     std::map<int64_t, std::vector<std::string>> moved_from;  // manifests that lose a tag
+    std::vector<std::string> tagged, skipped;
     for (const std::string& tag : m.tags) {
       {
         ARCA_PREPARE(q, c, "SELECT manifest_id FROM tags WHERE repository_id = ? AND name = ?");
-        if (q.Bind(1, *repo_id).Bind(2, tag).Step() && q.Int(0) != manifest_id) {
-          moved_from[q.Int(0)].push_back(tag);
-        }
+        bool taken = q.Bind(1, *repo_id).Bind(2, tag).Step() && q.Int(0) != manifest_id;
+        int64_t holder = taken ? q.Int(0) : 0;
         ARCA_RETURN_IF_ERROR(q.status());
+        if (taken && m.skip_taken_tags) {
+          skipped.push_back(tag);
+          continue;
+        }
+        if (taken) moved_from[holder].push_back(tag);
       }
+      tagged.push_back(tag);
       ARCA_PREPARE(t, c,
                    "INSERT INTO tags(repository_id, name, manifest_id, updated_at) "
                    "VALUES(?, ?, ?, ?) ON CONFLICT(repository_id, name) DO UPDATE SET "
                    "manifest_id = excluded.manifest_id, updated_at = excluded.updated_at");
       ARCA_RETURN_IF_ERROR(t.Bind(1, *repo_id).Bind(2, tag).Bind(3, manifest_id).Bind(4, now).Exec());
     }
-    return UpdateRecycleBin(c, *repo_id, manifest_id, m, is_foreign, moved_from, now);
+    if (m.skip_taken_tags) *m.skip_taken_tags = skipped;
+    return UpdateRecycleBin(c, *repo_id, manifest_id, m, tagged, skipped, moved_from, now);
   });
 }
 
@@ -139,14 +151,14 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
 // their last tag to it enter it.
 Status SqliteMetaStore::UpdateRecycleBin(
     Connection& c, int64_t repo_id, int64_t manifest_id, const NewManifest& m,
-    const std::vector<bool>& is_foreign,
+    const std::vector<std::string>& tagged, const std::vector<std::string>& skipped,
     const std::map<int64_t, std::vector<std::string>>& moved_from, int64_t now) {
   const std::string& digest = m.record.digest;
   {
     ARCA_PREPARE(d, c, "DELETE FROM trash_references WHERE repository_id = ? AND manifest_digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
   }
-  if (!m.tags.empty() || !m.record.subject.empty()) {
+  if (!tagged.empty() || !m.record.subject.empty()) {
     ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
   } else {
@@ -154,10 +166,10 @@ Status SqliteMetaStore::UpdateRecycleBin(
       ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ? AND reason = 'deleted'");
       ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
     }
-    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, manifest_id, {}, now, m.retention));
+    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, manifest_id, skipped, now, m.retention));
   }
   for (size_t i = 0; i < m.refs.size(); ++i) {
-    if (m.refs[i].kind != RefKind::kManifest || is_foreign[i]) continue;
+    if (m.refs[i].kind != RefKind::kManifest) continue;
     ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ? AND reason = 'untagged'");
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, m.refs[i].descriptor.digest.str()).Exec());
   }

@@ -111,7 +111,8 @@ class SqliteMetaStore : public MetaStore {
   Status CheckReferences(sqlite::Connection& c, int64_t repo_id, const NewManifest& m,
                          std::vector<bool>& is_foreign);
   Status UpdateRecycleBin(sqlite::Connection& c, int64_t repo_id, int64_t manifest_id,
-                          const NewManifest& m, const std::vector<bool>& is_foreign,
+                          const NewManifest& m, const std::vector<std::string>& tagged,
+                          const std::vector<std::string>& skipped,
                           const std::map<int64_t, std::vector<std::string>>& moved_from,
                           int64_t now);
 

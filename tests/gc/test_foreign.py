@@ -112,6 +112,8 @@ rules:
   - repositories: "sparse/**"
     foreign: allow
     sparse: true
+  - repositories: "bare/**"
+    foreign: ["https://bare.example.com"]
 """
 
 
@@ -158,6 +160,19 @@ def test_foreign_url_prefix_list(make_server, repo):
         child = foreign_child(urls=urls)
         bad = bundle(name, [plain], [child])
         assert_refused(cl, bad, push(cl, bad), "MANIFEST_INVALID", "pfx/**", child["digest"])
+
+    # a prefix without a trailing slash matches at a boundary only
+    bare = repo("bare")
+    base = push_image(cl, bare)
+    for url, fine in (("https://bare.example.com/v2/x", True), ("https://bare.example.com", True),
+                      ("https://bare.example.com.evil.net/v2/x", False),
+                      ("https://bare.example.comx/v2/x", False)):
+        child = foreign_child(urls=[url])
+        b2 = bundle(bare, [base], [child])
+        if fine:
+            assert_accepted(cl, b2, push(cl, b2))
+        else:
+            assert_refused(cl, b2, push(cl, b2), "MANIFEST_INVALID", "bare/**", child["digest"])
 
     # layers: urls needed, every one within the list
     m = image(cl, name, extra_layers=[foreign_layer(urls=[f"{MIRROR}l/1"])])

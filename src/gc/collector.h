@@ -45,7 +45,7 @@ class Collector {
   static constexpr size_t kMaxReportedActions = 1000;
 
   Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings);
-  ~Collector();  // stops the schedule, waiting for a running pass to finish its batch
+  ~Collector();  // stops the schedule, waiting for a running pass to finish
 
   GcReport Run(bool dry_run);
   // Runs a pass every settings.interval seconds on a background thread.

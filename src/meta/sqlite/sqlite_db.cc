@@ -106,4 +106,6 @@ Status Connection::Exec(const std::string& sql) {
 int64_t Connection::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 int Connection::Changes() const { return sqlite3_changes(db_); }
 
+bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
 }  // namespace arca::sqlite

@@ -55,6 +55,9 @@ class Connection {
   Status Exec(const std::string& sql);  // one or more statements, no results
   int64_t LastInsertId() const;
   int Changes() const;
+  // False once SQLite has ended the transaction on its own (it rolls back the whole of it on
+  // errors such as a full disk or an I/O error).
+  bool InTransaction() const;
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

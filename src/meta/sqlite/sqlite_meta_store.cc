@@ -108,15 +108,29 @@ void SqliteMetaStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     for (PendingWrite* p : batch) p->status = begin;
     return;
   }
-  for (PendingWrite* p : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingWrite* p = batch[i];
     Status s = writer_->Exec("SAVEPOINT w");
     if (s.ok()) {
       s = (*p->fn)(*writer_);
       if (!s.ok()) (void)writer_->Exec("ROLLBACK TO w");
-      Status release = writer_->Exec("RELEASE w");
-      if (s.ok()) s = release;
+      if (writer_->InTransaction()) {
+        Status release = writer_->Exec("RELEASE w");
+        if (s.ok()) s = release;
+      }
     }
     p->status = s;
+    if (!writer_->InTransaction()) {
+      // SQLite rolled the whole transaction back (full disk, I/O error): every write of the
+      // batch so far is undone, and none may run outside a transaction.
+      Status lost = s.ok() ? Status(ErrorCode::kInternal, "metadata error", "transaction rolled back")
+                           : s;
+      for (size_t j = 0; j < batch.size(); ++j) {
+        // Writes that had failed on their own keep their error; the others are lost.
+        if (j == i || batch[j]->status.ok()) batch[j]->status = lost;
+      }
+      return;
+    }
   }
   Status commit = writer_->Exec("COMMIT");
   if (!commit.ok()) {

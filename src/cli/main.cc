@@ -42,8 +42,13 @@ environment, which wins over the file):
   addr             listen address (default 127.0.0.1:5000)
   root             data directory (default ./data)
   max_connections  open connections at most (default 1024)
+  max_connections_per_client  open connections from one address (default 256; 0: no limit)
   idle_timeout     seconds an idle keep-alive connection is kept (default 60)
-  io_timeout       seconds a stalled read or write is tolerated (default 60)
+  header_timeout   seconds a request's headers may take from their first byte (default 20)
+  io_timeout       seconds a body or response may move no byte at all (default 60)
+  min_rate         bytes/s a body or response must average over rate_window (default 1024)
+  rate_window      seconds of waiting on a client the average covers (default 30)
+  io_threads       event-loop threads (default 0: one per core)
   shutdown_grace   seconds in-flight requests get on SIGTERM/SIGINT (default 10)
   access_log       JSON access log lines on stdout (default true)
   auto_mount       mount without `from` searches all repositories (default true)
@@ -103,9 +108,14 @@ int Serve(const std::vector<std::string>& args) {
 
   http::ServerOptions options{.addr = config->addr,
                               .max_connections = config->max_connections,
+                              .max_connections_per_client = config->max_connections_per_client,
                               .idle_timeout_s = config->idle_timeout,
+                              .header_timeout_s = config->header_timeout,
                               .io_timeout_s = config->io_timeout,
+                              .min_rate = config->min_rate,
+                              .rate_window_s = config->rate_window,
                               .shutdown_grace_s = config->shutdown_grace,
+                              .io_threads = config->io_threads,
                               .access_log = config->access_log};
   http::Server server(options, [&api](http::Request& req, http::Response& res) {
     api.Handle(req, res);
@@ -124,8 +134,6 @@ int Serve(const std::vector<std::string>& args) {
   size_t left = server.Serve();
   std::fprintf(stderr, "arca: stopped%s\n",
                left ? (" with " + std::to_string(left) + " connections cut").c_str() : "");
-  // Connection threads that outlived the grace period must not touch freed state.
-  if (left) std::_Exit(0);
   return 0;
 }
 

@@ -72,6 +72,12 @@ const std::map<std::string, Setter>& Setters() {
       {"max_connections", IntSetter(1, 100000, [](Config& c, long long n) { c.max_connections = n; })},
       {"idle_timeout", IntSetter(1, 3600, [](Config& c, long long n) { c.idle_timeout = n; })},
       {"io_timeout", IntSetter(1, 3600, [](Config& c, long long n) { c.io_timeout = n; })},
+      {"max_connections_per_client",
+       IntSetter(0, 100000, [](Config& c, long long n) { c.max_connections_per_client = n; })},
+      {"header_timeout", IntSetter(1, 3600, [](Config& c, long long n) { c.header_timeout = n; })},
+      {"min_rate", IntSetter(0, 1 << 30, [](Config& c, long long n) { c.min_rate = n; })},
+      {"rate_window", IntSetter(1, 3600, [](Config& c, long long n) { c.rate_window = n; })},
+      {"io_threads", IntSetter(0, 256, [](Config& c, long long n) { c.io_threads = n; })},
       {"shutdown_grace", IntSetter(0, 3600, [](Config& c, long long n) { c.shutdown_grace = n; })},
       {"access_log", [](Config& c, const std::string& k, const std::string& v) {
          return ParseBool(k, v, c.access_log);

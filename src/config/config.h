@@ -16,7 +16,12 @@ struct Config {
   std::string root = "./data";
   size_t max_connections = 1024;
   int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
-  int io_timeout = 60;      // seconds a read or write may stall mid-request
+  int io_timeout = 60;      // seconds a body or response may move no byte at all
+  size_t max_connections_per_client = 256;  // per client address; 0: no limit
+  int header_timeout = 20;  // seconds a request's headers may take, from their first byte
+  size_t min_rate = 1024;   // bytes/s a body or response must average over rate_window
+  int rate_window = 30;     // seconds of waiting on the client that the average covers
+  size_t io_threads = 0;    // event-loop threads; 0: one per core
   int shutdown_grace = 10;  // seconds in-flight requests get on SIGTERM
   bool access_log = true;
   bool auto_mount = true;   // `mount` without `from` searches every repository

@@ -4,154 +4,56 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
-#include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <optional>
-#include <thread>
 
-#include "http/access_log.h"
+#include "http/server_impl.h"
 #include "util/random_id.h"
 
 namespace arca::http {
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
 
-// A blocking socket whose reads and writes give up after the socket's timeouts
-// (SO_RCVTIMEO / SO_SNDTIMEO). Satisfies Beast's SyncReadStream.
-class SocketStream {
- public:
-  explicit SocketStream(int fd) : fd_(fd) {}
-  int fd() const { return fd_; }
-  // Until cleared, reads fail with a timeout once the deadline passes, however slowly the
-  // bytes trickle in (a request's headers must arrive whole in time: no slowloris).
-  void SetDeadline(std::optional<std::chrono::steady_clock::time_point> d) { deadline_ = d; }
+constexpr auto kSweepTick = std::chrono::milliseconds(250);
 
-  template <class MutableBufferSequence>
-  size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
-    boost::asio::mutable_buffer b;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers); ++it) {
-      if (it->size() > 0) {
-        b = *it;
-        break;
-      }
-    }
-    if (b.size() == 0) return 0;
-    while (true) {
-      if (deadline_) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        *deadline_ - std::chrono::steady_clock::now()).count();
-        pollfd p{fd_, POLLIN, 0};
-        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0) {
-          ec = beast::error::timeout;
-          return 0;
-        }
-      }
-      ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
-      if (n > 0) {
-        ec = {};
-        return static_cast<size_t>(n);
-      }
-      if (n == 0) {
-        ec = boost::asio::error::eof;
-        return 0;
-      }
-      if (errno == EINTR) continue;
-      ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? error_code(beast::error::timeout)
-                                                     : error_code(errno, boost::system::system_category());
-      return 0;
-    }
+// Constructed on the lane's thread, since it joins the lane's list of connections.
+asio::awaitable<void> RunConnection(Server::Impl& server, Lane& lane, tcp::socket socket,
+                                    std::string remote) {
+  Connection c(server, lane, std::move(socket), std::move(remote));
+  co_await c.Run();
+}
+
+std::string AddressOf(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
   }
-  template <class MutableBufferSequence>
-  size_t read_some(const MutableBufferSequence& buffers) {
-    error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+  return a.to_string();
+}
+
+// Drains what the client already sent (so close() does not reset the answer away), answers,
+// and closes.
+void AnswerAndClose(int fd, const std::string& response) {
+  char sink[4096];
+  while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
   }
+  (void)!::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
+  ::close(fd);
+}
 
-  bool WriteAll(const char* p, size_t len) {
-    while (len > 0) {
-      ssize_t n = ::send(fd_, p, len, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      p += n;
-      len -= static_cast<size_t>(n);
-    }
-    return true;
-  }
-
- private:
-  int fd_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
-};
-
-using Parser = bhttp::request_parser<bhttp::buffer_body>;
-
-// The request body as a ByteSource, read straight from the socket into the caller's buffer.
-class BodyReader : public ByteSource {
- public:
-  BodyReader(SocketStream& s, beast::flat_buffer& buf, Parser& p, bool expect_continue)
-      : stream_(s), buf_(buf), parser_(p), expect_continue_(expect_continue) {}
-
-  Result<size_t> Read(char* out, size_t len) override {
-    if (parser_.is_done() || len == 0) return size_t{0};
-    if (expect_continue_) {
-      expect_continue_ = false;
-      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      if (!stream_.WriteAll(kContinue, sizeof kContinue - 1)) return Broken("write failed");
-    }
-    while (true) {
-      auto& body = parser_.get().body();
-      body.data = out;
-      body.size = len;
-      body.more = true;
-      error_code ec;
-      bhttp::read(stream_, buf_, parser_, ec);
-      size_t n = len - parser_.get().body().size;
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) return Broken(ec.message());
-      if (n > 0 || parser_.is_done()) return n;
-    }
-  }
-
-  std::optional<uint64_t> Length() const override {
-    auto cl = parser_.content_length();
-    if (cl) return *cl;
-    return std::nullopt;
-  }
-
-  bool failed() const { return failed_; }
-
- private:
-  Status Broken(const std::string& why) {
-    failed_ = true;
-    return Status(ErrorCode::kSizeInvalid, "incomplete request body",
-                  "the body ended before its announced length: " + why);
-  }
-  SocketStream& stream_;
-  beast::flat_buffer& buf_;
-  Parser& parser_;
-  bool expect_continue_;
-  bool failed_ = false;
-};
+}  // namespace
 
 const char* Reason(int status) {
   switch (status) {
@@ -169,296 +71,254 @@ const char* Reason(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 416: return "Range Not Satisfiable";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     default: return "Unknown";
   }
 }
 
-bool SendBody(SocketStream& s, BodySource& src) {
-  if (auto file = src.AsFile()) {
-    off_t off = static_cast<off_t>(file->offset);
-    uint64_t left = file->length;
-    while (left > 0) {
-      ssize_t n = ::sendfile(s.fd(), file->fd, &off, std::min<uint64_t>(left, 1u << 30));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      left -= static_cast<uint64_t>(n);
-    }
-    return true;
-  }
-  std::string buf(1 << 20, '\0');
+std::string ErrorResponse(int status, const char* code, const char* message) {
+  std::string body = std::string("{\"errors\":[{\"code\":\"") + code + "\",\"message\":\"" +
+                     message + "\",\"detail\":null}]}";
+  std::string extra = (status == 503 || status == 429) ? "Retry-After: 1\r\n" : "";
+  return "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
+         "\r\nContent-Type: application/json\r\n" + extra +
+         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// ---- lanes ---------------------------------------------------------------------------
+
+asio::awaitable<void> Lane::SweepLoop() {
   while (true) {
-    auto n = src.Read(buf.data(), buf.size());
-    if (!n.ok()) return false;
-    if (*n == 0) return true;
-    if (!s.WriteAll(buf.data(), *n)) return false;
+    sweep_timer.expires_after(kSweepTick);
+    error_code ec;
+    co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    auto now = SteadyClock::now();
+    for (Connection* c : connections) c->Sweep(now, kSweepTick);
   }
 }
 
-// Writes the response; false when the connection is no longer usable.
-bool WriteResponse(SocketStream& s, Response& res, bool head, bool keep_alive, uint64_t& sent) {
-  uint64_t length = res.stream ? res.stream->Length().value_or(0) : res.body.size();
-  if (head && res.head_length) length = *res.head_length;
-  std::string out;
-  out.reserve(256 + res.body.size());
-  out += "HTTP/1.1 " + std::to_string(res.status) + " " + Reason(res.status) + "\r\n";
-  for (const Header& h : res.headers) out += h.name + ": " + h.value + "\r\n";
-  if (res.status != 204 && res.status != 304) {
-    out += "Content-Length: " + std::to_string(length) + "\r\n";
+bool Lane::ReclaimOldestIdle() {
+  Connection* oldest = nullptr;
+  for (Connection* c : connections) {
+    if (c->phase() == Connection::Phase::kIdle &&
+        (!oldest || c->idle_since() < oldest->idle_since())) {
+      oldest = c;
+    }
   }
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  bool body = !head && res.status != 204 && res.status != 304;
-  if (body && !res.stream) out += res.body;
-  if (!s.WriteAll(out.data(), out.size())) return false;
-  if (body && res.stream) {
-    if (!SendBody(s, *res.stream)) return false;
-    sent = length;
-  } else if (body) {
-    sent = res.body.size();
+  return oldest && oldest->CloseIfIdle();
+}
+
+void Lane::CloseIdle() {
+  for (Connection* c : connections) c->CloseIfIdle();
+}
+
+void Lane::CutAll() {
+  for (Connection* c : connections) c->Cut();
+}
+
+// ---- the server ----------------------------------------------------------------------
+
+Server::Impl::Impl(ServerOptions o, Handler h)
+    : options(std::move(o)),
+      handler(std::move(h)),
+      pool(8, options.max_connections + 16),
+      limits(options.max_connections, options.max_connections_per_client),
+      request_prefix(NewUuid().substr(0, 8)) {
+  size_t n = options.io_threads ? options.io_threads : std::thread::hardware_concurrency();
+  if (n < 1) n = 1;
+  for (size_t i = 0; i < n; ++i) lanes.push_back(std::make_unique<Lane>(*this));
+}
+
+TransferLimits Server::Impl::transfer_limits() const {
+  return TransferLimits{.stall = std::chrono::seconds(options.io_timeout_s),
+                        .window = std::chrono::seconds(options.rate_window_s),
+                        .min_rate = options.min_rate};
+}
+
+void Server::Impl::ConnectionClosed(const std::string& remote) {
+  limits.Release(remote);
+  if (stopping.load()) {
+    std::lock_guard<std::mutex> lock(mu);
+    closed_cv.notify_all();
   }
+}
+
+bool Server::Impl::ReclaimIdle() {
+  // The lane with the most idle connections gives up its oldest one.
+  Lane* best = nullptr;
+  for (auto& l : lanes) {
+    if (l->idle.load() > 0 && (!best || l->idle.load() > best->idle.load())) best = l.get();
+  }
+  if (!best) return false;
+  asio::post(best->ctx, [best] { best->ReclaimOldestIdle(); });
   return true;
 }
 
-void SetTimeouts(int fd, int seconds) {
-  timeval tv{seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+void Server::Impl::Refuse(int fd, int status, const char* message) {
+  AnswerAndClose(fd, ErrorResponse(status, "TOOMANYREQUESTS", message));
 }
 
-// Closes after the response without resetting it away: unread request bytes at close() make
-// the kernel send RST, which can destroy a response the client has not read yet. So stop
-// writing, then discard what the client still sends for a short while.
-void LingeringClose(int fd) {
-  ::shutdown(fd, SHUT_WR);
-  timeval tv{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  char sink[65536];
-  size_t total = 0;
-  while (total < (64u << 20)) {
-    ssize_t n = ::recv(fd, sink, sizeof sink, 0);
-    if (n <= 0) break;
-    total += static_cast<size_t>(n);
+void Server::Impl::RefuseWithReserveFd() {
+  // Out of descriptors: give back the spare one, take the waiting client, tell it to come
+  // back, and keep the spare again for next time.
+  if (reserve_fd >= 0) ::close(reserve_fd);
+  reserve_fd = -1;
+  int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd >= 0) Refuse(fd, 503, "server out of file descriptors");
+  reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void Server::Impl::Admit(tcp::socket socket, Lane& lane) {
+  error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  std::string remote = AddressOf(peer);
+  auto verdict = limits.Acquire(remote);
+  if (verdict == ClientLimits::Verdict::kServerFull && ReclaimIdle()) {
+    // An idle connection is closing to make room for this one.
+    verdict = limits.Acquire(remote, /*over_total=*/true);
   }
-  ::close(fd);
+  if (verdict != ClientLimits::Verdict::kAdmitted) {
+    bool client = verdict == ClientLimits::Verdict::kClientFull;
+    Refuse(socket.release(ec), client ? 429 : 503,
+           client ? "too many connections from this address" : "too many connections");
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  asio::co_spawn(lane.ctx, RunConnection(*this, lane, std::move(socket), std::move(remote)),
+                 asio::detached);
 }
 
-void SimpleError(SocketStream& s, int status, const char* code, const char* message) {
-  std::string body = std::string("{\"errors\":[{\"code\":\"") + code + "\",\"message\":\"" +
-                     message + "\",\"detail\":null}]}";
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  s.WriteAll(out.data(), out.size());
+asio::awaitable<void> Server::Impl::AcceptLoop() {
+  asio::steady_timer pause(lanes[0]->ctx);
+  while (!stopping.load()) {
+    Lane& lane = *lanes[next_lane++ % lanes.size()];
+    error_code ec;
+    tcp::socket socket =
+        co_await acceptor->async_accept(lane.ctx, asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping.load() || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      if (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+          ec.value() == ENOMEM) {
+        // Back-pressure: make room from idle connections, answer the waiting client, and
+        // pause rather than spin on a failing accept.
+        ReclaimIdle();
+        RefuseWithReserveFd();
+        pause.expires_after(std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      continue;  // ECONNABORTED and the like concern one client only
+    }
+    Admit(std::move(socket), lane);
+  }
 }
-
-}  // namespace
 
 Server::Server(ServerOptions options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {
-  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) stop_pipe_[0] = stop_pipe_[1] = -1;
-}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
 Server::~Server() {
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  // The stop pipe is left open: a connection thread that outlived the grace period may
-  // still poll it while the process exits.
+  if (impl_->reserve_fd >= 0) ::close(impl_->reserve_fd);
 }
 
+int Server::port() const { return impl_->port; }
+
 Status Server::Listen() {
-  std::string host = options_.addr, port_text;
+  const std::string& addr = impl_->options.addr;
+  std::string host = addr;
   size_t colon = host.rfind(':');
   if (colon == std::string::npos) {
-    return Status(ErrorCode::kInternal, "bad listen address", options_.addr + " (want host:port)");
+    return Status(ErrorCode::kInternal, "bad listen address", addr + " (want host:port)");
   }
-  port_text = host.substr(colon + 1);
+  std::string port_text = host.substr(colon + 1);
   host = host.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = std::atoi(port_text.c_str());
-  sockaddr_storage ss{};
-  socklen_t len;
-  int family;
-  if (host.find(':') != std::string::npos) {
-    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    a6->sin6_family = family = AF_INET6;
-    a6->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) {
-      return Status(ErrorCode::kInternal, "bad listen address", options_.addr);
-    }
-    len = sizeof(sockaddr_in6);
-  } else {
-    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
-    a4->sin_family = family = AF_INET;
-    a4->sin_port = htons(static_cast<uint16_t>(port));
-    if (host.empty() || host == "0.0.0.0") {
-      a4->sin_addr.s_addr = htonl(INADDR_ANY);
-    } else if (host == "localhost") {
-      a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) {
-      return Status(ErrorCode::kInternal, "bad listen address", options_.addr);
-    }
-    len = sizeof(sockaddr_in);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
   }
-  listen_fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-      ::listen(listen_fd_, 1024) != 0) {
-    return Status(ErrorCode::kInternal, "cannot listen",
-                  options_.addr + ": " + std::strerror(errno));
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
+    return Status(ErrorCode::kInternal, "bad listen address", addr + " (bad port)");
   }
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof bound;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  port_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                  : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec) return Status(ErrorCode::kInternal, "bad listen address", addr);
+  tcp::endpoint ep(ip, static_cast<uint16_t>(port));
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->lanes[0]->ctx);
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(4096, ec);
+  if (ec) return Status(ErrorCode::kInternal, "cannot listen", addr + ": " + ec.message());
+  impl_->port = acceptor->local_endpoint(ec).port();
+  impl_->acceptor = std::move(acceptor);
+  impl_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   return Status::Ok();
 }
 
 void Server::Shutdown() {
-  stopping_.store(true);
-  char c = 1;
-  if (stop_pipe_[1] >= 0) (void)!::write(stop_pipe_[1], &c, 1);
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  asio::post(s.lanes[0]->ctx, [&s] {
+    error_code ignored;
+    if (s.acceptor) s.acceptor->close(ignored);
+  });
+  for (auto& lane : s.lanes) {
+    Lane* l = lane.get();
+    asio::post(l->ctx, [l] { l->CloseIdle(); });
+  }
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.closed_cv.notify_all();
 }
 
 size_t Server::Serve() {
-  while (!stopping_.load()) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents) break;
-    if (!(fds[0].revents & POLLIN)) continue;
-    sockaddr_storage peer{};
-    socklen_t plen = sizeof peer;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    char ip[INET6_ADDRSTRLEN] = "";
-    if (peer.ss_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, ip, sizeof ip);
-    } else {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, ip, sizeof ip);
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    SetTimeouts(fd, options_.io_timeout_s);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (active_ >= options_.max_connections) {
-        SocketStream s(fd);
-        SimpleError(s, 503, "TOOMANYREQUESTS", "too many connections");
-        ::close(fd);
-        continue;
-      }
-      ++active_;
-    }
-    std::thread([this, fd, remote = std::string(ip)] {
-      RunConnection(fd, remote);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--active_ == 0) idle_cv_.notify_all();
-    }).detach();
+  Impl& s = *impl_;
+  asio::co_spawn(s.lanes[0]->ctx, s.AcceptLoop(), asio::detached);
+  for (auto& lane : s.lanes) {
+    Lane* l = lane.get();
+    asio::co_spawn(l->ctx, l->SweepLoop(), asio::detached);
+    l->thread = std::thread([l] {
+      auto guard = asio::make_work_guard(l->ctx);
+      l->ctx.run();
+    });
   }
-  ::close(listen_fd_);
-  listen_fd_ = -1;
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_cv_.wait_for(lock, std::chrono::seconds(options_.shutdown_grace_s),
-                    [this] { return active_ == 0; });
-  return active_;
-}
-
-void Server::RunConnection(int fd, std::string remote) {
-  SocketStream stream(fd);
-  beast::flat_buffer buf;
-  static std::atomic<uint64_t> counter{0};
-  static const std::string prefix = NewUuid().substr(0, 8);
-  bool unread_body = false;
-  while (!stopping_.load()) {
-    if (buf.size() == 0) {  // idle: wait for the next request, or for shutdown
-      pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-      int r = ::poll(fds, 2, options_.idle_timeout_s * 1000);
-      if (r <= 0 || fds[1].revents || !(fds[0].revents & (POLLIN | POLLHUP))) break;
+  std::unique_lock<std::mutex> lock(s.mu);
+  s.closed_cv.wait(lock, [&s] { return s.stopping.load(); });
+  bool drained = s.closed_cv.wait_for(lock, std::chrono::seconds(s.options.shutdown_grace_s),
+                                      [&s] { return s.limits.open() == 0; });
+  size_t cut = s.limits.open();
+  if (!drained) {
+    // Past the grace: end what is left. Workers blocked on those sockets wake at once;
+    // a handler busy with the disk or the database finishes its step first.
+    for (auto& lane : s.lanes) {
+      Lane* l = lane.get();
+      asio::post(l->ctx, [l] { l->CutAll(); });
     }
-    Parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(boost::none);
-    error_code ec;
-    stream.SetDeadline(std::chrono::steady_clock::now() +
-                       std::chrono::seconds(options_.io_timeout_s));
-    bhttp::read_header(stream, buf, parser, ec);
-    stream.SetDeadline(std::nullopt);
-    if (ec) {
-      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-        SimpleError(stream, 431, "SIZE_INVALID", "request header fields too large");
-      } else if (ec == beast::error::timeout) {
-        SimpleError(stream, 408, "UNSUPPORTED", "request headers not received in time");
-      } else if (ec != bhttp::error::end_of_stream &&
-                 ec != boost::asio::error::eof && ec != boost::asio::error::connection_reset) {
-        SimpleError(stream, 400, "UNSUPPORTED", "malformed HTTP request");
-      }
-      break;
-    }
-    auto start = std::chrono::steady_clock::now();
-    auto& msg = parser.get();
-    if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
-      SimpleError(stream, 400, "UNSUPPORTED", "HTTP/1.1 requests need a Host header");
-      unread_body = !parser.is_done();
-      break;
-    }
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    // absolute-form ("http://host/v2/..."), which servers must accept (RFC 9112 3.2.2).
-    for (const char* scheme : {"http://", "https://"}) {
-      if (beast::iequals(req.target.substr(0, std::strlen(scheme)), scheme)) {
-        size_t slash = req.target.find('/', std::strlen(scheme));
-        req.target = slash == std::string::npos ? "/" : req.target.substr(slash);
-      }
-    }
-    req.path = req.target.substr(0, req.target.find('?'));
-    req.remote = remote;
-    req.request_id = prefix + "-" + std::to_string(++counter);
-    for (const auto& f : msg) {
-      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    }
-    bool expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
-    BodyReader body(stream, buf, parser, expect_continue);
-    req.body = &body;
-    Response res;
-    handler_(req, res);
-    res.Set("X-Request-Id", req.request_id);
-    bool keep_alive = parser.keep_alive() && !stopping_.load() && !body.failed();
-    if (keep_alive && !parser.is_done()) {
-      // The handler did not read the body (an early error): drain a little, else close.
-      char sink[16384];
-      size_t drained = 0;
-      while (!parser.is_done() && drained < (1u << 20)) {
-        auto n = body.Read(sink, sizeof sink);
-        if (!n.ok() || *n == 0) break;
-        drained += *n;
-      }
-      keep_alive = parser.is_done() && !body.failed();
-    }
-    uint64_t sent = 0;
-    bool ok = WriteResponse(stream, res, req.method == "HEAD", keep_alive, sent);
-    if (options_.access_log) {
-      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - start).count();
-      LogAccess(req, res.status, sent, micros);
-    }
-    if (!ok || !keep_alive) {
-      unread_body = ok && !parser.is_done();
-      break;
-    }
+    s.closed_cv.wait(lock, [&s] { return s.limits.open() == 0; });
   }
-  if (unread_body) {
-    LingeringClose(fd);
-    return;
+  lock.unlock();
+  s.pool.Stop();
+  for (auto& lane : s.lanes) {
+    Lane* l = lane.get();
+    asio::post(l->ctx, [l] {
+      error_code ignored;
+      l->sweep_timer.cancel();
+      l->ctx.stop();
+    });
   }
-  ::shutdown(fd, SHUT_WR);
-  ::close(fd);
+  for (auto& lane : s.lanes) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  return cut;
 }
 
 }  // namespace arca::http

@@ -1,13 +1,28 @@
 // The HTTP/1.1 server: accepts connections on a loopback or public address and hands each
-// request to one Handler. A thread per connection with blocking, time-limited socket I/O;
-// request bodies stream through Request::body, responses stream from Response::stream (with
-// sendfile when the bytes are a file). Boost.Beast parses; only server.cc includes it.
+// request to one Handler.
+//
+// Thread model. `io_threads` threads (one per core by default) each run an event loop over
+// their share of the connections: accepting, waiting for and parsing request headers, idle
+// keep-alive, and sending responses (files with sendfile) happen there without blocking.
+// A parsed request is handed to the worker pool (worker_pool.h), where the Handler runs and
+// may block: SQLite, fsync, hashing, and reading the request body from the socket. When it
+// returns, the connection goes back to its event loop to send the response. So a connection
+// holds a thread only while one of its requests is being handled, and idle or slow-header
+// connections cost a few KiB each.
+//
+// Every phase has a deadline: an idle keep-alive connection lives idle_timeout; a request's
+// headers must arrive whole within header_timeout of their first byte; bodies and responses
+// must keep moving (TransferLimits: no stall longer than io_timeout, and at least min_rate
+// bytes/s averaged over rate_window). Connections are limited in total and per client
+// address; near the total, idle connections are closed first to make room. When file
+// descriptors run out, accepting pauses and the waiting client gets a 503.
+//
+// Boost.Beast parses; Beast and Asio stay inside http/'s .cc files.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
+#include <cstddef>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
 
 #include "http/message.h"
@@ -19,11 +34,16 @@ using Handler = std::function<void(Request&, Response&)>;
 
 struct ServerOptions {
   std::string addr = "127.0.0.1:5000";  // host:port; [v6]:port also accepted
-  size_t max_connections = 1024;        // more are answered 503 and closed
+  size_t max_connections = 1024;        // open connections at most; beyond, 503
+  size_t max_connections_per_client = 256;  // per client address; beyond, 429; 0: no limit
   int idle_timeout_s = 60;              // keep-alive connection with no request
-  int io_timeout_s = 60;                // a stalled read or write of a request in progress
+  int header_timeout_s = 20;            // a request's headers, whole, from their first byte
+  int io_timeout_s = 60;                // a body or response that moves no byte at all
+  size_t min_rate = 1024;               // bytes/s a body or response must average; 0: off
+  int rate_window_s = 30;               // ... over this much time spent waiting on the client
   size_t max_header_bytes = 64 * 1024;  // request line + headers; over it: 431
   int shutdown_grace_s = 10;            // how long in-flight requests may finish on stop
+  size_t io_threads = 0;                // event-loop threads; 0: one per core
   bool access_log = true;               // JSON lines on stdout
 };
 
@@ -35,25 +55,18 @@ class Server {
   // Binds and listens; an error names the address.
   Status Listen();
   // The port actually bound (useful with port 0).
-  int port() const { return port_; }
-  // Accepts and serves until Shutdown; then waits for in-flight requests up to the grace
-  // period. Returns the number of connections still open when it gave up waiting.
+  int port() const;
+  // Serves until Shutdown; then lets in-flight requests finish for up to the grace period,
+  // cuts what is left, and joins every thread it started. Returns the number of connections
+  // that were cut.
   size_t Serve();
-  // Thread-safe and async-signal-safe: stop accepting, finish in-flight requests.
+  // Thread-safe: stop accepting, close idle connections, finish in-flight requests.
   void Shutdown();
 
- private:
-  void RunConnection(int fd, std::string remote);
+  struct Impl;
 
-  ServerOptions options_;
-  Handler handler_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  int stop_pipe_[2] = {-1, -1};  // readable once Shutdown is called
-  std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::condition_variable idle_cv_;
-  size_t active_ = 0;  // GUARDED_BY(mu_)
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace arca::http

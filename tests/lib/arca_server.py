@@ -26,7 +26,7 @@ def free_port():
 
 
 class ArcaServer:
-    def __init__(self, root=None, port=None, extra_args=(), env=None):
+    def __init__(self, root=None, port=None, extra_args=(), env=None, preexec_fn=None):
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="arca-test-")
@@ -36,6 +36,7 @@ class ArcaServer:
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
+        self.preexec_fn = preexec_fn  # e.g. to lower the server's resource limits
         self.log_path = os.path.join(self.root, "..", os.path.basename(self.root) + ".log")
 
     @property
@@ -50,7 +51,7 @@ class ArcaServer:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [arca_bin(), "serve", "--addr", self.addr, "--root", self.root, *self.extra_args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+            stdout=self._log, stderr=subprocess.STDOUT, env=self.env, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

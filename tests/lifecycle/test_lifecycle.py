@@ -142,8 +142,8 @@ def test_sigterm_closes_idle_keepalive_connections_promptly():
 
 def test_headers_trickling_in_are_cut_off():
     """A client that sends its request line a byte at a time (slowloris) is answered 408 and
-    dropped once io_timeout has passed in total, while other clients are still served."""
-    srv = ArcaServer(extra_args=["--io-timeout", "2"])
+    dropped once header_timeout has passed in total, while other clients are still served."""
+    srv = ArcaServer(extra_args=["--header-timeout", "2"])
     srv.start()
     try:
         s = socket.create_connection(("127.0.0.1", srv.port))

@@ -1,0 +1,34 @@
+// Blocking reads and writes on a non-blocking socket, for the worker thread that runs a
+// request's handler: each wait is a poll() bounded by the transfer's guard, so a client
+// that stalls or trickles is cut off by the TransferLimits rules (transfer_guard.h), and a
+// socket shut down from another thread (server stop) wakes the wait at once.
+#pragma once
+
+#include <cstddef>
+
+#include "http/transfer_guard.h"
+
+namespace arca::http {
+
+class BlockingSocket {
+ public:
+  enum class Outcome { kOk, kEof, kTooSlow, kError };
+
+  BlockingSocket(int fd, TransferGuard& guard) : fd_(fd), guard_(guard) {}
+  int fd() const { return fd_; }
+  TransferGuard& guard() { return guard_; }
+
+  // Reads at least one byte into buf (kOk, *n > 0), or says why not.
+  Outcome Recv(char* buf, size_t len, size_t* n);
+  // Writes all of it.
+  Outcome SendAll(const char* data, size_t len);
+
+ private:
+  // Waits for `events`; false when the guard gives up.
+  bool Wait(short events);
+
+  int fd_;
+  TransferGuard& guard_;
+};
+
+}  // namespace arca::http

@@ -1,0 +1,477 @@
+// One connection's life: wait for a request, parse its headers, run the handler on the
+// worker pool (which also reads the body), send the response, and again while kept alive.
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "http/access_log.h"
+#include "http/blocking_socket.h"
+#include "http/server_impl.h"
+
+namespace arca::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+// Beast's SyncReadStream over a BlockingSocket, for reading a body on a worker thread.
+class SyncStream {
+ public:
+  explicit SyncStream(BlockingSocket& s) : s_(s) {}
+  BlockingSocket& socket() { return s_; }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
+    asio::mutable_buffer b;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      if (it->size() > 0) {
+        b = *it;
+        break;
+      }
+    }
+    if (b.size() == 0) return 0;
+    size_t n = 0;
+    switch (s_.Recv(static_cast<char*>(b.data()), b.size(), &n)) {
+      case BlockingSocket::Outcome::kOk: ec = {}; return n;
+      case BlockingSocket::Outcome::kEof: ec = asio::error::eof; return 0;
+      case BlockingSocket::Outcome::kTooSlow: ec = beast::error::timeout; return 0;
+      case BlockingSocket::Outcome::kError: ec = asio::error::connection_reset; return 0;
+    }
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  BlockingSocket& s_;
+};
+
+// The request body as a ByteSource, read straight from the socket into the caller's buffer.
+class BodyReader : public ByteSource {
+ public:
+  BodyReader(SyncStream& s, beast::flat_buffer& buf, Parser& p, bool expect_continue)
+      : stream_(s), buf_(buf), parser_(p), expect_continue_(expect_continue) {}
+
+  Result<size_t> Read(char* out, size_t len) override {
+    if (parser_.is_done() || len == 0) return size_t{0};
+    if (expect_continue_) {
+      expect_continue_ = false;
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (stream_.socket().SendAll(kContinue, sizeof kContinue - 1) !=
+          BlockingSocket::Outcome::kOk) {
+        return Broken("write failed");
+      }
+    }
+    while (true) {
+      auto& body = parser_.get().body();
+      body.data = out;
+      body.size = len;
+      body.more = true;
+      error_code ec;
+      bhttp::read(stream_, buf_, parser_, ec);
+      size_t n = len - parser_.get().body().size;
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == beast::error::timeout) {
+        return Broken(stream_.socket().guard().why() ? stream_.socket().guard().why()
+                                                     : "timed out");
+      }
+      if (ec) return Broken(ec.message());
+      if (n > 0 || parser_.is_done()) return n;
+    }
+  }
+
+  std::optional<uint64_t> Length() const override {
+    auto cl = parser_.content_length();
+    if (cl) return *cl;
+    return std::nullopt;
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  Status Broken(const std::string& why) {
+    failed_ = true;
+    return Status(ErrorCode::kSizeInvalid, "incomplete request body",
+                  "the body ended before its announced length: " + why);
+  }
+  SyncStream& stream_;
+  beast::flat_buffer& buf_;
+  Parser& parser_;
+  bool expect_continue_;
+  bool failed_ = false;
+};
+
+// Runs f on the worker pool and resumes the awaiting coroutine on its own executor.
+template <class F>
+asio::awaitable<void> OnPool(WorkerPool& pool, F& f) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&pool, &f](auto handler) {
+        pool.Submit(MakeTask([&f, handler = std::move(handler)]() mutable {
+          f();
+          auto ex = asio::get_associated_executor(handler);
+          asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(); });
+        }));
+      },
+      asio::use_awaitable);
+}
+
+bool HasBody(const Response& res, bool head) {
+  return !head && res.status != 204 && res.status != 304;
+}
+
+std::string ResponseHead(const Response& res, bool head, bool keep_alive) {
+  uint64_t length = res.stream ? res.stream->Length().value_or(0) : res.body.size();
+  if (head && res.head_length) length = *res.head_length;
+  std::string out;
+  out.reserve(256 + (res.stream ? 0 : res.body.size()));
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += Reason(res.status);
+  out += "\r\n";
+  for (const Header& h : res.headers) {
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  if (res.status != 204 && res.status != 304) {
+    out += "Content-Length: " + std::to_string(length) + "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// What a request's transfer codings allow: RFC 9112 6.1 (a coding the server does not
+// know is 501, and so is anything but a lone, final "chunked"; chunked with Content-Length
+// is already refused by the parser as a conflict).
+bool TransferCodingSupported(const Parser::value_type& msg) {
+  bool seen = false;
+  for (const auto& f : msg) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    if (seen) return false;
+    seen = true;
+    std::string_view v = f.value();
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (!beast::iequals(v, "chunked")) return false;
+  }
+  return true;
+}
+
+// A streamed body that is not a file is pumped by the worker: its reads may block.
+Status PumpStream(BlockingSocket& s, BodySource& src, uint64_t& sent) {
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    auto n = src.Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Ok();
+    if (s.SendAll(buf.data(), *n) != BlockingSocket::Outcome::kOk) {
+      return Status(ErrorCode::kInternal, "send failed");
+    }
+    sent += *n;
+  }
+}
+
+}  // namespace
+
+Connection::Connection(Server::Impl& server, Lane& lane, tcp::socket socket, std::string remote)
+    : server_(server),
+      lane_(lane),
+      socket_(std::move(socket)),
+      remote_(std::move(remote)),
+      guard_(server.transfer_limits()) {
+  self_ = lane_.connections.insert(lane_.connections.end(), this);
+}
+
+Connection::~Connection() {
+  lane_.connections.erase(self_);
+  if (phase_ == Phase::kIdle) lane_.idle.fetch_sub(1);
+  error_code ignored;
+  socket_.close(ignored);
+  server_.ConnectionClosed(remote_);
+}
+
+void Connection::EnterPhase(Phase p, SteadyClock::time_point deadline) {
+  if (phase_ == Phase::kIdle && p != Phase::kIdle) lane_.idle.fetch_sub(1);
+  if (p == Phase::kIdle && phase_ != Phase::kIdle) lane_.idle.fetch_add(1);
+  phase_ = p;
+  deadline_ = deadline;
+  expired_ = nullptr;
+  if (p == Phase::kIdle) idle_since_ = SteadyClock::now();
+  if (p == Phase::kHandler || p == Phase::kWriting) guard_.Start();
+}
+
+void Connection::Expire(const char* why) {
+  expired_ = why;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void Connection::Sweep(SteadyClock::time_point now, std::chrono::milliseconds tick) {
+  if (expired_) {  // a cancel can miss an operation that was completing: repeat it
+    if (phase_ != Phase::kHandler) Expire(expired_);
+    return;
+  }
+  switch (phase_) {
+    case Phase::kIdle:
+    case Phase::kHeaders:
+    case Phase::kClosing:
+      if (now >= deadline_) Expire("deadline passed");
+      break;
+    case Phase::kWriting:
+      if (!guard_.Waited(tick)) {
+        // Reset rather than close: what the socket still holds for this client would
+        // otherwise trickle out of the kernel's buffers at its pace.
+        error_code ignored;
+        socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+        Expire(guard_.why());
+      }
+      break;
+    case Phase::kHandler:  // the worker holds the socket and keeps its own time
+      break;
+  }
+}
+
+bool Connection::CloseIfIdle() {
+  if (phase_ != Phase::kIdle || expired_) return false;
+  Expire("closed to make room");
+  return true;
+}
+
+void Connection::Cut() {
+  // Wakes a worker blocked in poll() on this socket as well as the coroutine.
+  ::shutdown(socket_.native_handle(), SHUT_RDWR);
+  Expire("server stopping");
+}
+
+void Connection::SendErrorNow(int status, const char* code, const char* message) {
+  std::string out = ErrorResponse(status, code, message);
+  // Best effort on a fresh or idle socket: its send buffer has room for a small answer.
+  (void)!::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+asio::awaitable<bool> Connection::WriteAll(const char* data, size_t len) {
+  while (len > 0) {
+    error_code ec;
+    size_t n = co_await socket_.async_write_some(asio::buffer(data, len),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || expired_) co_return false;
+    guard_.Bytes(n);
+    data += n;
+    len -= n;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t length,
+                                           uint64_t& sent) {
+  off_t off = static_cast<off_t>(offset);
+  uint64_t left = length;
+  while (left > 0) {
+    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, 1u << 30));
+    if (n > 0) {
+      guard_.Bytes(static_cast<uint64_t>(n));
+      sent += static_cast<uint64_t>(n);
+      left -= static_cast<uint64_t>(n);
+      continue;
+    }
+    // 0: the file is shorter than promised. The connection must end short of its
+    // Content-Length rather than carry garbage.
+    if (n == 0) co_return false;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
+    error_code ec;
+    co_await socket_.async_wait(tcp::socket::wait_write,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || expired_) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Connection::LingeringClose() {
+  // Unread request bytes at close() make the kernel send RST, which can destroy a response
+  // the client has not read yet. So stop writing, then discard what still comes, briefly.
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  EnterPhase(Phase::kClosing, SteadyClock::now() + std::chrono::seconds(2));
+  auto sink = std::make_unique<char[]>(16384);
+  size_t total = 0;
+  while (total < (4u << 20) && !expired_) {
+    size_t n = co_await socket_.async_read_some(asio::buffer(sink.get(), 16384),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    total += n;
+  }
+}
+
+asio::awaitable<void> Connection::Run() {
+  const ServerOptions& opt = server_.options;
+  beast::flat_buffer buf;
+  bool linger = false;
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  lane_.idle.fetch_add(1);  // a new connection starts idle
+  idle_since_ = SteadyClock::now();
+  deadline_ = idle_since_ + std::chrono::seconds(opt.idle_timeout_s);
+  while (!server_.stopping.load(std::memory_order_relaxed)) {
+    if (buf.size() == 0) {
+      if (buf.capacity() > 16384) buf.shrink_to_fit();  // idle connections stay small
+      if (phase_ != Phase::kIdle) {
+        EnterPhase(Phase::kIdle, SteadyClock::now() + std::chrono::seconds(opt.idle_timeout_s));
+      }
+      co_await socket_.async_wait(tcp::socket::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || expired_ || server_.stopping.load()) break;
+    }
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+    parser.body_limit(boost::none);
+    EnterPhase(Phase::kHeaders, SteadyClock::now() + std::chrono::seconds(opt.header_timeout_s));
+    co_await bhttp::async_read_header(socket_, buf, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (expired_ && !server_.stopping.load()) {
+        SendErrorNow(408, "UNSUPPORTED", "request headers not received in time");
+      } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+        SendErrorNow(431, "SIZE_INVALID", "request header fields too large");
+        linger = true;
+      } else if (ec == bhttp::error::bad_transfer_encoding) {
+        SendErrorNow(400, "UNSUPPORTED", "conflicting Transfer-Encoding and Content-Length");
+        linger = true;
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != asio::error::connection_reset && !expired_) {
+        SendErrorNow(400, "UNSUPPORTED", "malformed HTTP request");
+        linger = true;
+      }
+      break;
+    }
+    auto start = SteadyClock::now();
+    auto& msg = parser.get();
+    if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
+      SendErrorNow(400, "UNSUPPORTED", "HTTP/1.1 requests need a Host header");
+      linger = true;
+      break;
+    }
+    if (!TransferCodingSupported(msg)) {
+      SendErrorNow(501, "UNSUPPORTED", "transfer coding not implemented (only chunked)");
+      linger = true;
+      break;
+    }
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    // absolute-form ("http://host/v2/..."), which servers must accept (RFC 9112 3.2.2).
+    for (const char* scheme : {"http://", "https://"}) {
+      size_t sl = std::strlen(scheme);
+      if (req.target.size() >= sl && beast::iequals(req.target.substr(0, sl), scheme)) {
+        size_t slash = req.target.find('/', sl);
+        req.target = slash == std::string::npos ? "/" : req.target.substr(slash);
+      }
+    }
+    req.path = req.target.substr(0, req.target.find('?'));
+    req.remote = remote_;
+    req.request_id = server_.request_prefix + "-" +
+                     std::to_string(server_.request_counter.fetch_add(1) + 1);
+    req.headers.reserve(8);
+    for (const auto& f : msg) {
+      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+    const bool head = req.method == "HEAD";
+    const bool expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
+    Response res;
+    bool keep_alive = false, sent_by_worker = false, worker_send_ok = false;
+    uint64_t sent = 0;
+
+    // Everything that may block runs on a worker: the handler, its body reads, the drain of
+    // a body it left unread, and a streamed response that is not a file.
+    EnterPhase(Phase::kHandler, {});
+    auto work = [&] {
+      BlockingSocket blocking(socket_.native_handle(), guard_);
+      SyncStream stream(blocking);
+      BodyReader body(stream, buf, parser, expect_continue);
+      req.body = &body;
+      try {
+        server_.handler(req, res);
+      } catch (const std::exception& e) {
+        res = Response();
+        res.status = 500;
+        res.Set("Content-Type", "application/json");
+        res.body = R"({"errors":[{"code":"UNKNOWN","message":"internal error","detail":null}]})";
+        std::fprintf(stderr, "arca: handler failed on %s %s: %s\n", req.method.c_str(),
+                     req.path.c_str(), e.what());
+      }
+      res.Set("X-Request-Id", req.request_id);
+      keep_alive = parser.keep_alive() && !server_.stopping.load() && !body.failed();
+      if (keep_alive && !parser.is_done()) {
+        // The handler did not read the body (an early error): drain a small rest, else close.
+        auto announced = parser.content_length_remaining();
+        if (announced && *announced <= 65536) {
+          char sink[16384];
+          while (!parser.is_done()) {
+            auto n = body.Read(sink, sizeof sink);
+            if (!n.ok() || *n == 0) break;
+          }
+        }
+        keep_alive = parser.is_done() && !body.failed();
+      }
+      if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {
+        sent_by_worker = true;
+        std::string head_text = ResponseHead(res, head, keep_alive);
+        guard_.Start();
+        worker_send_ok =
+            blocking.SendAll(head_text.data(), head_text.size()) == BlockingSocket::Outcome::kOk &&
+            PumpStream(blocking, *res.stream, sent).ok();
+      }
+    };
+    co_await OnPool(server_.pool, work);
+
+    bool ok = worker_send_ok;
+    if (!sent_by_worker) {
+      EnterPhase(Phase::kWriting, {});
+      std::string out = ResponseHead(res, head, keep_alive);
+      bool body = HasBody(res, head);
+      if (body && !res.stream) out += res.body;
+      ok = co_await WriteAll(out.data(), out.size());
+      if (ok && body && res.stream) {
+        auto file = res.stream->AsFile();
+        ok = co_await SendFile(file->fd, file->offset, file->length, sent);
+      } else if (ok && body) {
+        sent = res.body.size();
+      }
+    }
+    if (opt.access_log) {
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                        SteadyClock::now() - start).count();
+      LogAccess(req, res.status, sent, micros);
+    }
+    if (!ok || !keep_alive) {
+      linger = ok && !parser.is_done();
+      break;
+    }
+  }
+  if (linger && !server_.stopping.load()) co_await LingeringClose();
+}
+
+}  // namespace arca::http

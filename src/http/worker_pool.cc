@@ -1,0 +1,89 @@
+#include "http/worker_pool.h"
+
+#include <cstdio>
+#include <exception>
+
+namespace arca::http {
+
+WorkerPool::WorkerPool(size_t keep, size_t max_threads, std::chrono::milliseconds idle_exit)
+    : keep_(keep), max_threads_(max_threads < 1 ? 1 : max_threads), idle_exit_(idle_exit) {}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+bool WorkerPool::Submit(std::unique_ptr<Task> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return false;
+  queue_.push_back(std::move(task));
+  // Every queued task needs a thread of its own: a handler may wait on its client for long.
+  if (idle_ < queue_.size() && threads_.size() < max_threads_) {
+    JoinFinishedLocked();
+    threads_.emplace_back();
+    auto it = std::prev(threads_.end());
+    *it = std::thread([this, it] { WorkerLoop(it); });
+  } else {
+    cv_.notify_one();
+  }
+  return true;
+}
+
+void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (queue_.empty()) {
+      if (stopping_) break;
+      ++idle_;
+      bool woke = cv_.wait_for(lock, idle_exit_, [this] { return !queue_.empty() || stopping_; });
+      --idle_;
+      if (!woke && threads_.size() > keep_) break;
+      continue;
+    }
+    auto task = std::move(queue_.front());
+    queue_.pop_front();
+    ++busy_;
+    lock.unlock();
+    try {
+      task->Run();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "arca: a request task failed: %s\n", e.what());
+    }
+    task.reset();
+    lock.lock();
+    --busy_;
+  }
+  // Hand our own std::thread to the finished list; whoever next holds the lock joins it.
+  finished_.splice(finished_.end(), threads_, self);
+  cv_.notify_all();
+}
+
+void WorkerPool::JoinFinishedLocked() {
+  // A finished thread has nothing left to do but return from WorkerLoop: joining is quick.
+  for (auto& t : finished_) {
+    if (t.get_id() != std::this_thread::get_id() && t.joinable()) t.join();
+  }
+  finished_.remove_if([](const std::thread& t) { return !t.joinable(); });
+}
+
+void WorkerPool::Stop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+  cv_.wait(lock, [this] { return threads_.empty(); });
+  std::list<std::thread> done;
+  done.swap(finished_);
+  lock.unlock();
+  for (auto& t : done) {
+    if (t.joinable()) t.join();
+  }
+}
+
+size_t WorkerPool::threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return threads_.size();
+}
+
+size_t WorkerPool::busy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_;
+}
+
+}  // namespace arca::http

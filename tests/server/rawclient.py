@@ -1,0 +1,97 @@
+"""Raw sockets for the server suite: clients that misbehave on purpose."""
+import hashlib
+import os
+import socket
+import time
+
+# Waits that guard against a hang, never against slowness: scaled on slow machines.
+SCALE = float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
+
+
+def hang_guard(seconds):
+    return seconds * SCALE
+
+
+def connect(port, source="127.0.0.1", timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    return s
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read_response(s):
+    """Reads one response (headers + Content-Length body); returns (status, headers, body)
+    or None when the server closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def get(port, path="/v2/", source="127.0.0.1", keep=False):
+    s = connect(port, source)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    r = read_response(s)
+    if keep:
+        return s, r
+    s.close()
+    return r
+
+
+def wait_closed(s, within):
+    """True once the server has closed s (EOF or reset), reading and discarding what comes."""
+    s.settimeout(0.5)
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            if s.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def wait_until(cond, within, step=0.1):
+    deadline = time.time() + within
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,93 @@
+#include "http/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+namespace arca::http {
+namespace {
+
+TEST(WorkerPoolTest, RunsEveryTaskAndJoinsOnStop) {
+  std::atomic<int> ran{0};
+  {
+    WorkerPool pool(2, 8);
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(pool.Submit(MakeTask([&] { ran++; })));
+    pool.Stop();
+    EXPECT_EQ(pool.threads(), 0u);
+  }
+  EXPECT_EQ(ran.load(), 1000);
+}
+
+TEST(WorkerPoolTest, BlockedTasksDoNotStarveNewOnes) {
+  // Tasks that wait on something (a slow client) each get a thread of their own, so a task
+  // submitted after them still runs.
+  WorkerPool pool(1, 64);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> blocked{0};
+  for (int i = 0; i < 20; ++i) {
+    pool.Submit(MakeTask([&] {
+      blocked++;
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });
+    }));
+  }
+  std::atomic<bool> quick{false};
+  pool.Submit(MakeTask([&] { quick = true; }));
+  for (int i = 0; i < 5000 && !quick.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(quick.load());
+  EXPECT_GE(pool.threads(), 21u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  pool.Stop();
+  EXPECT_EQ(blocked.load(), 20);
+}
+
+TEST(WorkerPoolTest, NeverMoreThreadsThanTheMaximum) {
+  WorkerPool pool(1, 4);
+  std::atomic<int> running{0}, peak{0};
+  for (int i = 0; i < 50; ++i) {
+    pool.Submit(MakeTask([&] {
+      int now = ++running;
+      int p = peak.load();
+      while (now > p && !peak.compare_exchange_weak(p, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      --running;
+    }));
+    EXPECT_LE(pool.threads(), 4u);
+  }
+  pool.Stop();
+  EXPECT_LE(peak.load(), 4);
+}
+
+TEST(WorkerPoolTest, IdleThreadsBeyondTheWarmOnesEnd) {
+  WorkerPool pool(1, 16, std::chrono::milliseconds(20));
+  std::atomic<int> gate{0};
+  for (int i = 0; i < 8; ++i) {
+    pool.Submit(MakeTask([&] {
+      gate++;
+      while (gate.load() < 8) std::this_thread::yield();
+    }));
+  }
+  for (int i = 0; i < 5000 && pool.threads() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(pool.threads(), 1u);
+  pool.Stop();
+}
+
+TEST(WorkerPoolTest, SubmitAfterStopIsRefused) {
+  WorkerPool pool(1, 2);
+  pool.Stop();
+  EXPECT_FALSE(pool.Submit(MakeTask([] {})));
+}
+
+}  // namespace
+}  // namespace arca::http

@@ -123,15 +123,19 @@ int Serve(const std::vector<std::string>& args) {
   s = server.Listen();
   if (!s.ok()) return Fail(s);
 
-  std::thread([&server, stop_signals] {
+  std::thread signals([&server, stop_signals] {
     int sig;
     sigwait(&stop_signals, &sig);
     server.Shutdown();
-  }).detach();
+  });
 
-  std::fprintf(stderr, "arca %s serving on %s (root %s)\n", ARCA_VERSION, config->addr.c_str(),
+  // The port actually bound, so that `--addr 127.0.0.1:0` can be used.
+  std::string bound = config->addr.substr(0, config->addr.rfind(':') + 1) +
+                      std::to_string(server.port());
+  std::fprintf(stderr, "arca %s serving on %s (root %s)\n", ARCA_VERSION, bound.c_str(),
                config->root.c_str());
   size_t left = server.Serve();
+  signals.join();  // Serve returns only after the signal thread asked it to stop
   std::fprintf(stderr, "arca: stopped%s\n",
                left ? (" with " + std::to_string(left) + " connections cut").c_str() : "");
   return 0;

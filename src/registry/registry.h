@@ -51,10 +51,15 @@ class Registry {
     policy_ = policy;
   }
 
-  // Size of a blob held by repo; BLOB_UNKNOWN otherwise.
+  // Size of a blob held by repo (a HEAD or GET of it). BLOB_UNKNOWN when repo does not hold
+  // it, and also when its stored bytes are missing or of another size than recorded (damage,
+  // logged), so that HEAD never promises what GET cannot give.
   Result<uint64_t> StatBlob(const std::string& repo, const Digest& digest);
-  Result<std::unique_ptr<BodySource>> ReadBlob(const std::string& repo, const Digest& digest,
-                                               uint64_t offset, uint64_t length);
+  // Bytes [offset, offset + length) of a blob StatBlob found; the caller checked the range
+  // against its size. BLOB_UNKNOWN when the opened file no longer holds them, so the length
+  // the source announces is always there to send.
+  Result<std::unique_ptr<BodySource>> ReadBlob(const Digest& digest, uint64_t offset,
+                                               uint64_t length);
   // Unlinks the blob from repo (the bytes go when no repository holds them: GC's job).
   Status DeleteBlob(const std::string& repo, const Digest& digest);
 

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/fs/fs_blob_store.h"
 #include "string_source.h"
@@ -79,6 +82,31 @@ TEST_F(RegistryTest, WrongDigestNeverBecomesABlob) {
   StringSource b2("content");
   EXPECT_EQ(registry_->FinishUpload("r", up->id, wrong, b2, std::nullopt).status().code(),
             ErrorCode::kDigestInvalid);
+}
+
+// HEAD and GET must agree: a blob whose bytes are gone or of another size is unknown to both.
+TEST_F(RegistryTest, DamagedBlobIsUnknown) {
+  auto path = [&](const Digest& d) {
+    return dir_.path() + "/blobs/sha256/" + d.hex().substr(0, 2) + "/" + d.hex();
+  };
+  Digest gone = Push("r", "to be deleted");
+  Digest cut = Push("r", "to be truncated");
+  Digest grown = Push("r", "to be appended to");
+  ASSERT_TRUE(registry_->StatBlob("r", gone).ok());
+  std::filesystem::remove(path(gone));
+  std::filesystem::resize_file(path(cut), 3);
+  std::ofstream(path(grown), std::ios::app) << "more";
+  for (const Digest& d : {gone, cut, grown}) {
+    EXPECT_EQ(registry_->StatBlob("r", d).status().code(), ErrorCode::kBlobUnknown) << d.str();
+  }
+  // Cut short between the check and the open: the open refuses rather than announce bytes
+  // the file no longer has.
+  Digest late = Push("r", "cut after the check");
+  auto size = registry_->StatBlob("r", late);
+  ASSERT_TRUE(size.ok());
+  std::filesystem::resize_file(path(late), 2);
+  EXPECT_EQ(registry_->ReadBlob(late, 0, *size).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(registry_->ReadBlob(late, 1, 5).status().code(), ErrorCode::kBlobUnknown);
 }
 
 TEST_F(RegistryTest, Sha512Uploads) {

@@ -1,5 +1,7 @@
 // Registry: reading and deleting blobs.
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "registry/registry.h"
 
@@ -27,11 +29,24 @@ Status CheckStored(BlobStore& blobs, const Digest& digest, uint64_t recorded) {
 }  // namespace
 
 Result<uint64_t> Registry::StatBlob(const std::string& repo, const Digest& digest) {
-  auto size = meta_.BlobInRepository(repo, digest.str());
-  if (!size.ok()) return size.status();
-  if (!size->has_value()) return BlobUnknown(digest);
-  ARCA_RETURN_IF_ERROR(CheckStored(blobs_, digest, **size));
-  return **size;
+  auto link = meta_.FindBlobLink(repo, digest.str());
+  if (!link.ok()) return link.status();
+  if (!link->has_value()) return BlobUnknown(digest);
+  ARCA_RETURN_IF_ERROR(CheckStored(blobs_, digest, (*link)->size));
+  // A client that finds the blob may skip uploading it and reference it in a manifest next:
+  // the link must outlive a GC pass in between (quay#6318, distribution#2190).
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (blob_grace_ > 0 && now - (*link)->linked_at >= std::max<int64_t>(1, blob_grace_ / 10)) {
+    auto held = meta_.RenewBlobLink(repo, digest.str(), now);
+    if (!held.ok()) {
+      // The blob is there to read; only its grace could not be extended.
+      std::fprintf(stderr, "arca: renewing the GC grace of %s in %s: %s\n",
+                   digest.str().c_str(), repo.c_str(), held.status().detail().c_str());
+    } else if (!*held) {
+      return BlobUnknown(digest);  // a GC pass took the link since it was read
+    }
+  }
+  return (*link)->size;
 }
 
 Result<std::unique_ptr<BodySource>> Registry::ReadBlob(const Digest& digest, uint64_t offset,

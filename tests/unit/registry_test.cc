@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/fs/fs_blob_store.h"
@@ -107,6 +110,36 @@ TEST_F(RegistryTest, DamagedBlobIsUnknown) {
   std::filesystem::resize_file(path(late), 2);
   EXPECT_EQ(registry_->ReadBlob(late, 0, *size).status().code(), ErrorCode::kBlobUnknown);
   EXPECT_EQ(registry_->ReadBlob(late, 1, 5).status().code(), ErrorCode::kBlobUnknown);
+}
+
+// StatBlob (HEAD, GET) renews the link's grace, at most once per grace/10: with a 10 s grace,
+// once a second. Polls for the renewal (times are whole seconds).
+TEST_F(RegistryTest, FindingABlobRenewsItsLinkAtMostOncePerTenthOfTheGrace) {
+  registry_->SetBlobGrace(10);
+  Digest d = Push("r", "found by a HEAD");
+  int64_t pushed = (*meta_->FindBlobLink("r", d.str()))->linked_at;
+  ASSERT_TRUE(registry_->StatBlob("r", d).ok());
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (now == pushed) {
+    EXPECT_EQ((*meta_->FindBlobLink("r", d.str()))->linked_at, pushed) << "renewed at once";
+  }
+  int64_t linked = pushed;
+  for (int i = 0; i < 400 && linked == pushed; ++i) {
+    ASSERT_TRUE(registry_->StatBlob("r", d).ok());
+    linked = (*meta_->FindBlobLink("r", d.str()))->linked_at;
+    if (linked == pushed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(linked, pushed) << "never renewed";
+
+  // No grace, no renewal.
+  registry_->SetBlobGrace(0);
+  Digest e = Push("r", "never renewed");
+  int64_t e_pushed = (*meta_->FindBlobLink("r", e.str()))->linked_at;
+  while (static_cast<int64_t>(std::time(nullptr)) <= e_pushed) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(registry_->StatBlob("r", e).ok());
+  EXPECT_EQ((*meta_->FindBlobLink("r", e.str()))->linked_at, e_pushed);
 }
 
 TEST_F(RegistryTest, Sha512Uploads) {

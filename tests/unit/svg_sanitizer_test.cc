@@ -68,8 +68,8 @@ TEST(SvgSanitizerTest, HostileCorpusIsRefusedNamingWhat) {
        kOpen + "><g xmlns=\"http://www.w3.org/1999/xhtml\"><script>x()</script></g></svg>",
        "SVG namespace"},
       {"no SVG namespace", "<svg><rect/></svg>", "SVG namespace"},
-      {"protocol-relative xlink:href", kOpenXlink + "><use xlink:href=\"//evil.example/x.svg#a\"/></svg>",
-       "xlink:href"},
+      {"protocol-relative xlink:href",
+       kOpenXlink + "><use xlink:href=\"//evil.example/x.svg#a\"/></svg>", "xlink:href"},
       {"http use href", kOpen + "><use href=\"http://evil.example/x.svg#a\"/></svg>", "href"},
       {"javascript href", kOpen + "><a href=\"javascript:alert(1)\"><rect/></a></svg>", "<a>"},
       {"javascript href on use", kOpen + "><use href=\"javascript:alert(1)\"/></svg>", "href"},
@@ -81,11 +81,12 @@ TEST(SvgSanitizerTest, HostileCorpusIsRefusedNamingWhat) {
       {"feImage", kOpen + "><filter id=\"f\"><feImage href=\"#x\"/></filter></svg>", "feImage"},
       {"animate setting href", kOpen + "><use href=\"#a\"><set attributeName=\"href\" "
                                        "to=\"javascript:alert(1)\"/></use></svg>", "<set>"},
-      {"animate element", kOpen + "><animate attributeName=\"href\" values=\"javascript:x\"/></svg>",
-       "<animate>"},
+      {"animate element",
+       kOpen + "><animate attributeName=\"href\" values=\"javascript:x\"/></svg>", "<animate>"},
       {"billion laughs",
        "<?xml version=\"1.0\"?><!DOCTYPE svg [<!ENTITY a \"aaaaaaaaaa\">"
-       "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
+       "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
+       "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
        "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">]>" +
            kOpen + "><text>&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;</text></svg>",
        "DOCTYPE"},
@@ -96,8 +97,8 @@ TEST(SvgSanitizerTest, HostileCorpusIsRefusedNamingWhat) {
                        "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">" + kOpen + "/>",
        "DOCTYPE"},
       {"undeclared entity", kOpen + "><text>&xxe;</text></svg>", "well-formed"},
-      {"style with external url", kOpen + "><rect style=\"fill: url(http://evil.example/a)\"/></svg>",
-       "url()"},
+      {"style with external url",
+       kOpen + "><rect style=\"fill: url(http://evil.example/a)\"/></svg>", "url()"},
       {"style with quoted external url",
        kOpen + "><rect style=\"fill:url( 'https://evil.example/a#g')\"/></svg>", "url()"},
       {"presentation attribute with external url",
@@ -108,8 +109,8 @@ TEST(SvgSanitizerTest, HostileCorpusIsRefusedNamingWhat) {
        "javascript:"},
       {"CSS escape", kOpen + "><rect style=\"fill: u\\72l(http://evil.example/)\"/></svg>",
        "backslash"},
-      {"style element import", kOpen + "><style>@import 'https://evil.example/x.css';</style></svg>",
-       "@import"},
+      {"style element import",
+       kOpen + "><style>@import 'https://evil.example/x.css';</style></svg>", "@import"},
       {"style element import in CDATA",
        kOpen + "><style><![CDATA[@import url(https://evil.example/x.css);]]></style></svg>",
        "@import"},

@@ -43,7 +43,7 @@ Status Api::Blob(const Route& route, http::Request& req, http::Response& res) {
     res.Set("Content-Range", "bytes " + std::to_string(first) + "-" +
                                  std::to_string((*range)->last) + "/" + std::to_string(*size));
   }
-  auto body = registry_.ReadBlob(route.name, *digest, first, length);
+  auto body = registry_.ReadBlob(*digest, first, length);
   if (!body.ok()) return body.status();
   res.stream = std::move(*body);
   return Status::Ok();

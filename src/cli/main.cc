@@ -99,6 +99,7 @@ int Serve(const std::vector<std::string>& args) {
   Registry registry(**meta, **blobs);
   registry.SetTypes(&types, &policy);
   registry.SetDefaultRetention(config->gc_retention);
+  registry.SetBlobGrace(config->gc_blob_grace);
   Collector collector(**meta, **blobs, registry.blob_locks(), GcSettingsOf(*config));
   collector.StartSchedule();
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,

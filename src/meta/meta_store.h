@@ -15,6 +15,12 @@
 
 namespace arca {
 
+// A repository's link to a blob.
+struct BlobLink {
+  uint64_t size = 0;
+  int64_t linked_at = 0;  // when the link's GC grace last (re)started: push, mount or renewal
+};
+
 struct UploadRecord {
   std::string id;
   std::string repository;
@@ -135,6 +141,15 @@ class MetaStore {
   // The blob's size if repo holds it.
   virtual Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
                                                            const std::string& digest) = 0;
+  // repo's link to a blob, when repo holds it.
+  virtual Result<std::optional<BlobLink>> FindBlobLink(const std::string& repo,
+                                                       const std::string& digest) = 0;
+  // Restarts the GC grace of repo's link to a blob at now (never moves it back), so that a
+  // client that found the blob (HEAD or GET) and skipped uploading it can still reference it.
+  // Does not queue a review: the one queued at the last push or mount re-reads the time.
+  // Returns whether repo still holds the blob.
+  virtual Result<bool> RenewBlobLink(const std::string& repo, const std::string& digest,
+                                     int64_t now) = 0;
   // Links a blob held by repository `from` (or by any repository when from is empty) into
   // repo. Returns the size, or nullopt when there is nothing to mount.
   virtual Result<std::optional<uint64_t>> MountBlob(const std::string& repo,

@@ -51,10 +51,17 @@ class Registry {
     policy_ = policy;
   }
 
-  // Size of a blob held by repo; BLOB_UNKNOWN otherwise.
+  // Size of a blob held by repo (a HEAD or GET of it). BLOB_UNKNOWN when repo does not hold
+  // it, and also when its stored bytes are missing or of another size than recorded (damage,
+  // logged), so that HEAD never promises what GET cannot give. Renews the link's GC grace
+  // (MetaStore::RenewBlobLink) when a tenth of the grace has passed since it last started,
+  // so a HEAD-heavy client costs at most one write per blob and repository per grace/10.
   Result<uint64_t> StatBlob(const std::string& repo, const Digest& digest);
-  Result<std::unique_ptr<BodySource>> ReadBlob(const std::string& repo, const Digest& digest,
-                                               uint64_t offset, uint64_t length);
+  // Bytes [offset, offset + length) of a blob StatBlob found; the caller checked the range
+  // against its size. BLOB_UNKNOWN when the opened file no longer holds them, so the length
+  // the source announces is always there to send.
+  Result<std::unique_ptr<BodySource>> ReadBlob(const Digest& digest, uint64_t offset,
+                                               uint64_t length);
   // Unlinks the blob from repo (the bytes go when no repository holds them: GC's job).
   Status DeleteBlob(const std::string& repo, const Digest& digest);
 
@@ -98,6 +105,8 @@ class Registry {
   // Seconds a manifest of repo stays in the recycle bin: its policy rule's, else the default.
   int64_t RetentionFor(const std::string& repo) const;
   void SetDefaultRetention(int64_t seconds) { default_retention_ = seconds; }
+  // gc_blob_grace: how long a blob link is kept unreferenced (StatBlob renews it); 0: never.
+  void SetBlobGrace(int64_t seconds) { blob_grace_ = seconds; }
   // Held while a blob's bytes take their name and get recorded; the collector holds it while
   // it removes bytes.
   KeyedMutex& blob_locks() { return blob_locks_; }
@@ -149,6 +158,7 @@ class Registry {
   KeyedMutex upload_locks_;  // one writer per upload session at a time
   KeyedMutex blob_locks_;    // by digest: bytes taking their name vs the collector
   int64_t default_retention_ = 7 * 86400;
+  int64_t blob_grace_ = 3600;
   TagIndex tag_index_{2'000'000};
 };
 

@@ -30,7 +30,10 @@ class BlobStore {
 
   // Size of a stored blob; BLOB_UNKNOWN when absent.
   virtual Result<uint64_t> BlobSize(const Digest& digest) = 0;
-  // length bytes from offset of a stored blob; BLOB_UNKNOWN when absent.
+  // length bytes from offset of a stored blob; BLOB_UNKNOWN when absent or when the opened
+  // object holds fewer than offset + length bytes (checked on the object opened, so the
+  // source's Length() is there to send unless the object is cut short while it is read, and
+  // then Read fails and a sendfile comes up short).
   virtual Result<std::unique_ptr<BodySource>> OpenBlob(const Digest& digest, uint64_t offset,
                                                        uint64_t length) = 0;
   // Removes a blob's bytes; ok when already absent.

@@ -2,12 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "types/svg_sanitizer.h"
+
 namespace arca {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr size_t kMaxLogoBytes = 256 * 1024;
 
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -19,30 +19,13 @@ bool IsHttpUrl(const std::string& s) {
          s.find_first_of(" \t\r\n\"<>") == std::string::npos;
 }
 
+// Markup rather than a file name; whether it is an acceptable SVG is CheckSvgIsInert's call
+// (a leading DOCTYPE or comment included, so that its refusal says why).
 bool LooksLikeSvg(std::string_view s) {
   size_t i = s.find_first_not_of(" \t\r\n");
-  return i != std::string_view::npos && (s.substr(i).starts_with("<svg") || s.substr(i).starts_with("<?xml"));
-}
-
-// SVGs are served to browsers: refuse the parts that can run code or fetch things.
-bool SvgIsInert(std::string_view svg) {
-  std::string lower(svg);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* bad : {"<script", "javascript:", " on", "<foreignobject", "href=\"http",
-                          "href='http", "<!entity"}) {
-    if (std::string_view(bad) == " on") {
-      // event handler attributes: " onload=", " onclick=" ...
-      for (size_t p = lower.find(" on"); p != std::string::npos; p = lower.find(" on", p + 1)) {
-        size_t q = p + 3;
-        while (q < lower.size() && std::isalpha(static_cast<unsigned char>(lower[q]))) ++q;
-        while (q < lower.size() && lower[q] == ' ') ++q;
-        if (q > p + 3 && q < lower.size() && lower[q] == '=') return false;
-      }
-    } else if (lower.find(bad) != std::string::npos) {
-      return false;
-    }
-  }
-  return true;
+  if (i == std::string_view::npos) return false;
+  s = s.substr(i);
+  return s.starts_with("<svg") || s.starts_with("<?xml") || s.starts_with("<!");
 }
 
 bool IsPointer(const std::string& p) {
@@ -146,9 +129,9 @@ Result<ArtifactType> ParseArtifactType(std::string_view json_text, const std::st
     if (!LooksLikeSvg(*content)) return bad("logo", logo + " is not an SVG document");
     t.logo_svg = std::move(*content);
   }
-  if (t.logo_svg.size() > kMaxLogoBytes) return bad("logo", "larger than 256 KiB");
-  if (!t.logo_svg.empty() && !SvgIsInert(t.logo_svg)) {
-    return bad("logo", "scripts, event handlers, external references and entities are not allowed in an SVG");
+  if (!t.logo_svg.empty()) {
+    Status inert = CheckSvgIsInert(t.logo_svg);
+    if (!inert.ok()) return bad("logo", inert.detail());
   }
   if (auto it = doc.find("configSchema"); it != doc.end()) {
     if (!it->is_object()) return bad("configSchema", "must be a JSON Schema object");

@@ -5,7 +5,10 @@ POST /arca/v1/admin/gc (the schedule is off) except in the schedule test.
 """
 import datetime
 import os
+import sqlite3
 import time
+
+import pytest
 
 from gclib import (OCI_INDEX, OCI_MANIFEST, actions, acted_digests, blob_path, check_report,
                    image, index, next_link, parse_rfc3339, pull_problems, push_image, referrer,
@@ -290,7 +293,8 @@ def test_unreferenced_blob_kept_within_grace_then_deleted(make_server, repo):
     rep = cl.gc()
     assert time.time() - t0 < 2, "the setup took longer than the grace period"
     assert not ({x, y} & acted_digests(rep)), f"within the grace period: {rep}"
-    assert cl.blob_status(name, x) == 200 and cl.blob_status(name, y) == 200
+    # (looked at on disk: a HEAD would renew the grace)
+    assert os.path.exists(blob_path(srv.root, x)) and os.path.exists(blob_path(srv.root, y))
 
     time.sleep(max(0, t0 + 3.1 - time.time()))
     rep = cl.gc()
@@ -323,7 +327,7 @@ def test_pushing_a_blob_again_renews_its_grace(make_server, repo):
     rep = cl.gc()
     if time.time() - t1 < 2:
         assert z not in acted_digests(rep), f"a re-pushed blob gets a new grace period: {rep}"
-        assert cl.blob_status(name, z) == 200
+        assert os.path.exists(blob_path(srv.root, z))  # not a HEAD: it would renew the grace
     time.sleep(max(0, t1 + 3.1 - time.time()))
     rep = cl.gc()
     assert z in acted_digests(rep, "delete-blob"), rep
@@ -346,9 +350,85 @@ def test_blob_grace_is_not_cut_short_by_rounding(make_server, repo):
         if age < 0.9:
             assert x not in acted_digests(rep), \
                 f"a blob {age:.2f} s old was taken with a 1 s grace: {rep}"
-            assert cl.blob_status(name, x) == 200
+            assert os.path.exists(blob_path(srv.root, x))  # not a HEAD: it would renew the grace
     time.sleep(2.1)   # past the grace, however times are rounded
     assert x in acted_digests(cl.gc(), "delete-blob")
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+def test_finding_a_blob_renews_its_grace(make_server, repo, method):
+    """A client that finds a blob (HEAD, or GET) skips uploading it and pushes a manifest that
+    references it next. A GC pass in between must not take the blob, or the manifest push
+    fails with MANIFEST_BLOB_UNKNOWN (quay#6318, distribution#2190)."""
+    srv, cl = make_server(["--gc-blob-grace", "2s"])
+    name = repo()
+    img = image(cl, name)                     # config and layer pushed, manifest not yet
+    _wait_until_collectable(cl, name, img.blobs)
+    for d in img.blobs:
+        assert cl.request(method, f"/v2/{name}/blobs/{d}").status == 200
+    rep = cl.gc()
+    assert not (set(img.blobs) & acted_digests(rep)), f"a blob just found was collected: {rep}"
+    cl.push_manifest(name, "v1", img.body, img.media_type)
+    assert pull_problems(cl, img, "v1") == []
+
+
+def test_without_finding_it_a_blob_past_its_grace_is_collected(make_server, repo):
+    """The control of the test above: the same steps without the HEAD."""
+    srv, cl = make_server(["--gc-blob-grace", "2s"])
+    name = repo()
+    img = image(cl, name)
+    _wait_until_collectable(cl, name, img.blobs)
+    rep = cl.gc()
+    assert set(img.blobs) <= acted_digests(rep, "unlink-blob"), rep
+    r = cl.push_manifest(name, "v1", img.body, img.media_type, expect=400)
+    assert "MANIFEST_BLOB_UNKNOWN" in r.codes(), r
+
+
+def test_finding_a_blob_renews_it_in_that_repository_only(make_server, repo):
+    srv, cl = make_server(["--gc-blob-grace", "2s"])
+    a, b = repo(), repo()
+    data = os.urandom(100)
+    d = cl.push_blob(a, data)
+    cl.push_blob(b, data)
+    _wait_until_collectable(cl, a, [d])
+    _wait_until_collectable(cl, b, [d])
+    assert cl.blob_status(a, d) == 200
+    acts = actions(cl.gc())
+    assert ("unlink-blob", b, d) in acts and ("unlink-blob", a, d) not in acts, acts
+    assert cl.blob_status(a, d) == 200 and cl.blob_status(b, d) == 404
+
+
+def test_a_head_heavy_client_costs_at_most_one_write_per_tenth_of_the_grace(make_server, repo):
+    """Renewing on every HEAD would turn reads into writes: it happens at most once per
+    grace/10 per repository and blob (here 10 s / 10: once a second). Every commit by the
+    server changes the database's data_version as another connection sees it."""
+    srv, cl = make_server(["--gc-blob-grace", "10s"])
+    name = repo()
+    d = cl.push_blob(name, os.urandom(64))
+    db = sqlite3.connect(os.path.join(srv.root, "meta.db"))
+    try:
+        version = lambda: db.execute("PRAGMA data_version").fetchone()[0]  # noqa: E731
+        last, writes, heads, t0 = version(), 0, 0, time.time()
+        while time.time() - t0 < 2.5 or heads < 200:
+            assert cl.blob_status(name, d) == 200
+            heads += 1
+            v = version()
+            if v != last:
+                writes, last = writes + 1, v
+        elapsed = time.time() - t0
+    finally:
+        db.close()
+    assert writes >= 1, f"{heads} HEADs over {elapsed:.1f} s never renewed the link"
+    assert writes <= int(elapsed) + 2, \
+        f"{writes} writes for {heads} HEADs over {elapsed:.1f} s: more than one a second"
+
+
+def _wait_until_collectable(cl, name, digests):
+    """Polls dry runs (which change nothing, and renew nothing) until a pass would unlink
+    every one of digests from name."""
+    want = {("unlink-blob", name, d) for d in digests}
+    wait_until(lambda: want <= actions(cl.gc(dry_run=True), "unlink-blob"), timeout=30,
+               interval=0.2, what="the blobs to outlive their grace")
 
 
 def _late_in_a_second():

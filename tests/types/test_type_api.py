@@ -269,6 +269,27 @@ INVALID = [
     ("logo with an external href", "logo",
      widget(logo='<svg xmlns="http://www.w3.org/2000/svg"><a href="https://evil.example/">'
                  '<rect width="1" height="1"/></a></svg>')),
+    # issue 9: an allowlist over the parsed XML, not a search for " on"
+    ("logo with onload after a slash", "logo", widget(logo="<svg/onload=alert(1)>")),
+    ("logo with uppercase ONLOAD", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg" ONLOAD="alert(1)"/>')),
+    ("logo with a handler after a newline", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg">\n<rect\nonclick="alert(1)"/></svg>')),
+    ("logo with a protocol-relative xlink:href", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg" '
+                 'xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="//evil.example/a.svg#x"/>'
+                 '</svg>')),
+    ("logo with a javascript href", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg"><use href="javascript:alert(1)"/></svg>')),
+    ("logo with foreignObject", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><div '
+                 'xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject></svg>')),
+    ("logo with an external entity", "logo",
+     widget(logo='<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 '<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>')),
+    ("logo with a style url to elsewhere", "logo",
+     widget(logo='<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(https://evil.example/p)"'
+                 '/></svg>')),
     ("logo too big", "logo",
      widget(logo='<svg xmlns="http://www.w3.org/2000/svg">' + "<!-- x -->" * 30000 + "</svg>")),
 ]

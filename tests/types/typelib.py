@@ -319,6 +319,10 @@ def assert_svg_response(r):
     head = r.content.lstrip()
     assert head.startswith(b"<svg") or head.startswith(b"<?xml"), describe(r)
     assert b"<svg" in r.content and b"</svg>" in r.content, describe(r)
+    # a second line of defence behind the logo check: an SVG opened on its own runs nothing
+    csp = [d.strip() for d in r.headers.get("Content-Security-Policy", "").split(";")]
+    assert "default-src 'none'" in csp and not any("script-src" in d for d in csp), describe(r)
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", describe(r)
 
 
 # ------------------------------------------------------------------ builders

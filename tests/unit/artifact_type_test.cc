@@ -7,6 +7,8 @@
 namespace arca {
 namespace {
 
+const char kLogo[] = "<svg xmlns='http://www.w3.org/2000/svg'/>";
+
 Result<std::string> NoFiles(const std::string& name) {
   return Status(ErrorCode::kNameUnknown, "no such file", name);
 }
@@ -34,11 +36,11 @@ TEST(ArtifactTypeTest, LogoFilesAreReadBesideTheDefinition) {
   auto t = ParseArtifactType(R"({"mediaType":"a/b","title":"T","logo":"t.svg"})", "t.json",
                              [&](const std::string& name) -> Result<std::string> {
                                asked = name;
-                               return std::string("<svg/>");
+                               return std::string(kLogo);
                              });
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(asked, "t.svg");
-  EXPECT_EQ(t->logo_svg, "<svg/>");
+  EXPECT_EQ(t->logo_svg, kLogo);
 }
 
 TEST(ArtifactTypeTest, ErrorsNameOriginAndField) {

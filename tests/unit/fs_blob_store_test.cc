@@ -61,6 +61,16 @@ TEST_F(BlobStoreContract, UploadBecomesBlobOnlyOnCommit) {
   EXPECT_EQ(store_->AppendUpload(id, 0).status().code(), ErrorCode::kBlobUploadUnknown);
 }
 
+TEST_F(BlobStoreContract, OpenRefusesASpanTheStoredBlobDoesNotHold) {
+  Digest d = Commit("0123456789");
+  EXPECT_TRUE(store_->OpenBlob(d, 0, 10).ok());
+  EXPECT_TRUE(store_->OpenBlob(d, 10, 0).ok());
+  // The length a source announces is sent as Content-Length: it must be there.
+  EXPECT_EQ(store_->OpenBlob(d, 0, 11).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(store_->OpenBlob(d, 5, 6).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(store_->OpenBlob(d, 11, 0).status().code(), ErrorCode::kBlobUnknown);
+}
+
 TEST_F(BlobStoreContract, AppendDiscardsUnacknowledgedTail) {
   std::string id = NewUuid();
   ASSERT_TRUE(store_->CreateUpload(id).ok());

@@ -119,6 +119,31 @@ TEST_F(GcTest, UntaggedIndexKeepsItsChildrenUntilItIsPurged) {
   EXPECT_TRUE(Pass(now_ + 8 * kDay).empty());  // nothing left to do
 }
 
+// A HEAD or GET renews the link (Registry::StatBlob): the review queued at the push re-reads
+// the link's time and waits for the renewed grace.
+TEST_F(GcTest, RenewedBlobLinkIsKeptForAWholeGraceFromTheRenewal) {
+  ASSERT_TRUE(meta_->LinkBlob("r", D('1'), 1).ok());
+  ASSERT_TRUE(meta_->LinkBlob("s", D('1'), 1).ok());
+  int64_t renewed = now_ + 3000;  // within the default 1 h grace
+  EXPECT_TRUE(*meta_->RenewBlobLink("r", D('1'), renewed));
+  EXPECT_EQ((*meta_->FindBlobLink("r", D('1')))->linked_at, renewed);
+  EXPECT_FALSE(*meta_->RenewBlobLink("r", D('2'), renewed));  // no such link
+  EXPECT_FALSE(*meta_->RenewBlobLink("t", D('1'), renewed));  // nor repository
+  // Past the push's grace: s's link goes, r's stays.
+  auto actions = Pass(now_ + 3600 + 2);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].action, "unlink-blob");
+  EXPECT_EQ(actions[0].repository, "s");
+  // An older time never moves the link back.
+  EXPECT_TRUE(*meta_->RenewBlobLink("r", D('1'), now_));
+  EXPECT_EQ((*meta_->FindBlobLink("r", D('1')))->linked_at, renewed);
+  EXPECT_TRUE(Pass(renewed + 3600).empty());
+  // Past the renewed grace: r's link and then the bytes go.
+  actions = Pass(renewed + 3600 + 2);
+  EXPECT_EQ(Deleted(actions, "unlink-blob"), std::set<std::string>{D('1')});
+  EXPECT_EQ(Deleted(actions, "delete-blob"), std::set<std::string>{D('1')});
+}
+
 TEST_F(GcTest, DeletingATagNeverTakesAManifestAnIndexReferences) {
   std::string c = Image("r", '1', '2', 0, {"c"});
   Index("r", 'i', {c}, {"i"}, 0);

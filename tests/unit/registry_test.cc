@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/fs/fs_blob_store.h"
 #include "string_source.h"
@@ -79,6 +85,61 @@ TEST_F(RegistryTest, WrongDigestNeverBecomesABlob) {
   StringSource b2("content");
   EXPECT_EQ(registry_->FinishUpload("r", up->id, wrong, b2, std::nullopt).status().code(),
             ErrorCode::kDigestInvalid);
+}
+
+// HEAD and GET must agree: a blob whose bytes are gone or of another size is unknown to both.
+TEST_F(RegistryTest, DamagedBlobIsUnknown) {
+  auto path = [&](const Digest& d) {
+    return dir_.path() + "/blobs/sha256/" + d.hex().substr(0, 2) + "/" + d.hex();
+  };
+  Digest gone = Push("r", "to be deleted");
+  Digest cut = Push("r", "to be truncated");
+  Digest grown = Push("r", "to be appended to");
+  ASSERT_TRUE(registry_->StatBlob("r", gone).ok());
+  std::filesystem::remove(path(gone));
+  std::filesystem::resize_file(path(cut), 3);
+  std::ofstream(path(grown), std::ios::app) << "more";
+  for (const Digest& d : {gone, cut, grown}) {
+    EXPECT_EQ(registry_->StatBlob("r", d).status().code(), ErrorCode::kBlobUnknown) << d.str();
+  }
+  // Cut short between the check and the open: the open refuses rather than announce bytes
+  // the file no longer has.
+  Digest late = Push("r", "cut after the check");
+  auto size = registry_->StatBlob("r", late);
+  ASSERT_TRUE(size.ok());
+  std::filesystem::resize_file(path(late), 2);
+  EXPECT_EQ(registry_->ReadBlob(late, 0, *size).status().code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(registry_->ReadBlob(late, 1, 5).status().code(), ErrorCode::kBlobUnknown);
+}
+
+// StatBlob (HEAD, GET) renews the link's grace, at most once per grace/10: with a 10 s grace,
+// once a second. Polls for the renewal (times are whole seconds).
+TEST_F(RegistryTest, FindingABlobRenewsItsLinkAtMostOncePerTenthOfTheGrace) {
+  registry_->SetBlobGrace(10);
+  Digest d = Push("r", "found by a HEAD");
+  int64_t pushed = (*meta_->FindBlobLink("r", d.str()))->linked_at;
+  ASSERT_TRUE(registry_->StatBlob("r", d).ok());
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (now == pushed) {
+    EXPECT_EQ((*meta_->FindBlobLink("r", d.str()))->linked_at, pushed) << "renewed at once";
+  }
+  int64_t linked = pushed;
+  for (int i = 0; i < 400 && linked == pushed; ++i) {
+    ASSERT_TRUE(registry_->StatBlob("r", d).ok());
+    linked = (*meta_->FindBlobLink("r", d.str()))->linked_at;
+    if (linked == pushed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(linked, pushed) << "never renewed";
+
+  // No grace, no renewal.
+  registry_->SetBlobGrace(0);
+  Digest e = Push("r", "never renewed");
+  int64_t e_pushed = (*meta_->FindBlobLink("r", e.str()))->linked_at;
+  while (static_cast<int64_t>(std::time(nullptr)) <= e_pushed) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(registry_->StatBlob("r", e).ok());
+  EXPECT_EQ((*meta_->FindBlobLink("r", e.str()))->linked_at, e_pushed);
 }
 
 TEST_F(RegistryTest, Sha512Uploads) {

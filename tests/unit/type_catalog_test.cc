@@ -14,11 +14,13 @@ namespace {
 
 const char kBuiltinDef[] = R"({"mediaType":"application/x.builtin","title":"Built in","logo":"b.svg"})";
 
+const char kBuiltinLogo[] = "<svg xmlns='http://www.w3.org/2000/svg' id='b'/>";
+
 class TypeCatalogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     catalog_ = std::make_unique<TypeCatalog>(
-        std::vector<EmbeddedFile>{{"b.json", kBuiltinDef}, {"b.svg", "<svg id='b'/>"}}, dir_.path() + "/types");
+        std::vector<EmbeddedFile>{{"b.json", kBuiltinDef}, {"b.svg", kBuiltinLogo}}, dir_.path() + "/types");
     ASSERT_TRUE(catalog_->Load().ok());
   }
   void Write(const std::string& name, const std::string& text) {
@@ -32,7 +34,7 @@ TEST_F(TypeCatalogTest, BuiltinsLoadWithTheirLogos) {
   auto t = catalog_->Find("application/x.builtin");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->source, "builtin");
-  EXPECT_EQ(t->logo_svg, "<svg id='b'/>");
+  EXPECT_EQ(t->logo_svg, kBuiltinLogo);
   EXPECT_FALSE(catalog_->Find("application/x.other"));
 }
 

@@ -210,6 +210,37 @@ Result<std::optional<uint64_t>> SqliteMetaStore::BlobInRepository(const std::str
   return std::optional<uint64_t>();
 }
 
+Result<std::optional<BlobLink>> SqliteMetaStore::FindBlobLink(const std::string& repo,
+                                                             const std::string& digest) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT b.size, rb.created_at FROM repository_blobs rb JOIN repositories r ON "
+               "r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest "
+               "WHERE r.name = ? AND rb.digest = ?");
+  if (q.Bind(1, repo).Bind(2, digest).Step()) {
+    return std::optional<BlobLink>(BlobLink{static_cast<uint64_t>(q.Int(0)), q.Int(1)});
+  }
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<BlobLink>();
+}
+
+Result<bool> SqliteMetaStore::RenewBlobLink(const std::string& repo, const std::string& digest,
+                                            int64_t now) {
+  bool held = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(u, c,
+                 "UPDATE repository_blobs SET created_at = max(created_at, ?3) WHERE digest = ?2 "
+                 "AND repository_id = (SELECT id FROM repositories WHERE name = ?1) RETURNING 1");
+    held = u.Bind(1, repo).Bind(2, digest).Bind(3, now).Step();
+    while (u.Step()) {
+    }
+    return u.status();
+  });
+  if (!s.ok()) return s;
+  return held;
+}
+
 Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& repo,
                                                            const std::string& digest,
                                                            const std::string& from) {

@@ -28,6 +28,10 @@ class SqliteMetaStore : public MetaStore {
                   const std::string& finished_upload = "") override;
   Result<std::optional<uint64_t>> BlobInRepository(const std::string& repo,
                                                    const std::string& digest) override;
+  Result<std::optional<BlobLink>> FindBlobLink(const std::string& repo,
+                                               const std::string& digest) override;
+  Result<bool> RenewBlobLink(const std::string& repo, const std::string& digest,
+                             int64_t now) override;
   Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const std::string& digest,
                                             const std::string& from) override;
   Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) override;

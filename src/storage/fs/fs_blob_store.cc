@@ -111,6 +111,14 @@ Result<std::unique_ptr<BodySource>> FsBlobStore::OpenBlob(const Digest& digest, 
     if (errno == ENOENT) return Status(ErrorCode::kBlobUnknown, "blob unknown", digest.str());
     return ErrnoStatus("open blob");
   }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat blob");
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset > size || length > size - offset) {
+    return Status(ErrorCode::kBlobUnknown, "blob unknown",
+                  "stored file has " + std::to_string(size) + " bytes, fewer than the " +
+                      std::to_string(offset) + " + " + std::to_string(length) + " asked for");
+  }
   return std::unique_ptr<BodySource>(new FileBody(std::move(fd), offset, length));
 }
 

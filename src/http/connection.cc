@@ -406,9 +406,10 @@ asio::awaitable<void> Connection::Run() {
 
     // Everything that may block runs on a worker: the handler, its body reads, the drain of
     // a body it left unread, and a streamed response that is not a file.
+    const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
     EnterPhase(Phase::kHandler, {});
+    BlockingSocket blocking(socket_.native_handle(), guard_);
     auto work = [&] {
-      BlockingSocket blocking(socket_.native_handle(), guard_);
       SyncStream stream(blocking);
       BodyReader body(stream, buf, parser, expect_continue);
       req.body = &body;
@@ -436,16 +437,20 @@ asio::awaitable<void> Connection::Run() {
         }
         keep_alive = parser.is_done() && !body.failed();
       }
-      if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {
-        sent_by_worker = true;
+    };
+    co_await OnPool(has_body ? server_.pool : server_.quick, work);
+    if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {
+      // Reading such a stream may block, and so may a slow client: a thread of its own.
+      sent_by_worker = true;
+      auto pump = [&] {
         std::string head_text = ResponseHead(res, head, keep_alive);
         guard_.Start();
         worker_send_ok =
             blocking.SendAll(head_text.data(), head_text.size()) == BlockingSocket::Outcome::kOk &&
             PumpStream(blocking, *res.stream, sent).ok();
-      }
-    };
-    co_await OnPool(server_.pool, work);
+      };
+      co_await OnPool(server_.pool, pump);
+    }
 
     bool ok = worker_send_ok;
     if (!sent_by_worker) {

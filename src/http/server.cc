@@ -27,6 +27,14 @@ namespace {
 
 constexpr auto kSweepTick = std::chrono::milliseconds(250);
 
+size_t IoThreads(const ServerOptions& o) {
+  size_t n = o.io_threads ? o.io_threads : std::thread::hardware_concurrency();
+  return n < 1 ? 1 : n;
+}
+
+// Enough to keep the cores busy while some wait on the disk or the database's lock.
+size_t QuickThreads(const ServerOptions& o) { return 4 * IoThreads(o); }
+
 // Constructed on the lane's thread, since it joins the lane's list of connections.
 asio::awaitable<void> RunConnection(Server::Impl& server, Lane& lane, tcp::socket socket,
                                     std::string remote) {
@@ -129,12 +137,11 @@ void Lane::CutAll() {
 Server::Impl::Impl(ServerOptions o, Handler h)
     : options(std::move(o)),
       handler(std::move(h)),
-      pool(8, options.max_connections + 16),
+      pool(4, options.max_connections + 16),
+      quick(QuickThreads(options), QuickThreads(options)),
       limits(options.max_connections, options.max_connections_per_client),
       request_prefix(NewUuid().substr(0, 8)) {
-  size_t n = options.io_threads ? options.io_threads : std::thread::hardware_concurrency();
-  if (n < 1) n = 1;
-  for (size_t i = 0; i < n; ++i) lanes.push_back(std::make_unique<Lane>(*this));
+  for (size_t i = 0; i < IoThreads(options); ++i) lanes.push_back(std::make_unique<Lane>(*this));
 }
 
 TransferLimits Server::Impl::transfer_limits() const {
@@ -306,6 +313,7 @@ size_t Server::Serve() {
     s.closed_cv.wait(lock, [&s] { return s.limits.open() == 0; });
   }
   lock.unlock();
+  s.quick.Stop();
   s.pool.Stop();
   for (auto& lane : s.lanes) {
     Lane* l = lane.get();

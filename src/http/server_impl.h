@@ -63,7 +63,11 @@ struct Server::Impl {
 
   ServerOptions options;
   Handler handler;
+  // Requests that may wait on their client (a body to read, a stream to pump) each get a
+  // thread of their own from `pool`; the rest (GET, HEAD, DELETE: database and disk only)
+  // share a few threads in `quick`, where fewer threads mean fewer context switches.
   WorkerPool pool;
+  WorkerPool quick;
   ClientLimits limits;
   std::vector<std::unique_ptr<Lane>> lanes;
   std::unique_ptr<tcp::acceptor> acceptor;

@@ -404,7 +404,8 @@ def machine_info(names):
             f"{mem:.0f} GiB, Linux {platform.release()}; " + "; ".join(versions))
 
 
-# key, label, unit, higher is better (None: a count, no ratio). {n} is --idle-conns.
+# key, label, unit, higher is better (None: a count, no ratio). {n}, {tags} and {repos} are
+# --idle-conns, --tags and --repos.
 ROWS = [
     ("manifest_get_rps", "1. manifest GET by tag (wrk, 32 conns)", "req/s", True),
     ("manifest_get_p99_ms", "1. manifest GET p99 latency", "ms", False),
@@ -420,9 +421,9 @@ ROWS = [
     ("artifacts_s", "5. small artifacts, 64 clients", "artifacts/s", True),
     ("tag_put_s", "6. tag PUTs (10,000 on one manifest)", "tags/s", True),
     ("tags_list_10k_ms", "6. tags/list, 10,000 tags (all pages)", "ms", False),
-    ("tags_list_100k_ms", "6. tags/list, 100,000 tags (all pages)", "ms", False),
-    ("tags_list_100k_cold_ms", "6. tags/list, 100,000 tags, first after a tag change", "ms", False),
-    ("catalog_ms", "6. catalog, 10,000 repositories (all pages)", "ms", False),
+    ("tags_list_100k_ms", "6. tags/list, {tags:,} tags (all pages)", "ms", False),
+    ("tags_list_100k_cold_ms", "6. tags/list, {tags:,} tags, first after a tag change", "ms", False),
+    ("catalog_ms", "6. catalog, {repos:,} repositories (all pages)", "ms", False),
     ("idle_mib", "7. resident memory, idle", "MiB", False),
     ("rss_get_head", "7. peak memory, GET/HEAD load", "MiB", False),
     ("rss_push", "7. peak memory, 256 MiB pushes", "MiB", False),
@@ -476,7 +477,7 @@ def report(res, limits, sc, info, args, minutes):
         else:
             cells = [fmt(res[n].get(key)) for n in names]
         ratios = [ratio(a.get(key), res[p].get(key), higher) for p in peers]
-        lines.append(f"| {label.format(n=args.idle_conns)} | {unit} | " + " | ".join(cells + ratios) + " |")
+        lines.append(f"| {label.format(n=args.idle_conns, tags=args.tags, repos=args.repos)} | {unit} | " + " | ".join(cells + ratios) + " |")
     if limits:
         push, pull = a.get("push_mono_mib_s"), a.get("pull_mib_s")
         curl = a.get("pull_curl_best_mib_s")

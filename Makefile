@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 ADDR ?= 127.0.0.1:5000
 ROOT ?= ./data
 
-.PHONY: run test build release debug deps test-deps bench-deps unit clean bench
+.PHONY: run test build release debug deps test-deps bench-deps bench-tools unit clean bench
 
 run: release
 	./build/release/arca serve --addr $(ADDR) --root $(ROOT)
@@ -39,8 +39,13 @@ test: debug
 bench-deps:
 	@scripts/deps.sh bench
 
-# Arca (Release) and CNCF Distribution side by side; report in bench/results/.
-bench: bench-deps release
+# Peers Debian does not package (CNCF Distribution v3), built from the Go module proxy into
+# the go-tools cache; only `make bench` needs them.
+bench-tools: bench-deps
+	@bench/tools.sh >/dev/null
+
+# Arca (Release) and CNCF Distribution 2.8 and v3 side by side; report in bench/results/.
+bench: bench-deps bench-tools release
 	mkdir -p build/bench
 	cd bench/loadgen && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o ../../build/bench/loadgen .
 	python3 bench/run.py $(BENCH_ARGS)

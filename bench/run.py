@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""`make bench`: Arca and CNCF Distribution side by side on this machine, in one run.
+"""`make bench`: Arca and CNCF Distribution (2.8 from Debian, v3 from the Go module proxy) side
+by side on this machine, in one run.
 
-Both registries start on loopback with fresh data folders; every workload runs against each
-with the same client (bench/loadgen, or wrk); figures are medians of --repeat runs; the
-machine's own limits (sha256, fsync'd disk write, loopback copy) are measured in the same run.
-Writes a Markdown report to bench/results/ and prints it."""
+Every registry starts on loopback with a fresh data folder; every workload runs against each
+with the same client (bench/loadgen, wrk, or curl); figures are medians of --repeat runs unless
+a row says otherwise; the machine's own limits (sha256, fsync'd disk write, loopback copy) are
+measured in the same run. Writes a Markdown report to bench/results/ and prints it."""
 import argparse
 import datetime
 import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -25,7 +27,16 @@ import urllib.request
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ARCA = os.path.join(TOP, "build", "release", "arca")
 LOADGEN = os.path.join(TOP, "build", "bench", "loadgen")
+# Built by bench/tools.sh (`make bench` runs it) into the cache scripts/go-tools.sh uses.
+DIST_V3 = os.path.join(os.environ.get("ARCA_TOOLS", os.path.expanduser("~/.cache/arca-tools")),
+                       "bin", "distribution-v3")
+# Every server and client of the run inherits this descriptor limit: 10,000 idle connections
+# need 10,000 descriptors on each side, and systemd's default of 1024 would refuse them.
+NOFILE = 65536
+# Arca's own cap on open connections: above the idle row's 10,000 plus wrk's 32.
+ARCA_MAX_CONNECTIONS = 12000
 MIB = 1 << 20
+CURL_READ = 102400  # curl's download buffer: it reads 100 KiB per recvfrom (seen with strace)
 ACCEPT = "Accept: application/vnd.oci.image.manifest.v1+json"
 
 
@@ -73,22 +84,33 @@ class Rss(threading.Thread):
         return self.peak_kib / 1024
 
 
+PEERS = {"2.8": "distribution", "v3": "distribution-v3"}
+LABELS = {"arca": "Arca", "distribution": "Distribution 2.8", "distribution-v3": "Distribution v3"}
+
+
 class Registry:
-    def __init__(self, name, workdir):
+    """One registry under test: "arca", "distribution" (2.8, Debian's docker-registry) or
+    "distribution-v3"."""
+
+    def __init__(self, name, workdir, arca_args=()):
         self.name, self.port = name, free_port()
         self.data = os.path.join(workdir, name + "-data")
-        self.workdir, self.proc = workdir, None
+        self.workdir, self.proc, self.arca_args = workdir, None, list(arca_args)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def command(self):
         if self.name == "arca":
             return [ARCA, "serve", "--addr", f"127.0.0.1:{self.port}", "--root", self.data,
-                    "--access-log", "false"]
-        cfg = os.path.join(self.workdir, "distribution.yml")
+                    "--access-log", "false", "--max_connections", str(ARCA_MAX_CONNECTIONS),
+                    *self.arca_args]
+        # Access logs off, as for Arca: each peer would otherwise write a line per request.
+        cfg = os.path.join(self.workdir, self.name + ".yml")
         with open(cfg, "w") as f:
             f.write(f"""version: 0.1
 log:
   level: error
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: {self.data}
@@ -99,6 +121,8 @@ storage:
 http:
   addr: 127.0.0.1:{self.port}
 """)
+        if self.name == "distribution-v3":
+            return [DIST_V3, "serve", cfg]
         return ["docker-registry", "serve", cfg]
 
     def start(self, fresh=True):
@@ -106,7 +130,9 @@ http:
             shutil.rmtree(self.data, ignore_errors=True)
         os.makedirs(self.data, exist_ok=True)
         self.log = open(os.path.join(self.workdir, self.name + ".log"), "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log)
+        # v3 would otherwise try to export traces to an OTLP collector on localhost.
+        env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log, env=env)
         for _ in range(200):
             try:
                 urllib.request.urlopen(self.url + "/v2/", timeout=1)
@@ -131,32 +157,108 @@ http:
         self.log.close()
 
 
-def wrk(url, seconds):
+def raise_nofile():
+    """Raises this process's descriptor limit (inherited by every server and client it
+    starts) to NOFILE, or as far as the hard limit allows; returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, max(hard, NOFILE)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(NOFILE, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def wrk(url, seconds, allow_errors=False):
+    """wrk's requests per second and p99 latency in ms; with allow_errors, also the number of
+    non-2xx answers and socket errors (else any of them is fatal)."""
     out = sh("wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H", ACCEPT, url)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"wrk saw {errors.group(1)} error responses from {url}")
-    return rps, float(p99.group(1)) * scale
+    p99 = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)] if p99 else 0
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    bad = int(bad.group(1)) if bad else 0
+    if allow_errors:
+        sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        sock = sum(int(x) for x in sock.groups()) if sock else 0
+        total = int(re.search(r"(\d+) requests in", out).group(1))
+        ok_rps = rps * (total - bad) / total if total else 0  # only the answers that were 2xx
+        return ok_rps, p99, bad + sock
+    if bad:
+        raise RuntimeError(f"wrk saw {bad} error responses from {url}")
+    return rps, p99
+
+
+def curl_pull(url, size, n):
+    """Best of n pulls by curl into /dev/null (curl neither hashes nor keeps what it reads)."""
+    rates = []
+    for _ in range(n):
+        out = sh("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", url)
+        code, got, secs = out.split()
+        if code != "200" or int(got) != size:
+            raise RuntimeError(f"curl {url}: status {code}, {got} bytes; want 200, {size}")
+        rates.append(size / MIB / float(secs))
+    return max(rates)
+
+
+def idle_conns(reg, args):
+    """Holds args.idle_conns idle keep-alive connections (each has sent one GET /v2/), reads the
+    server's memory, runs wrk beside them, and counts how many the server kept open."""
+    r, n = {}, args.idle_conns
+    before = reg.rss.now_kib() / 1024
+    p = subprocess.Popen([LOADGEN, "idle", "-url", reg.url, "-n", str(n), "-c", "64"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{reg.name}: loadgen idle ended early (exit {p.wait()})")
+        ready = json.loads(line)
+        if ready.get("failed"):
+            print(f"bench: {reg.name}: {ready['failed']} of {n} idle connections failed: "
+                  f"{ready.get('first_error')}", file=sys.stderr)
+        time.sleep(1)  # let the server settle what it allocated per connection
+        r["idle_conns_rss"] = reg.rss.now_kib() / 1024
+        r["idle_conns_rss_added"] = r["idle_conns_rss"] - before
+        reg.rss.reset()
+        rps, _, errors = wrk(f"{reg.url}/v2/bench/base/manifests/v1", max(2, args.seconds // 2),
+                             allow_errors=True)
+        r["idle_conns_get_rps"], r["idle_conns_get_errors"] = rps, errors
+        r["idle_conns_rss_peak"] = reg.rss.peak_mib()
+        p.stdin.close()
+        out = json.loads(p.stdout.readline())
+        p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    r["idle_conns_open"] = out["still_open"]
+    r["idle_conns_opened"] = out["opened"]
+    r["_idle_detail"] = dict(out, open_s=ready.get("open_s"))
+    return r
+
+
+WORKLOADS = ("get_head", "push", "pull", "push_1g", "artifacts", "tags", "idle")
 
 
 def measure(reg, args):
-    """Every workload against one registry; returns {metric: value} with peaks of memory."""
+    """The selected workloads against one registry; returns {metric: value} with peaks of
+    memory. Pull needs push (it pulls the blob pushed last); tags needs nothing else."""
     r, u = {}, reg.url
     base = loadgen("setup", "-url", u, "-repo", "bench/base")
 
     def run(name, fn):
+        if name not in args.only:
+            return
+        t = time.time()
         reg.rss.reset()
         fn()
         r[f"rss_{name}"] = reg.rss.peak_mib()
+        print(f"bench: {reg.name}: {name} {time.time() - t:.0f} s", file=sys.stderr, flush=True)
 
     def get_head():
         runs = [wrk(f"{u}/v2/bench/base/manifests/v1", args.seconds) for _ in range(args.repeat)]
         r["manifest_get_rps"] = statistics.median(x[0] for x in runs)
         r["manifest_get_p99_ms"] = statistics.median(x[1] for x in runs)
-        # wrk waits for a body after HEAD; loadgen's hammer is the same for both registries.
+        # wrk waits for a body after HEAD; loadgen's hammer is the same for every registry.
         runs = [loadgen("hammer", "-url", u, "-method", "HEAD", "-path",
                         f"/v2/bench/base/blobs/{base['layer']}", "-c", "32", "-d", f"{args.seconds}s")
                 for _ in range(args.repeat)]
@@ -175,14 +277,22 @@ def measure(reg, args):
         r["_blob"] = out["last_digest"]
         r["push_chunked_mib_s"] = loadgen("push", "-url", u, "-repo", "bench/blob", "-size", size,
                                           "-n", str(args.repeat), "-chunk", str(8 * MIB))["mib_s"]
+    if "pull" in args.only and "push" not in args.only:
+        r["_blob"] = loadgen("push", "-url", u, "-repo", "bench/blob", "-size", size, "-n", "1")["last_digest"]
     run("push", push)
 
     def pull():
-        r["pull_mib_s"] = loadgen("pull", "-url", u, "-repo", "bench/blob", "-digest", r["_blob"],
-                                  "-size", size, "-n", str(args.repeat))["mib_s"]
-        r["pull_range_mib_s"] = loadgen("pull", "-url", u, "-repo", "bench/blob", "-digest",
-                                        r["_blob"], "-size", size, "-n", str(args.repeat),
-                                        "-range")["mib_s"]
+        # The Go client's pull neither hashes nor keeps what it reads: io.Copy into io.Discard,
+        # 8 KiB per read. Beside it, the same with sha256 verified as real clients do, and curl
+        # (no hashing, larger reads): if curl is well ahead, the client is the limit.
+        blob = ["-url", u, "-repo", "bench/blob", "-digest", r["_blob"], "-size", size]
+        n = max(3, args.repeat)
+        out = loadgen("pull", *blob, "-n", str(n))
+        r["pull_mib_s"], r["pull_go_best_mib_s"] = out["mib_s"], out["best_mib_s"]
+        r["pull_verify_best_mib_s"] = loadgen("pull", *blob, "-n", "3", "-verify")["best_mib_s"]
+        r["pull_curl_best_mib_s"] = curl_pull(f"{u}/v2/bench/blob/blobs/{r['_blob']}",
+                                              args.blob_mib * MIB, 3)
+        r["pull_range_mib_s"] = loadgen("pull", *blob, "-n", str(args.repeat), "-range")["mib_s"]
     run("pull", pull)
 
     def push_1g():
@@ -223,6 +333,9 @@ def measure(reg, args):
         out = loadgen("list", "-url", u, "-path", "/v2/_catalog", "-n", "5")
         r["catalog_ms"] = out["ms"]
     run("tags", tags)
+
+    # Last, so the server holds what the other workloads left behind, as a real one would.
+    run("idle", lambda: r.update(idle_conns(reg, args)))
     return r
 
 
@@ -263,11 +376,16 @@ def machine_limits(workdir, args):
                         "conv=fsync"], check=True, capture_output=True)
         disk.append(args.blob_mib / (time.time() - t))
         os.unlink(path)
-    tcp = loadgen("tcpcopy", "-size", str(args.blob_mib * MIB), "-n", "5")["mib_s"]
-    return {"sha256_mib_s": max(sha), "disk_fsync_mib_s": max(disk), "loopback_mib_s": tcp}
+    size = str(args.blob_mib * MIB)
+    # Two readers: one drains as the Go pull does (io.Copy into io.Discard, 8 KiB reads), the
+    # other reads 100 KiB at a time as curl does, so each pull has a ceiling read its own way.
+    tcp = loadgen("tcpcopy", "-size", size, "-n", "5")["mib_s"]
+    tcp_curl = loadgen("tcpcopy", "-size", size, "-n", "5", "-buf", str(CURL_READ))["mib_s"]
+    return {"sha256_mib_s": max(sha), "disk_fsync_mib_s": max(disk), "loopback_mib_s": tcp,
+            "loopback_curl_mib_s": tcp_curl}
 
 
-def machine_info():
+def machine_info(names):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -276,26 +394,36 @@ def machine_info():
                 break
     flags = open("/proc/cpuinfo").read()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
-    dist = sh("docker-registry", "--version").strip()
+    versions = []
+    if "distribution" in names:
+        versions.append(sh("docker-registry", "--version").strip())
+    if "distribution-v3" in names:
+        versions.append(sh(DIST_V3, "--version").strip().split(" ", 1)[-1])  # drop argv[0]
+    versions.append(f"arca {sh(ARCA, 'version').strip()}")
     return (f"{os.cpu_count()} cores, {cpu}, SHA-NI {'yes' if ' sha_ni' in flags else 'no'}, "
-            f"{mem:.0f} GiB, Linux {platform.release()}; {dist}; arca {sh(ARCA, 'version').strip()}")
+            f"{mem:.0f} GiB, Linux {platform.release()}; " + "; ".join(versions))
 
 
-ROWS = [  # key, label, unit, higher is better
+# key, label, unit, higher is better (None: a count, no ratio). {n}, {tags} and {repos} are
+# --idle-conns, --tags and --repos.
+ROWS = [
     ("manifest_get_rps", "1. manifest GET by tag (wrk, 32 conns)", "req/s", True),
     ("manifest_get_p99_ms", "1. manifest GET p99 latency", "ms", False),
     ("manifest_get_go_rps", "1. manifest GET by tag (Go client, 32 conns)", "req/s", True),
     ("blob_head_rps", "2. blob HEAD (Go client, 32 conns)", "req/s", True),
-    ("pull_mib_s", "3. pull 256 MiB blob", "MiB/s", True),
+    ("pull_mib_s", "3. pull 256 MiB blob (Go client, no hashing)", "MiB/s", True),
+    ("pull_go_best_mib_s", "3. pull 256 MiB, Go client, best of 3", "MiB/s", True),
+    ("pull_curl_best_mib_s", "3. pull 256 MiB, `curl -o /dev/null`, best of 3", "MiB/s", True),
+    ("pull_verify_best_mib_s", "3. pull 256 MiB, Go client verifying sha256, best of 3", "MiB/s", True),
     ("pull_range_mib_s", "3. ranged GET, middle 128 MiB", "MiB/s", True),
     ("push_mono_mib_s", "4. push 256 MiB, monolithic", "MiB/s", True),
     ("push_chunked_mib_s", "4. push 256 MiB, 8 MiB PATCHes", "MiB/s", True),
     ("artifacts_s", "5. small artifacts, 64 clients", "artifacts/s", True),
     ("tag_put_s", "6. tag PUTs (10,000 on one manifest)", "tags/s", True),
     ("tags_list_10k_ms", "6. tags/list, 10,000 tags (all pages)", "ms", False),
-    ("tags_list_100k_ms", "6. tags/list, 100,000 tags (all pages)", "ms", False),
-    ("tags_list_100k_cold_ms", "6. tags/list, 100,000 tags, first after a tag change", "ms", False),
-    ("catalog_ms", "6. catalog, 10,000 repositories (all pages)", "ms", False),
+    ("tags_list_100k_ms", "6. tags/list, {tags:,} tags (all pages)", "ms", False),
+    ("tags_list_100k_cold_ms", "6. tags/list, {tags:,} tags, first after a tag change", "ms", False),
+    ("catalog_ms", "6. catalog, {repos:,} repositories (all pages)", "ms", False),
     ("idle_mib", "7. resident memory, idle", "MiB", False),
     ("rss_get_head", "7. peak memory, GET/HEAD load", "MiB", False),
     ("rss_push", "7. peak memory, 256 MiB pushes", "MiB", False),
@@ -304,33 +432,84 @@ ROWS = [  # key, label, unit, higher is better
     ("rss_pull", "7. peak memory, pulls", "MiB", False),
     ("rss_artifacts", "7. peak memory, small artifacts", "MiB", False),
     ("rss_tags", "7. peak memory, tags and catalog", "MiB", False),
+    ("idle_conns_rss", "8. {n:,} idle keep-alive connections: RSS", "MiB", False),
+    ("idle_conns_rss_added", "8. memory those {n:,} connections added", "MiB", False),
+    ("idle_conns_get_rps", "8. manifest GET while {n:,} idle are held (wrk, 32 conns)", "req/s", True),
+    ("idle_conns_get_errors", "8. error answers and socket errors in that wrk run", "count", None),
+    ("idle_conns_open", "8. of the {n:,} idle connections, still open at the end", "count", None),
 ]
 
 
 def fmt(v):
-    if v == 0:
+    if v is None or v == 0:
         return "—"
     return f"{v:,.0f}" if v >= 100 else f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
 
 
-def report(res, limits, sc, info, args):
-    a, d = res["arca"], res["distribution"]
+def ratio(a, p, higher):
+    if higher is None or not a or not p or a <= 0 or p <= 0:
+        return "n/a"
+    return f"{(a / p) if higher else (p / a):.2f}×"
+
+
+def pct(x, of):
+    return f"{x / of:.0%}" if x and of else "n/a"
+
+
+def report(res, limits, sc, info, args, minutes):
+    names = [n for n in ("arca", "distribution", "distribution-v3") if n in res]
+    peers = names[1:]
+    a = res["arca"]
+    columns = ["workload", "unit"] + [LABELS[n] for n in names] + \
+        [f"Arca/{LABELS[p].split()[-1]}" for p in peers]
+    head = "| " + " | ".join(columns) + " |"
     lines = [f"# Arca vs CNCF Distribution — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
              f"Machine: {info}.", "",
-             f"Medians of {args.repeat} runs where repeated; {args.seconds} s per wrk run. "
+             f"Medians of {args.repeat} runs where repeated; {args.seconds} s per wrk run; "
+             f"{minutes:.1f} min in all. "
              "Ratio: how many times better Arca is (higher is better for both kinds of figure).", "",
-             "| workload | unit | Arca | Distribution | ratio |", "|---|---|---:|---:|---:|"]
+             head, "|---|---|" + "---:|" * (len(names) + len(peers))]
     for key, label, unit, higher in ROWS:
-        if a[key] > 0 and d[key] > 0:
-            ratio = f"{(a[key] / d[key]) if higher else (d[key] / a[key]):.2f}×"
+        if not any(key in res[n] for n in names):
+            continue
+        if higher is None:
+            cells = [f"{res[n][key]:,}" if key in res[n] else "—" for n in names]
         else:
-            ratio = "n/a"
-        lines.append(f"| {label} | {unit} | {fmt(a[key])} | {fmt(d[key])} | {ratio} |")
-    lines += ["", "## The machine's own limits (same run)", "",
-              "| limit | MiB/s | Arca's figure as a fraction |", "|---|---:|---:|"]
-    lines.append(f"| OpenSSL sha256, 1 MiB blocks | {fmt(limits['sha256_mib_s'])} | push {a['push_mono_mib_s'] / limits['sha256_mib_s']:.0%} |")
-    lines.append(f"| disk write + fsync (dd) | {fmt(limits['disk_fsync_mib_s'])} | push {a['push_mono_mib_s'] / limits['disk_fsync_mib_s']:.0%} |")
-    lines.append(f"| loopback TCP copy | {fmt(limits['loopback_mib_s'])} | pull {a['pull_mib_s'] / limits['loopback_mib_s']:.0%} |")
+            cells = [fmt(res[n].get(key)) for n in names]
+        ratios = [ratio(a.get(key), res[p].get(key), higher) for p in peers]
+        lines.append(f"| {label.format(n=args.idle_conns, tags=args.tags, repos=args.repos)} | {unit} | " + " | ".join(cells + ratios) + " |")
+    if limits:
+        push, pull = a.get("push_mono_mib_s"), a.get("pull_mib_s")
+        curl = a.get("pull_curl_best_mib_s")
+        slower = min(limits["sha256_mib_s"], limits["disk_fsync_mib_s"])
+        lines += ["", "## The machine's own limits (same run)", "",
+                  "| limit | MiB/s | Arca's figure as a fraction |", "|---|---:|---:|",
+                  f"| OpenSSL sha256, 1 MiB blocks | {fmt(limits['sha256_mib_s'])} | push {pct(push, limits['sha256_mib_s'])} |",
+                  f"| disk write + fsync (dd) | {fmt(limits['disk_fsync_mib_s'])} | push {pct(push, limits['disk_fsync_mib_s'])} |",
+                  f"| loopback TCP copy, 8 KiB reads (as the Go pull) | {fmt(limits['loopback_mib_s'])} | pull {pct(pull, limits['loopback_mib_s'])} |",
+                  f"| loopback TCP copy, 100 KiB reads (as curl) | {fmt(limits['loopback_curl_mib_s'])} | curl pull {pct(curl, limits['loopback_curl_mib_s'])} |",
+                  "", "| target (issue 9) | Arca | limit | fraction | met |", "|---|---:|---:|---:|---|"]
+        if push:
+            f = push / slower
+            lines.append(f"| push ≥ 90% of the slower of sha256 and fsync'd write | {fmt(push)} | {fmt(slower)} | {f:.0%} | {'yes' if f >= 0.9 else 'no'} |")
+        if pull:
+            f = pull / limits["loopback_mib_s"]
+            lines.append(f"| pull ≥ 90% of the loopback copy (Go client, median; copy with 8 KiB reads) | {fmt(pull)} | {fmt(limits['loopback_mib_s'])} | {f:.0%} | {'yes' if f >= 0.9 else 'no'} |")
+        if curl:
+            f = curl / limits["loopback_curl_mib_s"]
+            lines.append(f"| the same with curl (best of 3; copy with 100 KiB reads) | {fmt(curl)} | {fmt(limits['loopback_curl_mib_s'])} | {f:.0%} | {'yes' if f >= 0.9 else 'no'} |")
+    if "idle" in args.only:
+        lines += ["", f"Row 8: {args.idle_conns:,} connections each sent one `GET /v2/`, read the answer and "
+                  "stayed open; RSS is read from /proc once they are all open; \"still open\" is checked "
+                  "without sending anything (a non-blocking MSG_PEEK) after the wrk run.", ""]
+        for n in names:
+            d = res[n].get("_idle_detail", {})
+            lines.append(f"- {LABELS[n]}: opened {d.get('opened', 0):,} in {d.get('open_s') or 0:.1f} s, "
+                         f"{d.get('failed', 0):,} failed{' (' + d['first_error'] + ')' if d.get('first_error') else ''}; "
+                         f"held {d.get('held_s', 0):.0f} s; still open {d.get('still_open', 0):,}, "
+                         f"closed by the server {d.get('closed_by_server', 0):,}, "
+                         f"answered unasked {d.get('sent_unasked', 0):,}; peak RSS during wrk "
+                         f"{fmt(res[n].get('idle_conns_rss_peak'))} MiB.")
     if sc:
         before, after, load_s = sc
         lines += ["", f"## Scale: Arca before and after loading {args.scale_manifests:,} manifests",
@@ -350,15 +529,33 @@ def main():
     p.add_argument("--blob-mib", type=int, default=256)
     p.add_argument("--tags", type=int, default=100000)
     p.add_argument("--repos", type=int, default=10000)
-    p.add_argument("--scale-manifests", type=int, default=1000000)
+    p.add_argument("--scale-manifests", type=int, default=1000000, help="0: no scale section")
+    p.add_argument("--idle-conns", type=int, default=10000)
+    p.add_argument("--peers", default="2.8,v3", help="comma-separated, of: 2.8, v3 (may be empty)")
+    p.add_argument("--only", default=",".join(WORKLOADS + ("limits",)),
+                   help="comma-separated workloads to run, of: " + ", ".join(WORKLOADS + ("limits",)))
+    p.add_argument("--arca-arg", action="append", default=[],
+                   help="an extra argument for `arca serve` (repeatable), e.g. --arca-arg=--io-timeout=30")
     p.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
     args = p.parse_args()
+    args.only = set(x for x in args.only.split(",") if x)
+    unknown = args.only - set(WORKLOADS + ("limits",))
+    peers = [x for x in args.peers.split(",") if x]
+    if unknown or any(x not in PEERS for x in peers):
+        p.error(f"unknown workloads {sorted(unknown)} or peers {peers}")
+    if "v3" in peers and not os.access(DIST_V3, os.X_OK):
+        sys.exit(f"bench: {DIST_V3} is missing: run bench/tools.sh (make bench does)")
+    nofile = raise_nofile()
+    if "idle" in args.only and nofile < args.idle_conns + 1000:
+        sys.exit(f"bench: {args.idle_conns} idle connections need a descriptor limit above "
+                 f"{args.idle_conns + 1000}; this process can have {nofile} (ulimit -Hn)")
+    started = time.time()
     workdir = tempfile.mkdtemp(prefix="arca-bench-", dir=os.environ.get("ARCA_BENCH_DIR", "/var/tmp"))
     try:
-        limits = machine_limits(workdir, args)
+        limits = machine_limits(workdir, args) if "limits" in args.only else None
         res, sc = {}, None
-        for name in ("distribution", "arca"):
-            reg = Registry(name, workdir)
+        for name in [PEERS[x] for x in peers] + ["arca"]:
+            reg = Registry(name, workdir, args.arca_arg)
             reg.start()
             try:
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -368,15 +565,17 @@ def main():
                     sc = scale(reg, args)
             finally:
                 reg.stop()
+        minutes = (time.time() - started) / 60
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "latest.json"), "w") as f:
-            json.dump({"results": res, "limits": limits, "scale": sc}, f, indent=1, default=str)
-        text = report(res, limits, sc, machine_info(), args)
+            json.dump({"results": res, "limits": limits, "scale": sc, "minutes": minutes}, f,
+                      indent=1, default=str)
+        text = report(res, limits, sc, machine_info(res), args, minutes)
         path = os.path.join(args.out, f"{datetime.datetime.utcnow():%Y%m%d-%H%M%S}.md")
         with open(path, "w") as f:
             f.write(text)
         print(text)
-        print(f"written to {path}", file=sys.stderr)
+        print(f"written to {path} ({minutes:.1f} min)", file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

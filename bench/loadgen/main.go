@@ -5,10 +5,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"math/rand"
 	"net"
@@ -22,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen push|pull|artifacts|tags|repos|list|setup|referrers|tcpcopy|hammer [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen push|pull|artifacts|tags|repos|list|setup|referrers|tcpcopy|hammer|idle [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -38,6 +41,8 @@ func main() {
 	rangeMid := fs.Bool("range", false, "pull the middle half with a Range request")
 	tagPrefix := fs.String("prefix", "t", "tag prefix")
 	method := fs.String("method", "HEAD", "hammer: HTTP method")
+	readSize := fs.Int("buf", 0, "pull, tcpcopy: read size in bytes (0: io.Copy into io.Discard, 8 KiB reads)")
+	verify := fs.Bool("verify", false, "pull: hash what is read with sha256 and check the digest, as real clients do")
 	fs.Parse(os.Args[2:])
 	reg := newRegistry(*base, *conns)
 
@@ -47,7 +52,7 @@ func main() {
 	case "push":
 		out, err = push(reg, *repo, *size, *chunk, *count)
 	case "pull":
-		out, err = pull(reg, *repo, *digest, *size, *count, *rangeMid)
+		out, err = pull(reg, *repo, *digest, *size, *count, *rangeMid, *readSize, *verify)
 	case "artifacts":
 		out, err = artifacts(reg, *conns, *dur)
 	case "setup":
@@ -61,9 +66,14 @@ func main() {
 	case "list":
 		out, err = list(reg, *path, *count)
 	case "tcpcopy":
-		out, err = tcpcopy(*size, *count)
+		out, err = tcpcopy(*size, *count, *readSize)
 	case "hammer":
 		out, err = hammer(reg, *method, *path, *conns, *dur)
+	case "idle":
+		if *path == "" {
+			*path = "/v2/"
+		}
+		out, err = idle(*base, *path, *count, *conns)
 	default:
 		err = fmt.Errorf("unknown workload %q", os.Args[1])
 	}
@@ -112,8 +122,10 @@ func push(reg *registry, repo string, size, chunk, n int) (map[string]any, error
 	return map[string]any{"mib_s": median(rates), "runs": rates, "last_digest": digestOf(data)}, nil
 }
 
-// pull fetches a blob n times (or its middle half with a Range request) into io.Discard.
-func pull(reg *registry, repo, digest string, size, n int, rangeMid bool) (map[string]any, error) {
+// pull fetches a blob n times (or its middle half with a Range request) and drops it. By
+// default it neither hashes nor keeps what it reads (io.Copy into io.Discard, which reads 8 KiB
+// at a time); -buf sets the read size and -verify hashes every byte and checks the digest.
+func pull(reg *registry, repo, digest string, size, n int, rangeMid bool, readSize int, verify bool) (map[string]any, error) {
 	var rates []float64
 	for i := 0; i < n; i++ {
 		req, _ := http.NewRequest("GET", reg.base+"/v2/"+repo+"/blobs/"+digest, nil)
@@ -123,19 +135,64 @@ func pull(reg *registry, repo, digest string, size, n int, rangeMid bool) (map[s
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", first, last))
 			want, expect = int64(last-first+1), 206
 		}
+		var h hash.Hash
+		if verify {
+			h = sha256.New()
+		}
 		start := time.Now()
 		resp, err := reg.client.Do(req)
 		if err != nil {
 			return nil, err
 		}
-		got, _ := io.Copy(io.Discard, resp.Body)
+		got, err := consume(resp.Body, readSize, h)
 		resp.Body.Close()
-		if resp.StatusCode != expect || got != want {
-			return nil, fmt.Errorf("pull: status %d, %d bytes; want %d, %d", resp.StatusCode, got, expect, want)
+		if err != nil || resp.StatusCode != expect || got != want {
+			return nil, fmt.Errorf("pull: status %d, %d bytes (%v); want %d, %d", resp.StatusCode, got, err, expect, want)
+		}
+		if h != nil && !rangeMid {
+			if d := "sha256:" + hex.EncodeToString(h.Sum(nil)); d != digest {
+				return nil, fmt.Errorf("pull: read %s, want %s", d, digest)
+			}
 		}
 		rates = append(rates, mibPerSec(got, time.Since(start)))
 	}
-	return map[string]any{"mib_s": median(rates), "runs": rates}, nil
+	return map[string]any{"mib_s": median(rates), "best_mib_s": maxOf(rates), "runs": rates}, nil
+}
+
+// consume reads r to its end: into io.Discard by io.Copy when readSize is 0, else readSize
+// bytes at a time into one buffer; h, when set, is fed every byte.
+func consume(r io.Reader, readSize int, h hash.Hash) (int64, error) {
+	if readSize <= 0 {
+		if h != nil {
+			return io.Copy(h, r)
+		}
+		return io.Copy(io.Discard, r)
+	}
+	buf := make([]byte, readSize)
+	var total int64
+	for {
+		k, err := r.Read(buf)
+		if h != nil {
+			h.Write(buf[:k])
+		}
+		total += int64(k)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func maxOf(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		if x > m {
+			m = x
+		}
+	}
+	return m
 }
 
 // artifacts: each of c clients pushes config + layer + manifest as fast as it can.
@@ -305,7 +362,8 @@ func countItems(body []byte) int {
 }
 
 // tcpcopy measures a plain loopback TCP copy of size bytes: the ceiling for any blob pull.
-func tcpcopy(size, n int) (map[string]any, error) {
+// The reader drains the way pull does with the same readSize.
+func tcpcopy(size, n, readSize int) (map[string]any, error) {
 	data := randomBytes(1<<20, 3)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -335,11 +393,11 @@ func tcpcopy(size, n int) (map[string]any, error) {
 			return nil, err
 		}
 		start := time.Now()
-		got, _ := io.Copy(io.Discard, c)
+		got, _ := consume(c, readSize, nil)
 		c.Close()
 		rates = append(rates, mibPerSec(got, time.Since(start)))
 	}
-	return map[string]any{"mib_s": median(rates)}, nil
+	return map[string]any{"mib_s": median(rates), "best_mib_s": maxOf(rates)}, nil
 }
 
 // parallel runs fn(0..n-1) on c workers; the first error wins.

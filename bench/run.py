@@ -102,7 +102,8 @@ class Registry:
         if self.name == "arca":
             return [ARCA, "serve", "--addr", f"127.0.0.1:{self.port}", "--root", self.data,
                     "--access-log", "false", "--max_connections", str(ARCA_MAX_CONNECTIONS),
-                    *self.arca_args]
+                    # every bench client is 127.0.0.1: no per-address limit (the peers have none)
+                    "--max_connections_per_client", "0", *self.arca_args]
         # Access logs off, as for Arca: each peer would otherwise write a line per request.
         cfg = os.path.join(self.workdir, self.name + ".yml")
         with open(cfg, "w") as f:

@@ -99,6 +99,9 @@ class SqliteMetaStore : public MetaStore {
   Result<bool> BlobRecorded(const std::string& digest) override;
   Status BlobBytesDeleted(const std::string& digest) override;
   // sqlite_fsck.cc
+  Result<std::optional<StoreIdentity>> GetStoreIdentity() override;
+  Status SetStoreIdentity(const StoreIdentity& identity) override;
+  Result<bool> HoldsRecords() override;
   Status ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) override;
   Result<std::vector<DanglingReference>> FindDanglingReferences() override;
   Result<std::vector<std::string>> ListUploadIds() override;

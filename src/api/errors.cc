@@ -29,6 +29,7 @@ int HttpStatusOf(ErrorCode code) {
     case ErrorCode::kRangeInvalid:
     case ErrorCode::kRangeNotSatisfiable: return 416;
     case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kInternal: return 500;
   }
   return 500;
@@ -60,6 +61,8 @@ std::string_view OciCodeOf(ErrorCode code) {
     case ErrorCode::kTooLarge: return "SIZE_INVALID";
     case ErrorCode::kPaginationInvalid:
     case ErrorCode::kQueryInvalid: return "UNSUPPORTED";
+    // Not in the OCI spec; CNCF Distribution's code for 503.
+    case ErrorCode::kUnavailable: return "UNAVAILABLE";
     case ErrorCode::kInternal: return "UNKNOWN";
   }
   return "UNKNOWN";

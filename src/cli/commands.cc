@@ -12,10 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
+#include "cli/store_open.h"
 #include "gc/fsck.h"
-#include "meta/sqlite/sqlite_meta_store.h"
-#include "storage/fs/fs_blob_store.h"
 #include "util/file_util.h"
 
 namespace arca {
@@ -62,9 +62,6 @@ Status StoreLock::Acquire(const std::string& root) {
   return Status::Ok();
 }
 
-namespace {
-
-// Takes the flags a subcommand understands out of args (the rest are settings).
 bool TakeFlag(std::vector<std::string>& args, const std::string& flag) {
   for (auto it = args.begin(); it != args.end(); ++it) {
     if (*it == flag) {
@@ -74,6 +71,8 @@ bool TakeFlag(std::vector<std::string>& args, const std::string& flag) {
   }
   return false;
 }
+
+namespace {
 
 // POSTs to the server holding the store: its answer's status and body.
 Result<std::pair<int, std::string>> PostToServer(const Config& config, const std::string& target) {
@@ -147,12 +146,10 @@ int GcCommand(const std::vector<std::string>& in) {
     std::printf("%s\n", answer->second.c_str());
     return answer->first == 200 ? 0 : 1;
   }
-  auto blobs = FsBlobStore::Open(config->root);
-  if (!blobs.ok()) return Fail(blobs.status());
-  auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
-  if (!meta.ok()) return Fail(meta.status());
+  auto store = OpenStore(config->root, StoreOpenOptions{});
+  if (!store.ok()) return Fail(store.status());
   KeyedMutex blob_locks;  // nobody else writes: the store lock is ours
-  Collector collector(**meta, **blobs, blob_locks, GcSettingsOf(*config));
+  Collector collector(*store->meta, *store->blobs, blob_locks, GcSettingsOf(*config));
   GcReport report = collector.Run(dry_run);
   std::printf("%s\n", GcReportJson(report).c_str());
   if (!report.error.empty()) {
@@ -162,11 +159,73 @@ int GcCommand(const std::vector<std::string>& in) {
   return 0;
 }
 
+namespace {
+
+// Takes "--flag VALUE" or "--flag=VALUE" out of args; nullopt when absent, an error when the
+// value is missing.
+Result<std::optional<std::string>> TakeValue(std::vector<std::string>& args,
+                                             const std::string& flag) {
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (it->starts_with(flag + "=")) {
+      std::string v = it->substr(flag.size() + 1);
+      args.erase(it);
+      return std::optional<std::string>(v);
+    }
+    if (*it == flag) {
+      if (it + 1 == args.end()) {
+        return Status(ErrorCode::kInternal, "bad flag", flag + " needs a value");
+      }
+      std::string v = *(it + 1);
+      args.erase(it, it + 2);
+      return std::optional<std::string>(v);
+    }
+  }
+  return std::optional<std::string>();
+}
+
+void PrintFsck(const FsckResult& r) {
+  for (const FsckProblem& p : r.problems) {
+    if (p.debris) continue;
+    std::printf("%s %s: %s%s\n", p.kind.c_str(), p.object.c_str(), p.detail.c_str(),
+                p.repaired ? " (repaired)" : "");
+  }
+  for (const FsckProblem& p : r.problems) {
+    if (!p.debris) continue;
+    std::printf("debris: %s %s: %s%s\n", p.kind.c_str(), p.object.c_str(), p.detail.c_str(),
+                p.repaired ? " (removed)" : "");
+  }
+  if (!r.repair_refused.empty()) {
+    std::printf("fsck: --repair refused, nothing changed: %s\n", r.repair_refused.c_str());
+  }
+  size_t removed = 0;
+  for (const FsckProblem& p : r.problems) removed += p.debris && p.repaired ? 1 : 0;
+  std::printf("fsck: %llu blobs, %llu manifests checked; %zu problems, %zu remaining; "
+              "%zu debris, %zu removed\n",
+              static_cast<unsigned long long>(r.blobs_checked),
+              static_cast<unsigned long long>(r.manifests_checked), r.damage(), r.remaining(),
+              r.debris(), removed);
+}
+
+}  // namespace
+
 int FsckCommand(const std::vector<std::string>& in) {
   std::vector<std::string> args = in;
   FsckOptions options;
   options.repair = TakeFlag(args, "--repair");
+  options.force = TakeFlag(args, "--force");
   options.verify_digests = !TakeFlag(args, "--quick");
+  auto fraction = TakeValue(args, "--max-delete-fraction");
+  if (!fraction.ok()) return Fail(fraction.status());
+  if (fraction->has_value()) {
+    char* end = nullptr;
+    options.max_delete_fraction = std::strtod((*fraction)->c_str(), &end);
+    if ((*fraction)->empty() || *end != '\0' || !(options.max_delete_fraction >= 0) ||
+        options.max_delete_fraction > 1) {
+      return Fail(Status(ErrorCode::kInternal, "bad flag",
+                         "--max-delete-fraction wants a number from 0 to 1, not '" + **fraction +
+                             "'"));
+    }
+  }
   auto config = LoadConfig(args);
   if (!config.ok()) return Fail(config.status());
   options.now = static_cast<int64_t>(std::time(nullptr));
@@ -182,20 +241,23 @@ int FsckCommand(const std::vector<std::string>& in) {
                          "--repair needs the store to itself: stop the arca server on " + config->root));
     }
   }
-  auto blobs = FsBlobStore::Open(config->root);
-  if (!blobs.ok()) return Fail(blobs.status());
-  auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
-  if (!meta.ok()) return Fail(meta.status());
-  auto result = RunFsck(**meta, **blobs, options);
-  if (!result.ok()) return Fail(result.status());
-  for (const FsckProblem& p : result->problems) {
-    std::printf("%s %s: %s%s\n", p.kind.c_str(), p.object.c_str(), p.detail.c_str(),
-                p.repaired ? " (repaired)" : "");
+  auto store = OpenStore(config->root, StoreOpenOptions{.write_identity = options.repair});
+  if (!store.ok()) {
+    if (store.status().message() != kStoreIdentityProblem) return Fail(store.status());
+    // Nothing else can be checked against metadata that is not this store's.
+    std::printf("store-identity %s\n", store.status().detail().c_str());
+    std::printf("fsck: nothing else checked; 1 problem, 1 remaining%s\n",
+                options.repair ? "; --repair refused, nothing changed" : "");
+    return 1;
   }
-  std::printf("fsck: %llu blobs, %llu manifests checked; %zu problems, %zu remaining\n",
-              static_cast<unsigned long long>(result->blobs_checked),
-              static_cast<unsigned long long>(result->manifests_checked), result->problems.size(),
-              result->remaining());
+  if (!options.repair && !store->identity.note.empty()) {
+    std::printf("store-identity: %s (to be written by the next `arca serve` or `fsck --repair`)\n",
+                store->identity.note.c_str());
+  }
+  auto result = RunFsck(*store->meta, *store->blobs, options);
+  if (!result.ok()) return Fail(result.status());
+  PrintFsck(*result);
+  if (!result->repair_refused.empty()) return 1;
   return result->remaining() == 0 ? 0 : 1;
 }
 

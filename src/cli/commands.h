@@ -11,6 +11,9 @@
 
 namespace arca {
 
+// Takes a flag a subcommand understands out of args (the rest are settings); whether it was
+// there.
+bool TakeFlag(std::vector<std::string>& args, const std::string& flag);
 // Prints "arca: <message>: <detail>" and returns exit status 2.
 int Fail(const Status& s);
 // Defaults, then --config/ARCA_CONFIG file, then ARCA_* environment, then flags.

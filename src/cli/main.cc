@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "cli/commands.h"
+#include "cli/store_open.h"
 #include "gc/collector.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -31,11 +32,18 @@ namespace {
 const char kUsage[] = R"(arca — an OCI artifact registry
 
 Usage:
-  arca serve [--config FILE] [--addr HOST:PORT] [--root DIR] [--SETTING VALUE ...]
+  arca serve [--init] [--config FILE] [--addr HOST:PORT] [--root DIR] [--SETTING VALUE ...]
   arca gc [--dry-run] [--config FILE] [--root DIR] [...]   one garbage-collection pass
-  arca fsck [--repair] [--quick] [--config FILE] [--root DIR] [...]   check the store
+  arca fsck [--repair [--force] [--max-delete-fraction F]] [--quick] [--config FILE]
+            [--root DIR] [...]   check the store (and repair it)
   arca version
   arca --help
+
+--init starts a registry whose meta.db is missing or empty beside existing blobs (or adopts
+a meta.db without a store id); without it such a store is refused (README "Store identity").
+fsck exits 0 when only debris (leftovers of cut-short uploads) is found; --repair removes it
+and repairs damage, but refuses to delete more than --max-delete-fraction (default 0.1) of
+the blobs without --force (docs/gc.md "fsck").
 
 Settings (YAML key, ARCA_<KEY> environment variable, or --key flag; flags win over the
 environment, which wins over the file):
@@ -71,12 +79,12 @@ int Serve(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  auto config = LoadConfig(args);
+  std::vector<std::string> settings = args;
+  bool init = TakeFlag(settings, "--init");
+  auto config = LoadConfig(settings);
   if (!config.ok()) return Fail(config.status());
   Status s = MakeDirs(config->root);
   if (!s.ok()) return Fail(s);
-  auto blobs = FsBlobStore::Open(config->root);
-  if (!blobs.ok()) return Fail(blobs.status());
   StoreLock lock;
   s = lock.Acquire(config->root);
   if (!s.ok()) return Fail(s);
@@ -84,8 +92,10 @@ int Serve(const std::vector<std::string>& args) {
     return Fail(Status(ErrorCode::kInternal, "store in use",
                        "another arca process serves " + config->root));
   }
-  auto meta = SqliteMetaStore::Open(config->root + "/meta.db");
-  if (!meta.ok()) return Fail(meta.status());
+  auto store = OpenStore(config->root, StoreOpenOptions{.init = init});
+  if (!store.ok()) return Fail(store.status());
+  auto& blobs = store->blobs;
+  auto& meta = store->meta;
   TypeCatalog types(BuiltinTypeFiles(),
                     config->types_dir.empty() ? config->root + "/types" : config->types_dir);
   s = types.Load();
@@ -96,11 +106,11 @@ int Serve(const std::vector<std::string>& args) {
   s = policy.Load();
   if (!s.ok()) return Fail(s);
   policy.Watch(1000);
-  Registry registry(**meta, **blobs);
+  Registry registry(*meta, *blobs);
   registry.SetTypes(&types, &policy);
   registry.SetDefaultRetention(config->gc_retention);
   registry.SetBlobGrace(config->gc_blob_grace);
-  Collector collector(**meta, **blobs, registry.blob_locks(), GcSettingsOf(*config));
+  Collector collector(*meta, *blobs, registry.blob_locks(), GcSettingsOf(*config));
   collector.StartSchedule();
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
                                          .admin_token = config->admin_token});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "types/manifest.h"
+#include "types/store_identity.h"
 #include "util/status.h"
 
 namespace arca {
@@ -224,8 +225,16 @@ class MetaStore {
   // The bytes of digest are gone (or were found recorded again): forget the pending deletion.
   virtual Status BlobBytesDeleted(const std::string& digest) = 0;
 
+  // The store's identity as recorded here (registry/store_identity.h): none in an empty
+  // database or one made before store ids. SetStoreIdentity replaces it.
+  virtual Result<std::optional<StoreIdentity>> GetStoreIdentity() = 0;
+  virtual Status SetStoreIdentity(const StoreIdentity& identity) = 0;
+  // Whether anything at all is recorded: a repository, blob, manifest or event.
+  virtual Result<bool> HoldsRecords() = 0;
+
   // For fsck: every recorded blob with its size; dangling references; every upload session
-  // id; every manifest's repository, digest and bytes; and repairs.
+  // id; every manifest's repository, digest and bytes; and repairs. The callbacks must not
+  // call back into the store (a read connection is held while they run).
   virtual Status ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) = 0;
   virtual Result<std::vector<DanglingReference>> FindDanglingReferences() = 0;
   virtual Result<std::vector<std::string>> ListUploadIds() = 0;

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "types/digest.h"
+#include "types/store_identity.h"
 #include "util/byte_source.h"
 #include "util/status.h"
 
@@ -55,6 +57,13 @@ class BlobStore {
   virtual Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) = 0;
   // Removes an upload; ok when already absent.
   virtual Status DeleteUpload(const std::string& id) = 0;
+
+  // The store's marker (registry/store_identity.h): the identity written beside the bytes,
+  // or none. WriteStoreMarker replaces it atomically and returns once it is durable.
+  virtual Result<std::optional<StoreIdentity>> ReadStoreMarker() = 0;
+  virtual Status WriteStoreMarker(const StoreIdentity& identity) = 0;
+  // Whether any blob is stored (the marker is not one).
+  virtual Result<bool> HoldsBlobs() = 0;
 
   // For fsck: every stored object, with its size and modification time (seconds since the
   // epoch). Names that are not a blob's or an upload's are passed with an empty digest or id

@@ -32,6 +32,7 @@ enum class ErrorCode {
   kQueryInvalid,   // 400: another query parameter outside its values
   kNotFound,       // 404: no such endpoint
   kMethodNotAllowed,  // 405: the endpoint exists, the method does not
+  kUnavailable,    // 503: the store cannot take this now (metadata lost or saturated)
   kInternal,       // 500: never caused by the client's input
 };
 

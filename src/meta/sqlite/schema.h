@@ -145,4 +145,13 @@ CREATE INDEX IF NOT EXISTS manifest_references_by_digest_repository
   ON manifest_references(digest, repository_id);
 )SQL";
 
+// The store's identity (README "Store identity"): one row, written when the store is made or
+// adopted, never by a migration.
+inline constexpr const char* kSchemaIdentity = R"SQL(
+CREATE TABLE IF NOT EXISTS store_identity(
+  id TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  written_at INTEGER NOT NULL);
+)SQL";
+
 }  // namespace arca::sqlite

@@ -52,11 +52,10 @@ std::string Stmt::Text(int col) const {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool create) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   std::unique_ptr<Connection> c(new Connection(db));
   if (rc != SQLITE_OK) return Error(db, "open " + path);
   sqlite3_busy_timeout(db, 10000);
@@ -107,5 +106,14 @@ int64_t Connection::LastInsertId() const { return sqlite3_last_insert_rowid(db_)
 int Connection::Changes() const { return sqlite3_changes(db_); }
 
 bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+bool Connection::FileMoved() const {
+  // WAL mode never makes SQLite run this check itself (it does so only when it opens a
+  // rollback journal), so a write to an unlinked database would succeed, into a file no one
+  // will ever open again.
+  int moved = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK) return false;
+  return moved != 0;
+}
 
 }  // namespace arca::sqlite

@@ -45,7 +45,8 @@ class Stmt {
 
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path);
+  // create: make the database file when it is missing (otherwise that is an error).
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool create = true);
   ~Connection();
   // Statements are prepared once and cached by the address of their SQL: pass string
   // literals only.
@@ -58,6 +59,9 @@ class Connection {
   // False once SQLite has ended the transaction on its own (it rolls back the whole of it on
   // errors such as a full disk or an I/O error).
   bool InTransaction() const;
+  // True when the file at the path it was opened by is no longer the file it has open
+  // (unlinked, or replaced by a rename). One stat(2).
+  bool FileMoved() const;
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

@@ -1,4 +1,5 @@
-// SqliteMetaStore: the whole-store reads and repairs that `arca fsck` needs.
+// SqliteMetaStore: the whole-store reads and repairs that `arca fsck` needs, and the store's
+// identity.
 #include <ctime>
 
 #include "meta/sqlite/sqlite_db.h"
@@ -59,6 +60,38 @@ Status SqliteMetaStore::ForEachManifest(
                "ON r.id = m.repository_id ORDER BY r.name, m.digest");
   while (q.Step()) fn(q.Text(0), q.Text(1), q.Text(2));
   return q.status();
+}
+
+Result<std::optional<StoreIdentity>> SqliteMetaStore::GetStoreIdentity() {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r, "SELECT id, schema_version FROM store_identity LIMIT 1");
+  if (q.Step()) return std::optional<StoreIdentity>(StoreIdentity{q.Text(0), q.Int(1)});
+  ARCA_RETURN_IF_ERROR(q.status());
+  return std::optional<StoreIdentity>();
+}
+
+Status SqliteMetaStore::SetStoreIdentity(const StoreIdentity& identity) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    {
+      ARCA_PREPARE(d, c, "DELETE FROM store_identity");
+      ARCA_RETURN_IF_ERROR(d.Exec());
+    }
+    ARCA_PREPARE(i, c, "INSERT INTO store_identity(id, schema_version, written_at) VALUES(?, ?, ?)");
+    return i.Bind(1, identity.id).Bind(2, identity.schema_version)
+        .Bind(3, static_cast<int64_t>(std::time(nullptr))).Exec();
+  });
+}
+
+Result<bool> SqliteMetaStore::HoldsRecords() {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT EXISTS (SELECT 1 FROM repositories) OR EXISTS (SELECT 1 FROM blobs) OR "
+               "EXISTS (SELECT 1 FROM manifests) OR EXISTS (SELECT 1 FROM events)");
+  bool any = q.Step() && q.Int(0) != 0;
+  ARCA_RETURN_IF_ERROR(q.status());
+  return any;
 }
 
 Status SqliteMetaStore::ForgetBlob(const std::string& digest) {

@@ -1,7 +1,10 @@
 #include "meta/sqlite/sqlite_meta_store.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/schema.h"
@@ -14,10 +17,19 @@ using sqlite::Stmt;
 
 namespace {
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
-constexpr size_t kMaxIdleReaders = 16;
 
+Status DatabaseLost(const std::string& path) {
+  return Status(ErrorCode::kUnavailable, "metadata database unavailable",
+                path + " was removed or replaced while the registry was running; writes are "
+                       "refused until it is restored and the registry restarted");
+}
 
 }  // namespace
+
+size_t SqliteMetaStore::DefaultMaxReaders() {
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp<size_t>(2 * cores, 4, 32);
+}
 
 SqliteMetaStore::Reader::Reader(SqliteMetaStore* store, std::unique_ptr<Connection> c)
     : store_(store), c_(std::move(c)) {}
@@ -26,9 +38,10 @@ SqliteMetaStore::Reader::~Reader() {
   if (c_) store_->ReleaseReader(std::move(c_));
 }
 
-Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string& path) {
-  std::unique_ptr<SqliteMetaStore> store(new SqliteMetaStore(path));
-  auto c = Connection::Open(path);
+Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string& path,
+                                                               const Options& options) {
+  std::unique_ptr<SqliteMetaStore> store(new SqliteMetaStore(path, options));
+  auto c = Connection::Open(path, options.create);
   if (!c.ok()) return c.status();
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchema));
   for (const sqlite::AddedColumn& added : sqlite::kAddedColumns) {
@@ -42,31 +55,82 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
   }
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaGc));
+  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaIdentity));
   store->writer_ = std::move(*c);
   return store;
 }
 
-SqliteMetaStore::SqliteMetaStore(std::string path) : path_(std::move(path)) {}
+SqliteMetaStore::SqliteMetaStore(std::string path, const Options& options)
+    : path_(std::move(path)), options_(options) {
+  options_.max_readers = std::max<size_t>(1, options_.max_readers);
+}
 SqliteMetaStore::~SqliteMetaStore() = default;
 
 Result<SqliteMetaStore::Reader> SqliteMetaStore::AcquireReader() {
-  {
-    std::lock_guard<std::mutex> lock(pool_mu_);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.reader_wait_ms);
+  std::unique_lock<std::mutex> lock(pool_mu_);
+  for (;;) {
     if (!idle_readers_.empty()) {
       auto c = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return Reader(this, std::move(c));
     }
+    // A lost database gets no new connections: one opened now would see another file (or
+    // none), while those open still read the one the registry was using.
+    bool lost = database_lost_.load();
+    if (open_readers_ < options_.max_readers && !lost) break;
+    if (lost && open_readers_ == 0) return DatabaseLost(path_);
+    if (pool_cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_readers_.empty()) {
+      return Status(ErrorCode::kUnavailable, "metadata busy",
+                    "all " + std::to_string(options_.max_readers) +
+                        " metadata read connections stayed busy for " +
+                        std::to_string(options_.reader_wait_ms) + " ms");
+    }
   }
-  auto c = Connection::Open(path_);
-  if (!c.ok()) return c.status();
-  ARCA_RETURN_IF_ERROR((*c)->Exec("PRAGMA query_only=ON;"));
+  ++open_readers_;
+  peak_readers_ = std::max(peak_readers_, open_readers_);
+  lock.unlock();
+  auto c = Connection::Open(path_, /*create=*/false);
+  Status s = c.ok() ? (*c)->Exec("PRAGMA query_only=ON;") : c.status();
+  if (!s.ok()) {
+    lock.lock();
+    --open_readers_;
+    pool_cv_.notify_one();
+    return s;
+  }
   return Reader(this, std::move(*c));
 }
 
 void SqliteMetaStore::ReleaseReader(std::unique_ptr<Connection> c) {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    idle_readers_.push_back(std::move(c));
+  }
+  pool_cv_.notify_one();
+}
+
+size_t SqliteMetaStore::open_readers() {
   std::lock_guard<std::mutex> lock(pool_mu_);
-  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(c));
+  return open_readers_;
+}
+
+size_t SqliteMetaStore::peak_readers() {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  return peak_readers_;
+}
+
+bool SqliteMetaStore::DatabaseMoved() {
+  if (database_lost_.load()) return true;
+  if (!writer_->FileMoved()) return false;
+  if (!database_lost_.exchange(true)) {
+    std::fprintf(stderr,
+                 "arca: ERROR: %s was removed or replaced while running. Writes are refused "
+                 "(503 UNAVAILABLE) from now on; reads go on from the open file. Restore the "
+                 "database and restart; do not start with --init unless the data is lost.\n",
+                 path_.c_str());
+  }
+  return true;
 }
 
 struct SqliteMetaStore::PendingWrite {
@@ -80,6 +144,7 @@ constexpr size_t kMaxBatch = 256;
 }
 
 Status SqliteMetaStore::WriteTransaction(const std::function<Status(Connection&)>& fn) {
+  if (database_lost_.load()) return DatabaseLost(path_);
   PendingWrite me{&fn, Status::Ok(), false};
   std::unique_lock<std::mutex> lock(queue_mu_);
   queue_.push_back(&me);
@@ -103,7 +168,9 @@ Status SqliteMetaStore::WriteTransaction(const std::function<Status(Connection&)
 }
 
 void SqliteMetaStore::RunBatch(const std::vector<PendingWrite*>& batch) {
-  Status begin = writer_->Exec("BEGIN IMMEDIATE");
+  // One stat(2) per batch (13-23 us on the test VM, against a 3.4-7 ms commit), so that no
+  // write is acknowledged into a database file that is gone.
+  Status begin = DatabaseMoved() ? DatabaseLost(path_) : writer_->Exec("BEGIN IMMEDIATE");
   if (!begin.ok()) {
     for (PendingWrite* p : batch) p->status = begin;
     return;

@@ -219,6 +219,7 @@ Status FsBlobStore::ListBlobs(const std::function<void(const Listed&)>& fn) {
   fs::path top = fs::path(root_) / "blobs";
   for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
+    if (it.depth() == 0 && IsMarkerName(it->path().filename().string())) continue;
     fs::path rel = it->path().lexically_relative(top);  // <alg>/<2hex>/<hex>
     std::vector<std::string> parts(rel.begin(), rel.end());
     Listed item{"", it->path().string(), static_cast<uint64_t>(it->file_size(ec)), MtimeOf(*it)};

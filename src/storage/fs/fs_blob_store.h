@@ -1,5 +1,6 @@
 // The local-filesystem BlobStore: blobs at <root>/blobs/<alg>/<2 hex>/<hex>, uploads at
-// <root>/uploads/<uuid>. Uploads become blobs by fsync + rename + directory fsync.
+// <root>/uploads/<uuid>. Uploads become blobs by fsync + rename + directory fsync. The store's
+// marker is <root>/blobs/.arca-store.
 #pragma once
 
 #include <string>
@@ -23,11 +24,17 @@ class FsBlobStore : public BlobStore {
   Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id, uint64_t length) override;
   Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) override;
   Status DeleteUpload(const std::string& id) override;
+  Result<std::optional<StoreIdentity>> ReadStoreMarker() override;
+  Status WriteStoreMarker(const StoreIdentity& identity) override;
+  Result<bool> HoldsBlobs() override;
   Status ListBlobs(const std::function<void(const Listed&)>& fn) override;
   Status ListUploads(const std::function<void(const Listed&)>& fn) override;
   Status RemoveListed(const Listed& item) override;
 
  private:
+  static constexpr const char* kMarkerName = ".arca-store";
+  // The marker and its temporary name: not blobs, nor strays.
+  static bool IsMarkerName(const std::string& name);
   explicit FsBlobStore(std::string root) : root_(std::move(root)) {}
   std::string BlobDir(const Digest& digest) const;
   std::string BlobPath(const Digest& digest) const;

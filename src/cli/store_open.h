@@ -1,0 +1,32 @@
+// Opening a store for a command: the blob store and the metadata, after checking that they
+// belong together (registry/store_identity.h). The only place besides `serve` that picks the
+// concrete stores.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "registry/store_identity.h"
+#include "storage/fs/fs_blob_store.h"
+
+namespace arca {
+
+struct StoreOpenOptions {
+  bool init = false;  // --init: see PlanStoreIdentity
+  // The caller holds the store lock: the identity plan is applied (a check beside a running
+  // server only reads).
+  bool write_identity = true;
+};
+
+struct OpenedStore {
+  std::unique_ptr<FsBlobStore> blobs;
+  std::unique_ptr<SqliteMetaStore> meta;
+  StoreIdentityPlan identity;  // what was (or, without write_identity, would be) written
+};
+
+// Refuses (an error naming the problem and the remedy) a store whose metadata is missing,
+// empty or another store's; a missing meta.db is then not created.
+Result<OpenedStore> OpenStore(const std::string& root, const StoreOpenOptions& options);
+
+}  // namespace arca

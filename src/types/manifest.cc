@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "types/artifact_type.h"
+#include "types/json_limits.h"
 #include "types/media_types.h"
 
 namespace arca {
@@ -153,8 +154,9 @@ Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_
   if (bytes.size() > kMaxManifestBytes) {
     return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
   }
-  json doc = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Invalid("the body is not well-formed JSON");
+  auto parsed = ParseJsonBounded(bytes);
+  if (!parsed.ok()) return Invalid("the body: " + parsed.status().detail());
+  const json& doc = *parsed;
   if (!doc.is_object()) return Invalid("a manifest is a JSON object");
   auto sv = doc.find("schemaVersion");
   if (sv != doc.end() && sv->is_number_integer() && sv->get<int64_t>() == 1) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "types/json_limits.h"
 #include "types/media_types.h"
 
 namespace arca {
@@ -99,6 +100,20 @@ TEST(ManifestTest, Schema1IsRefusedClearly) {
   auto m = ParseManifest(std::string(media::kDockerSchema1Signed), R"({"schemaVersion":1,"name":"x"})");
   EXPECT_EQ(m.status().code(), ErrorCode::kManifestInvalid);
   EXPECT_NE(m.status().message().find("schema1"), std::string::npos);
+}
+
+// issue 9: an extension field nested 100,000 deep is refused while parsing, naming the limit.
+TEST(ManifestTest, NestingPastTheJsonDepthLimitIsInvalid) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto m = ParseManifest("", Image(",\"x-extra\":" + deep));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kManifestInvalid);
+  EXPECT_NE(m.status().detail().find("deeper than " + std::to_string(kMaxJsonDepth) + " levels"),
+            std::string::npos)
+      << m.status().detail();
+  // Extension fields as deep as the limit allows are fine.
+  std::string ok = std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']');
+  EXPECT_TRUE(ParseManifest("", Image(",\"x-extra\":" + ok)).ok());
 }
 
 TEST(ManifestTest, TooLarge) {

@@ -107,8 +107,12 @@ Status ParseImageParts(const json& doc, ParsedManifest& m) {
   if (!config.ok()) return config.status();
   m.config_media_type = config->media_type;
   m.refs.push_back({RefKind::kConfig, *config, false});
+  // A missing or null `layers` is no layers: Go's image-spec type has no omitempty, so
+  // cnab-to-oci (and anything built on that type) sends "layers": null for a config-only
+  // manifest. CNCF Distribution accepts it; the bytes are stored as sent either way.
   auto layers = doc.find("layers");
-  if (layers == doc.end() || !layers->is_array()) return Invalid("layers must be an array");
+  if (layers == doc.end() || layers->is_null()) return Status::Ok();
+  if (!layers->is_array()) return Invalid("layers must be an array");
   for (size_t i = 0; i < layers->size(); ++i) {
     auto d = ParseDescriptor((*layers)[i], "layers[" + std::to_string(i) + "]");
     if (!d.ok()) return d.status();

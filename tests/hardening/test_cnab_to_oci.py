@@ -82,7 +82,8 @@ def test_cnab_to_oci_push_stores_the_oci_config_manifest(make_server, go_bin, tm
     # --auto-update-bundle: fill in the digests, sizes and media types the bundle leaves out
     # (as cnab-to-oci's own end-to-end test does).
     out = run(cnab, "push", bundle_path, "--target", f"{host}/cnab/bundle:v1",
-              "--insecure-registries", host, "--push-images=false", "--auto-update-bundle")
+              "--insecure-registries", host, "--push-images=false", "--auto-update-bundle",
+              cwd=tmp_path)
     said = out.stdout + out.stderr
     m = re.search(r'digest "(sha256:[0-9a-f]{64})"', said)
     assert m, said
@@ -123,7 +124,9 @@ def test_cnab_to_oci_push_stores_the_oci_config_manifest(make_server, go_bin, tm
 
     # And the client reads its bundle back.
     pulled = tmp_path / "pulled.json"
-    run(cnab, "pull", f"{host}/cnab/bundle:v1", "--bundle", pulled, "--insecure-registries", host)
+    # (cwd: pull also writes relocation-map.json into the working directory)
+    run(cnab, "pull", f"{host}/cnab/bundle:v1", "--bundle", pulled, "--insecure-registries", host,
+        cwd=tmp_path)
     got = json.loads(pulled.read_text())
     assert got["name"] == "arca-hello" and got["version"] == "0.1.0", got
     assert got["images"]["web"]["contentDigest"] == images["cnab/web"], got

@@ -71,6 +71,21 @@ TEST(JsonLimitsTest, MalformedTextSaysWhere) {
   }
 }
 
+// The bounded parser builds its own DOM: it must build the same one nlohmann does.
+TEST(JsonLimitsTest, BuildsWhatNlohmannBuilds) {
+  std::string many = "[";
+  for (int i = 0; i < 5000; ++i) many += (i ? "," : "") + std::string(R"({"k":"v","n":[1,{"x":null}]})");
+  many += "]";
+  for (const std::string& text :
+       {std::string(R"({"a":[1,-2,3.5,1e300,18446744073709551615,-9223372036854775808],"b":{"c":{}},)"
+                    R"("d":[[],[[]],{}],"e":"\u00e9\ud83d\ude00\"\\","f":true,"g":false,"h":null})"),
+        std::string("[]"), std::string("{}"), std::string("\"s\""), std::string("-0"), many}) {
+    auto j = ParseJsonBounded(text);
+    ASSERT_TRUE(j.ok()) << text.substr(0, 80) << ": " << j.status().detail();
+    EXPECT_EQ(*j, nlohmann::json::parse(text)) << text.substr(0, 80);
+  }
+}
+
 TEST(JsonLimitsTest, DuplicateKeysKeepTheLastValue) {
   auto j = ParseJsonBounded(R"({"a":1,"a":2})");
   ASSERT_TRUE(j.ok());

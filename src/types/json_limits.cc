@@ -34,7 +34,8 @@ class BoundedDomBuilder : public nlohmann::json_sax<json> {
   }
   bool end_object() override { return Close(); }
   bool end_array() override { return Close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& e) override {
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::json::exception& e) override {
     error_position_ = position;
     error_id_ = e.id;
     return false;

@@ -309,7 +309,9 @@ JsonSchema& JsonSchema::operator=(const JsonSchema& o) {
 Result<JsonSchema> JsonSchema::Parse(std::string_view schema_json) {
   auto impl = std::make_unique<Impl>();
   auto parsed = ParseJsonBounded(schema_json);
-  if (!parsed.ok()) return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", parsed.status().detail());
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", parsed.status().detail());
+  }
   impl->schema = std::move(*parsed);
   if (!(impl->schema.is_object() || impl->schema.is_boolean())) {
     return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", "a schema is a JSON object");

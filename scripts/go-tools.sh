@@ -6,7 +6,7 @@
 #   scripts/go-tools.sh --check    exit 0 if everything is built at the pinned versions
 #
 # Cache layout (override the root with ARCA_TOOLS):
-#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm oci-conformance-*
+#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm cnab-to-oci oci-conformance-*
 #   .../gopath .../gocache .../gomodcache            Go's own caches, so rebuilds are fast
 #
 # Everything comes from the Go module proxy; nothing is fetched from anywhere else.
@@ -23,6 +23,9 @@ REGCTL_VERSION=v0.11.7
 # helm (tests/types pushes a real chart with `helm push oci://...`)
 HELM_MOD=helm.sh/helm/v3
 HELM_VERSION=v3.22.0
+# cnab-to-oci (tests/hardening pushes a real CNAB bundle: its config manifest has "layers": null)
+CNAB_MOD=github.com/cnabio/cnab-to-oci
+CNAB_VERSION=v0.4.1
 # The conformance module lives in the conformance/ folder of distribution-spec and
 # its release tags (v1.1.x) are not module tags, so the proxy serves it only under
 # pseudo-versions. Two builds:
@@ -124,6 +127,28 @@ build_conformance() {
   log "built $name ($CONF_MOD@$version)"
 }
 
+# build_module NAME MODULE VERSION PKG: go build PKG (a path inside MODULE) in a copy of the
+# module as the proxy serves it. For modules `go install mod@version` refuses: the proxy
+# answers 403 to the version-list query it makes (cnab-to-oci), while downloading the exact
+# version works.
+build_module() {
+  local name=$1 mod=$2 version=$3 pkg=$4 dir work try
+  for try in 1 2 3; do
+    dir=$(cd "$TOOLS_ROOT" && go mod download -json "$mod@$version" \
+          | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') && [[ -n "$dir" ]] && break
+    log "go mod download $mod@$version failed (try $try)"; dir=; sleep 5
+  done
+  [[ -n "$dir" ]] || return 1
+  work=$TOOLS_ROOT/src/$name
+  rm -rf "$work"; mkdir -p "$work"
+  cp -R "$dir"/. "$work"/
+  chmod -R u+w "$work"
+  (cd "$work" && go build -o "$BIN/$name.tmp" "./$pkg") || return 1
+  mv -f "$BIN/$name.tmp" "$BIN/$name"
+  echo "$version" > "$STAMPS/$name"
+  log "built $name ($mod@$version)"
+}
+
 rc=0
 if need oras "$ORAS_VERSION"; then
   [[ $check_only == 1 ]] || install_cmd oras "$ORAS_MOD/cmd/oras" "$ORAS_VERSION" || rc=1
@@ -136,6 +161,9 @@ if need regctl "$REGCTL_VERSION"; then
 fi
 if need helm "$HELM_VERSION"; then
   [[ $check_only == 1 ]] || install_cmd helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" || rc=1
+fi
+if need cnab-to-oci "$CNAB_VERSION"; then
+  [[ $check_only == 1 ]] || build_module cnab-to-oci "$CNAB_MOD" "$CNAB_VERSION" cmd/cnab-to-oci || rc=1
 fi
 if need oci-conformance-v11 "$CONF_V11_VERSION"; then
   [[ $check_only == 1 ]] || build_conformance oci-conformance-v11 "$CONF_V11_VERSION" test || rc=1

@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "api/errors.h"
 #include "api/json_response.h"
+#include "types/json_limits.h"
 #include "types/media_types.h"
 
 namespace arca::api {
@@ -110,8 +111,8 @@ Status Api::Referrers(const Route& route, http::Request& req, http::Response& re
     const std::string& type = m.artifact_type.empty() ? m.config_media_type : m.artifact_type;
     if (!type.empty()) d["artifactType"] = type;
     if (!m.annotations_json.empty()) {
-      json ann = json::parse(m.annotations_json, nullptr, false);
-      if (ann.is_object()) d["annotations"] = ann;
+      auto ann = ParseJsonBounded(m.annotations_json);
+      if (ann.ok() && ann->is_object()) d["annotations"] = std::move(*ann);
     }
     manifests.push_back(std::move(d));
   }

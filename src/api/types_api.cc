@@ -6,6 +6,7 @@
 #include "api/errors.h"
 #include "api/read_body.h"
 #include "registry/type_catalog.h"
+#include "types/json_limits.h"
 
 namespace arca::api {
 namespace {
@@ -67,7 +68,12 @@ Status Api::Types(const std::string& rest, http::Request& req, http::Response& r
       res.body = t->logo_svg;
       return Status::Ok();
     }
-    json doc = json::parse(t->document, nullptr, false);
+    // Arca wrote this document from a bounded parse; it goes through the same gate regardless.
+    auto parsed = ParseJsonBounded(t->document);
+    if (!parsed.ok() || !parsed->is_object()) {
+      return Status(ErrorCode::kInternal, "stored type definition unreadable", id);
+    }
+    json doc = std::move(*parsed);
     doc.erase("logo");
     doc["source"] = t->source;
     doc["hasLogo"] = !t->logo_svg.empty();

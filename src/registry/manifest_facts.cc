@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "types/json_limits.h"
+
 namespace arca {
 
 using json = nlohmann::json;
@@ -15,8 +17,13 @@ void IndexFacts(const ParsedManifest& m, const std::string* config_json,
                 const ArtifactType* def, ManifestRecord& record) {
   record.platforms_json = m.child_platforms_json;
   if (!config_json) return;
-  json config = json::parse(*config_json, nullptr, false);
-  if (config.is_discarded() || !config.is_object()) return;
+  // A config nested past the limit is stored but not indexed, like one over
+  // kMaxIndexedConfigBytes: image-spec asks registries not to refuse configs they do not
+  // understand, so the push stands (as in CNCF Distribution) and only the facts are missing.
+  // Bounding it here is what keeps the copy and dump() below off a deep tree.
+  auto parsed = ParseJsonBounded(*config_json);
+  if (!parsed.ok() || !parsed->is_object()) return;
+  const json& config = *parsed;
   if (IsImageConfig(m.config_media_type)) {
     json platform = json::object();
     for (const char* k : {"os", "architecture", "variant", "os.version"}) {

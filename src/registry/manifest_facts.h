@@ -14,7 +14,8 @@ namespace arca {
 inline constexpr uint64_t kMaxIndexedConfigBytes = 1 << 20;
 
 // Fills record.platforms_json, record.created and record.fields_json from the parsed
-// manifest and its config (null when there is none or it was not read).
+// manifest and its config (null when there is none or it was not read). A config that is not
+// JSON, or nests deeper than kMaxJsonDepth, adds nothing: the manifest is stored unindexed.
 void IndexFacts(const ParsedManifest& manifest, const std::string* config_json,
                 const ArtifactType* definition, ManifestRecord& record);
 

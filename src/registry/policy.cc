@@ -1,6 +1,7 @@
 #include "registry/policy.h"
 
 #include <sys/stat.h>
+#include <yaml-cpp/depthguard.h>  // not included by yaml.h in 0.7
 #include <yaml-cpp/yaml.h>
 
 #include "util/duration.h"
@@ -60,6 +61,12 @@ Result<Policy> Policy::Parse(const std::string& yaml_text) {
   YAML::Node doc;
   try {
     doc = YAML::Load(yaml_text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp (0.7+) stops its recursive parser at a fixed depth, with the message "bad file".
+    // Below that depth nothing here recurses: rules are read three levels down at most.
+    return Status(ErrorCode::kInternal, "invalid policy",
+                  "sequences and mappings nest deeper than " + std::to_string(e.depth()) +
+                      " levels, yaml-cpp's limit (line " + std::to_string(e.mark.line + 1) + ")");
   } catch (const YAML::Exception& e) {
     return Status(ErrorCode::kInternal, "invalid policy", std::string("not YAML: ") + e.what());
   }

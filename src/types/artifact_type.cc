@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "types/json_limits.h"
 #include "types/svg_sanitizer.h"
 
 namespace arca {
@@ -76,8 +77,10 @@ Result<ArtifactType> ParseArtifactType(std::string_view json_text, const std::st
     return Status(ErrorCode::kManifestInvalid, "invalid artifact type definition",
                   origin + ": " + field + ": " + why);
   };
-  json doc = json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return bad("(document)", "not a JSON object");
+  auto parsed = ParseJsonBounded(json_text);
+  if (!parsed.ok()) return bad("(document)", parsed.status().detail());
+  const json& doc = *parsed;
+  if (!doc.is_object()) return bad("(document)", "not a JSON object");
   static const char* kKnown[] = {"mediaType", "title", "description", "layerMediaTypes", "logo",
                                  "configSchema", "indexFields", "version", "specUrl",
                                  "moreInfoUrl", "$schema"};

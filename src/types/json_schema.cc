@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include "types/json_limits.h"
+
 namespace arca {
 namespace {
 
@@ -306,8 +308,12 @@ JsonSchema& JsonSchema::operator=(const JsonSchema& o) {
 
 Result<JsonSchema> JsonSchema::Parse(std::string_view schema_json) {
   auto impl = std::make_unique<Impl>();
-  impl->schema = json::parse(schema_json.begin(), schema_json.end(), nullptr, false);
-  if (impl->schema.is_discarded() || !(impl->schema.is_object() || impl->schema.is_boolean())) {
+  auto parsed = ParseJsonBounded(schema_json);
+  if (!parsed.ok()) {
+    return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", parsed.status().detail());
+  }
+  impl->schema = std::move(*parsed);
+  if (!(impl->schema.is_object() || impl->schema.is_boolean())) {
     return Status(ErrorCode::kManifestInvalid, "invalid JSON schema", "a schema is a JSON object");
   }
   if (auto e = ShapeError(impl->schema, ""); !e.empty()) {
@@ -323,12 +329,15 @@ Result<JsonSchema> JsonSchema::Parse(std::string_view schema_json) {
 }
 
 Status JsonSchema::Validate(std::string_view document_json) const {
-  json doc = json::parse(document_json.begin(), document_json.end(), nullptr, false);
-  if (doc.is_discarded()) {
-    return Status(ErrorCode::kManifestInvalid, "config is not JSON", "the config blob is not valid JSON");
+  // The checker recurses with the document as far as the schema reaches, and const/enum
+  // compare whole subtrees: only a bounded document is walked.
+  auto doc = ParseJsonBounded(document_json);
+  if (!doc.ok()) {
+    return Status(ErrorCode::kManifestInvalid, "config is not readable JSON",
+                  "the config blob: " + doc.status().detail());
   }
   Checker c;
-  if (c.Check(impl_->schema, doc, "")) return Status::Ok();
+  if (c.Check(impl_->schema, *doc, "")) return Status::Ok();
   return Status(ErrorCode::kManifestInvalid, "config does not match the type's configSchema",
                 c.error);
 }

@@ -15,14 +15,16 @@ namespace arca {
 
 class JsonSchema {
  public:
-  // Parses a schema; an error names what is wrong with it (not a JSON object, bad regex...).
+  // Parses a schema; an error names what is wrong with it (not a JSON object, nested deeper
+  // than kMaxJsonDepth, bad regex...).
   static Result<JsonSchema> Parse(std::string_view schema_json);
   ~JsonSchema();
   JsonSchema(const JsonSchema& other);
   JsonSchema& operator=(const JsonSchema& other);
 
   // Ok, or MANIFEST_INVALID whose detail names the JSON Pointer of the first violation and
-  // the keyword it broke. A document that is not JSON fails too.
+  // the keyword it broke. A document that is not JSON, or nests deeper than kMaxJsonDepth
+  // (types/json_limits.h), fails too.
   Status Validate(std::string_view document_json) const;
   const std::string& text() const;
 

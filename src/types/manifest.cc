@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "types/artifact_type.h"
+#include "types/json_limits.h"
 #include "types/media_types.h"
 
 namespace arca {
@@ -106,8 +107,12 @@ Status ParseImageParts(const json& doc, ParsedManifest& m) {
   if (!config.ok()) return config.status();
   m.config_media_type = config->media_type;
   m.refs.push_back({RefKind::kConfig, *config, false});
+  // A missing or null `layers` is no layers: Go's image-spec type has no omitempty, so
+  // cnab-to-oci (and anything built on that type) sends "layers": null for a config-only
+  // manifest. CNCF Distribution accepts it; the bytes are stored as sent either way.
   auto layers = doc.find("layers");
-  if (layers == doc.end() || !layers->is_array()) return Invalid("layers must be an array");
+  if (layers == doc.end() || layers->is_null()) return Status::Ok();
+  if (!layers->is_array()) return Invalid("layers must be an array");
   for (size_t i = 0; i < layers->size(); ++i) {
     auto d = ParseDescriptor((*layers)[i], "layers[" + std::to_string(i) + "]");
     if (!d.ok()) return d.status();
@@ -153,8 +158,9 @@ Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_
   if (bytes.size() > kMaxManifestBytes) {
     return Status(ErrorCode::kTooLarge, "manifest too large", "the limit is 4 MiB");
   }
-  json doc = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Invalid("the body is not well-formed JSON");
+  auto parsed = ParseJsonBounded(bytes);
+  if (!parsed.ok()) return Invalid("the body: " + parsed.status().detail());
+  const json& doc = *parsed;
   if (!doc.is_object()) return Invalid("a manifest is a JSON object");
   auto sv = doc.find("schemaVersion");
   if (sv != doc.end() && sv->is_number_integer() && sv->get<int64_t>() == 1) {

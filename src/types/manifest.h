@@ -58,7 +58,8 @@ inline constexpr std::string_view kLegacyArtifactTypeAnnotation = "org.openconta
 std::string IdentifyArtifactType(const ParsedManifest& m);
 
 // Validates bytes as a manifest of content_type (the request's Content-Type, parameters
-// allowed, may be empty). MANIFEST_INVALID names the first problem found.
+// allowed, may be empty). MANIFEST_INVALID names the first problem found; a body nested deeper
+// than kMaxJsonDepth (types/json_limits.h) is one.
 Result<ParsedManifest> ParseManifest(std::string_view content_type, std::string_view bytes);
 
 }  // namespace arca

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "types/json_limits.h"
 #include "types/manifest.h"
 
 namespace arca {
@@ -69,6 +70,30 @@ TEST(ArtifactTypeTest, ErrorsNameOriginAndField) {
     EXPECT_NE(t.status().detail().find(std::string("bad.json: ") + c.field), std::string::npos)
         << c.json << " -> " << t.status().detail();
   }
+}
+
+// issue 9: a configSchema nested 100,000 deep used to crash in dump() and the schema walk.
+TEST(ArtifactTypeTest, NestingPastTheJsonDepthLimitIsRefused) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += R"({"not":)";
+  deep += "{}" + std::string(100000, '}');
+  auto t = ParseArtifactType(R"({"mediaType":"a/b","title":"T","configSchema":)" + deep + "}",
+                             "deep.json", NoFiles);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), ErrorCode::kManifestInvalid);
+  EXPECT_NE(t.status().detail().find("deep.json: (document): arrays and objects nest deeper than " +
+                                     std::to_string(kMaxJsonDepth)),
+            std::string::npos)
+      << t.status().detail();
+  // A schema as deep as the limit leaves room for is accepted and can validate.
+  std::string ok;
+  int levels = (kMaxJsonDepth - 2);  // the definition and configSchema's own object
+  for (int i = 0; i < levels; ++i) ok += R"({"not":)";
+  ok += "{}" + std::string(levels, '}');
+  auto fine = ParseArtifactType(R"({"mediaType":"a/b","title":"T","configSchema":)" + ok + "}",
+                                "ok.json", NoFiles);
+  ASSERT_TRUE(fine.ok()) << fine.status().detail();
+  EXPECT_TRUE(fine->config_schema->Validate("{}").ok());
 }
 
 TEST(IdentifyTest, ArtifactTypeConfigAndIndexes) {

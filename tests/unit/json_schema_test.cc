@@ -85,6 +85,27 @@ TEST(JsonSchemaTest, MalformedOrUnsupportedSchemasAreRefused) {
   EXPECT_TRUE(JsonSchema::Parse(R"({"title":"t","description":"d","type":["string","null"]})").ok());
 }
 
+// issue 9: const and enum compare whole subtrees recursively, so a config 100,000 deep used to
+// overflow the stack while being validated. The parse refuses it first, naming the limit.
+TEST(JsonSchemaTest, DocumentsAndSchemasPastTheDepthLimitAreRefused) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto s = JsonSchema::Parse(R"({"enum":[1, [2]], "not": {"const": [[3]]}})");
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  Status st = s->Validate(deep);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kManifestInvalid);
+  EXPECT_NE(st.detail().find("deeper than 100 levels"), std::string::npos) << st.detail();
+  EXPECT_TRUE(s->Validate("[2]").ok());
+
+  std::string deep_schema;
+  for (int i = 0; i < 100000; ++i) deep_schema += R"({"items":)";
+  deep_schema += "true" + std::string(100000, '}');
+  auto bad = JsonSchema::Parse(deep_schema);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().detail().find("deeper than 100 levels"), std::string::npos)
+      << bad.status().detail();
+}
+
 TEST(JsonSchemaTest, HugeStringsAreNotFedToTheRegexEngine) {
   auto s = JsonSchema::Parse(R"({"pattern":"^(a|b)*$"})");
   ASSERT_TRUE(s.ok());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "types/json_limits.h"
 #include "types/media_types.h"
 
 namespace arca {
@@ -99,6 +100,44 @@ TEST(ManifestTest, Schema1IsRefusedClearly) {
   auto m = ParseManifest(std::string(media::kDockerSchema1Signed), R"({"schemaVersion":1,"name":"x"})");
   EXPECT_EQ(m.status().code(), ErrorCode::kManifestInvalid);
   EXPECT_NE(m.status().message().find("schema1"), std::string::npos);
+}
+
+// issue 9: an extension field nested 100,000 deep is refused while parsing, naming the limit.
+TEST(ManifestTest, NestingPastTheJsonDepthLimitIsInvalid) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto m = ParseManifest("", Image(",\"x-extra\":" + deep));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kManifestInvalid);
+  EXPECT_NE(m.status().detail().find("deeper than " + std::to_string(kMaxJsonDepth) + " levels"),
+            std::string::npos)
+      << m.status().detail();
+  // Extension fields as deep as the limit allows are fine.
+  std::string ok = std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']');
+  EXPECT_TRUE(ParseManifest("", Image(",\"x-extra\":" + ok)).ok());
+}
+
+// cnab-to-oci sends its bundle config manifest with "layers": null (Go's image-spec type has
+// no omitempty); a manifest without layers at all means the same: no layers.
+TEST(ManifestTest, NullOrMissingLayersAreNoLayers) {
+  std::string head = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                     R"("config":{"mediaType":"application/vnd.cnab.config.v1+json","digest":")" +
+                     D('a') + R"(","size":10})";
+  for (const std::string& body : {head + R"(,"layers":null})", head + "}"}) {
+    auto m = ParseManifest("application/vnd.oci.image.manifest.v1+json", body);
+    ASSERT_TRUE(m.ok()) << body << " -> " << m.status().detail();
+    ASSERT_EQ(m->refs.size(), 1u);
+    EXPECT_EQ(m->refs[0].kind, RefKind::kConfig);
+    EXPECT_EQ(IdentifyArtifactType(*m), "application/vnd.cnab.config.v1+json");
+  }
+  std::string docker = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",)"
+                       R"("config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" +
+                       D('a') + R"(","size":10},"layers":null})";
+  EXPECT_TRUE(ParseManifest("", docker).ok());
+  // Any other non-array is still refused.
+  for (const char* layers : {R"("")", "{}", "0", "false"}) {
+    auto m = ParseManifest("", head + ",\"layers\":" + layers + "}");
+    EXPECT_EQ(m.status().code(), ErrorCode::kManifestInvalid) << layers;
+  }
 }
 
 TEST(ManifestTest, TooLarge) {

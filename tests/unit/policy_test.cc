@@ -43,6 +43,24 @@ TEST(PolicyTest, ParseErrorsNameRuleAndField) {
   EXPECT_NE(p.status().detail().find("rules[1].layers"), std::string::npos) << p.status().detail();
 }
 
+// issue 9: yaml-cpp's parser recurses per level but stops itself at 500; the policy says so
+// instead of yaml-cpp's "bad file", and nothing crashes, in flow or block style.
+TEST(PolicyTest, DeepNestingIsRefusedClearly) {
+  std::string flow = "rules: " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  std::string block = "rules:\n";
+  for (int i = 0; i < 2000; ++i) block += std::string(i + 1, ' ') + "-\n";
+  std::string unclosed = "rules: " + std::string(100000, '{');
+  for (const std::string& text : {flow, block}) {
+    auto p = Policy::Parse(text);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.status().detail().find("nest deeper than 500 levels"), std::string::npos)
+        << p.status().detail();
+  }
+  EXPECT_FALSE(Policy::Parse(unclosed).ok());
+  // A self-referencing alias is a cycle in yaml-cpp's node graph; nothing here walks it.
+  EXPECT_FALSE(Policy::Parse("rules: &a [*a]\n").ok());
+}
+
 TEST(PolicyTest, ChecksEnforcedAndWarned) {
   auto def = ParseArtifactType(R"({"mediaType":"application/x.t","title":"T","layerMediaTypes":["application/x.l"],
       "configSchema":{"type":"object","required":["version"]}})", "t", [](const std::string&) -> Result<std::string> {

@@ -4,9 +4,12 @@ namespace arca::http {
 
 ClientLimits::Verdict ClientLimits::Acquire(const std::string& address, bool over_total) {
   std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_addr_.find(address);
+  if (per_client_ > 0 && it != by_addr_.end() && it->second >= per_client_) {
+    return Verdict::kClientFull;
+  }
   if (open_ >= total_ && !over_total) return Verdict::kServerFull;
-  size_t& mine = by_addr_[address];
-  if (per_client_ > 0 && mine >= per_client_) return Verdict::kClientFull;
+  size_t& mine = it != by_addr_.end() ? it->second : by_addr_[address];
   ++mine;
   ++open_;
   return Verdict::kAdmitted;

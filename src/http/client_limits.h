@@ -16,8 +16,9 @@ class ClientLimits {
   // per_client 0: no per-address limit.
   ClientLimits(size_t total, size_t per_client) : total_(total), per_client_(per_client) {}
 
-  // Takes a slot for `address`. `over_total` lets a connection in beyond the total (the
-  // caller has just reclaimed an idle one for it).
+  // Takes a slot for `address`. The per-address limit is checked first, so a client at its
+  // own limit is never let in over the total. `over_total` lets a connection in beyond the
+  // total (the caller has just claimed an idle one to close for it).
   Verdict Acquire(const std::string& address, bool over_total = false);
   void Release(const std::string& address);
 

@@ -107,6 +107,8 @@ class BodyReader : public ByteSource {
   }
 
   bool failed() const { return failed_; }
+  // The client waits for "100 Continue" before it sends the body.
+  bool awaiting_continue() const { return expect_continue_; }
 
  private:
   Status Broken(const std::string& why) {
@@ -121,18 +123,27 @@ class BodyReader : public ByteSource {
   bool failed_ = false;
 };
 
-// Runs f on the worker pool and resumes the awaiting coroutine on its own executor.
+// Runs f on the worker pool and resumes the awaiting coroutine on its own executor. When
+// the pool can take no task (no thread could be started at all), f runs here instead: slow,
+// but the request is answered rather than lost.
 template <class F>
 asio::awaitable<void> OnPool(WorkerPool& pool, F& f) {
   return asio::async_initiate<decltype(asio::use_awaitable), void()>(
       [&pool, &f](auto handler) {
-        pool.Submit(MakeTask([&f, handler = std::move(handler)]() mutable {
+        auto task = MakeTask([&f, handler = std::move(handler)]() mutable {
           f();
           auto ex = asio::get_associated_executor(handler);
           asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(); });
-        }));
+        });
+        if (auto refused = pool.Submit(std::move(task))) refused->Run();
       },
       asio::use_awaitable);
+}
+
+// GET and HEAD touch only the database and the disk; every other method may wait on a
+// client (its body, or an upload lock another client's slow PATCH holds).
+bool Quick(const std::string& method, const std::string& path) {
+  return (method == "GET" || method == "HEAD") && path.find("/blobs/uploads/") == std::string::npos;
 }
 
 bool HasBody(const Response& res, bool head) {
@@ -254,14 +265,25 @@ void Connection::Sweep(SteadyClock::time_point now, std::chrono::milliseconds ti
   }
 }
 
-bool Connection::CloseIfIdle() {
+bool Connection::reclaimable() const {
   if (phase_ != Phase::kIdle || expired_) return false;
+  // A request that already arrived would be lost by closing: such a connection is busy.
+  char c;
+  return ::recv(const_cast<tcp::socket&>(socket_).native_handle(), &c, 1,
+                MSG_PEEK | MSG_DONTWAIT) < 0;
+}
+
+bool Connection::CloseIfIdle() {
+  if (!reclaimable()) return false;
   Expire("closed to make room");
   return true;
 }
 
 void Connection::Cut() {
-  // Wakes a worker blocked in poll() on this socket as well as the coroutine.
+  // Wakes a worker blocked in poll() on this socket as well as the coroutine; reset, so
+  // nothing left in the socket trickles out to a slow client afterwards.
+  error_code ignored;
+  socket_.set_option(asio::socket_base::linger(true, 0), ignored);
   ::shutdown(socket_.native_handle(), SHUT_RDWR);
   Expire("server stopping");
 }
@@ -289,12 +311,19 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
                                            uint64_t& sent) {
   off_t off = static_cast<off_t>(offset);
   uint64_t left = length;
+  uint64_t since_yield = 0;
   while (left > 0) {
-    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, 1u << 30));
+    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, 1u << 20));
     if (n > 0) {
       guard_.Bytes(static_cast<uint64_t>(n));
       sent += static_cast<uint64_t>(n);
       left -= static_cast<uint64_t>(n);
+      // A fast client must not keep the other connections of this loop waiting.
+      if ((since_yield += static_cast<uint64_t>(n)) >= (8u << 20) && left > 0) {
+        since_yield = 0;
+        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+        if (expired_) co_return false;
+      }
       continue;
     }
     // 0: the file is shorter than promised. The connection must end short of its
@@ -328,7 +357,9 @@ asio::awaitable<void> Connection::LingeringClose() {
 
 asio::awaitable<void> Connection::Run() {
   const ServerOptions& opt = server_.options;
-  beast::flat_buffer buf;
+  // Bounded: Beast limits the header block, but not a chunk-size line or trailers, which a
+  // client could otherwise send without end.
+  beast::flat_buffer buf(opt.max_header_bytes + 256 * 1024);
   bool linger = false;
   error_code ec;
   socket_.non_blocking(true, ec);
@@ -399,7 +430,9 @@ asio::awaitable<void> Connection::Run() {
       req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     }
     const bool head = req.method == "HEAD";
-    const bool expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
+    // RFC 9110 10.1.1: never a 100 to an HTTP/1.0 client.
+    const bool expect_continue =
+        msg.version() >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue");
     Response res;
     bool keep_alive = false, sent_by_worker = false, worker_send_ok = false;
     uint64_t sent = 0;
@@ -427,8 +460,9 @@ asio::awaitable<void> Connection::Run() {
       keep_alive = parser.keep_alive() && !server_.stopping.load() && !body.failed();
       if (keep_alive && !parser.is_done()) {
         // The handler did not read the body (an early error): drain a small rest, else close.
+        // Not when the client still waits for a 100: it sends nothing, and closing is cheaper.
         auto announced = parser.content_length_remaining();
-        if (announced && *announced <= 65536) {
+        if (announced && *announced <= 65536 && !body.awaiting_continue()) {
           char sink[16384];
           while (!parser.is_done()) {
             auto n = body.Read(sink, sizeof sink);
@@ -438,7 +472,7 @@ asio::awaitable<void> Connection::Run() {
         keep_alive = parser.is_done() && !body.failed();
       }
     };
-    co_await OnPool(has_body ? server_.pool : server_.quick, work);
+    co_await OnPool(has_body || !Quick(req.method, req.path) ? server_.pool : server_.quick, work);
     if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {
       // Reading such a stream may block, and so may a slow client: a thread of its own.
       sent_by_worker = true;
@@ -466,10 +500,10 @@ asio::awaitable<void> Connection::Run() {
         sent = res.body.size();
       }
     }
-    if (opt.access_log) {
+    if (server_.access_log) {
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                         SteadyClock::now() - start).count();
-      LogAccess(req, res.status, sent, micros);
+      server_.access_log->Log(req, res.status, sent, micros);
     }
     if (!ok || !keep_alive) {
       linger = ok && !parser.is_done();

@@ -103,25 +103,35 @@ std::string ErrorResponse(int status, const char* code, const char* message) {
 // ---- lanes ---------------------------------------------------------------------------
 
 asio::awaitable<void> Lane::SweepLoop() {
+  auto last = SteadyClock::now();
   while (true) {
     sweep_timer.expires_after(kSweepTick);
     error_code ec;
     co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
+    // The time that really passed: a late tick on a busy loop must not stretch the limits.
     auto now = SteadyClock::now();
-    for (Connection* c : connections) c->Sweep(now, kSweepTick);
+    auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(now - last);
+    last = now;
+    for (Connection* c : connections) c->Sweep(now, tick);
   }
 }
 
-bool Lane::ReclaimOldestIdle() {
+bool Lane::ClaimIdle() {
+  size_t c = claimed.load();
+  while (c < idle.load()) {
+    if (claimed.compare_exchange_weak(c, c + 1)) return true;
+  }
+  return false;
+}
+
+void Lane::ReclaimOldestIdle() {
   Connection* oldest = nullptr;
   for (Connection* c : connections) {
-    if (c->phase() == Connection::Phase::kIdle &&
-        (!oldest || c->idle_since() < oldest->idle_since())) {
-      oldest = c;
-    }
+    if (c->reclaimable() && (!oldest || c->idle_since() < oldest->idle_since())) oldest = c;
   }
-  return oldest && oldest->CloseIfIdle();
+  if (oldest) oldest->CloseIfIdle();
+  claimed.fetch_sub(1);
 }
 
 void Lane::CloseIdle() {
@@ -140,7 +150,8 @@ Server::Impl::Impl(ServerOptions o, Handler h)
       pool(4, options.max_connections + 16),
       quick(QuickThreads(options), QuickThreads(options)),
       limits(options.max_connections, options.max_connections_per_client),
-      request_prefix(NewUuid().substr(0, 8)) {
+      request_prefix(NewUuid().substr(0, 8)),
+      access_log(options.access_log ? std::make_unique<AccessLog>() : nullptr) {
   for (size_t i = 0; i < IoThreads(options); ++i) lanes.push_back(std::make_unique<Lane>(*this));
 }
 
@@ -159,14 +170,16 @@ void Server::Impl::ConnectionClosed(const std::string& remote) {
 }
 
 bool Server::Impl::ReclaimIdle() {
-  // The lane with the most idle connections gives up its oldest one.
-  Lane* best = nullptr;
-  for (auto& l : lanes) {
-    if (l->idle.load() > 0 && (!best || l->idle.load() > best->idle.load())) best = l.get();
+  // Some lane with an idle connection not yet promised to another newcomer gives up its
+  // oldest one.
+  for (size_t i = 0; i < lanes.size(); ++i) {
+    Lane* l = lanes[(next_lane + i) % lanes.size()].get();
+    if (l->ClaimIdle()) {
+      asio::post(l->ctx, [l] { l->ReclaimOldestIdle(); });
+      return true;
+    }
   }
-  if (!best) return false;
-  asio::post(best->ctx, [best] { best->ReclaimOldestIdle(); });
-  return true;
+  return false;
 }
 
 void Server::Impl::Refuse(int fd, int status, const char* message) {
@@ -224,7 +237,11 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
       }
       continue;  // ECONNABORTED and the like concern one client only
     }
-    Admit(std::move(socket), lane);
+    try {
+      Admit(std::move(socket), lane);
+    } catch (const std::exception& e) {  // out of memory, say: refuse this one, keep accepting
+      std::fprintf(stderr, "arca: could not admit a connection: %s\n", e.what());
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/access_log.h"
 #include "http/client_limits.h"
 #include "http/server.h"
 #include "http/transfer_guard.h"
@@ -37,12 +38,15 @@ struct Lane {
   asio::steady_timer sweep_timer;
   std::list<Connection*> connections;
   std::atomic<size_t> idle{0};  // connections waiting for a request, readable from any thread
+  std::atomic<size_t> claimed{0};  // of those, already promised to make room (ReclaimIdle)
   std::thread thread;
 
   // Checks every connection's deadline, every tick (on the lane's thread).
   asio::awaitable<void> SweepLoop();
-  // Closes the connection that has been idle longest; false when none is idle.
-  bool ReclaimOldestIdle();
+  // Claims an idle connection to close (from any thread); false when none is left unclaimed.
+  bool ClaimIdle();
+  // Closes the connection that has been idle longest, and settles one claim.
+  void ReclaimOldestIdle();
   void CloseIdle();  // at shutdown
   void CutAll();     // after the grace period
 };
@@ -77,6 +81,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> request_counter{0};
   std::string request_prefix;
+  std::unique_ptr<AccessLog> access_log;  // null when access_log is off
 
   std::mutex mu;
   std::condition_variable closed_cv;  // a connection closed
@@ -95,6 +100,8 @@ class Connection {
   void Sweep(SteadyClock::time_point now, std::chrono::milliseconds tick);
   // Ends an idle connection now (reclaim, shutdown). False when it is not idle.
   bool CloseIfIdle();
+  // Idle, not already ending, and with no request bytes waiting unread.
+  bool reclaimable() const;
   void Cut();  // ends it whatever it is doing (after the shutdown grace)
 
   Phase phase() const { return phase_; }

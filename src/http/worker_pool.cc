@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <system_error>
 
 namespace arca::http {
 
@@ -10,20 +11,32 @@ WorkerPool::WorkerPool(size_t keep, size_t max_threads, std::chrono::millisecond
 
 WorkerPool::~WorkerPool() { Stop(); }
 
-bool WorkerPool::Submit(std::unique_ptr<Task> task) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) return false;
+std::unique_ptr<Task> WorkerPool::Submit(std::unique_ptr<Task> task) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return task;
   queue_.push_back(std::move(task));
   // Every queued task needs a thread of its own: a handler may wait on its client for long.
   if (idle_ < queue_.size() && threads_.size() < max_threads_) {
     JoinFinishedLocked();
     threads_.emplace_back();
     auto it = std::prev(threads_.end());
-    *it = std::thread([this, it] { WorkerLoop(it); });
-  } else {
-    cv_.notify_one();
+    try {
+      *it = std::thread([this, it] { WorkerLoop(it); });
+    } catch (const std::system_error&) {
+      // No thread to be had (RLIMIT_NPROC, a cgroup's pids.max): a running one will take
+      // the task in turn; with none running, the caller must.
+      threads_.erase(it);
+      if (threads_.empty()) {
+        auto back = std::move(queue_.back());
+        queue_.pop_back();
+        return back;
+      }
+    }
+    return nullptr;
   }
-  return true;
+  lock.unlock();
+  cv_.notify_one();
+  return nullptr;
 }
 
 void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {

@@ -43,8 +43,9 @@ class WorkerPool {
              std::chrono::milliseconds idle_exit = std::chrono::seconds(30));
   ~WorkerPool();  // Stop()
 
-  // Queues a task; false once stopping (the task is dropped).
-  bool Submit(std::unique_ptr<Task> task);
+  // Queues a task. Gives the task back when the pool cannot run it: stopping, or no thread
+  // at all could be started (a pids limit); the caller then runs it itself.
+  std::unique_ptr<Task> Submit(std::unique_ptr<Task> task);
   // Finishes every queued task, then joins all threads. Idempotent.
   void Stop();
 

@@ -13,7 +13,7 @@ TEST(WorkerPoolTest, RunsEveryTaskAndJoinsOnStop) {
   std::atomic<int> ran{0};
   {
     WorkerPool pool(2, 8);
-    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(pool.Submit(MakeTask([&] { ran++; })));
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(pool.Submit(MakeTask([&] { ran++; })), nullptr);
     pool.Stop();
     EXPECT_EQ(pool.threads(), 0u);
   }
@@ -83,10 +83,14 @@ TEST(WorkerPoolTest, IdleThreadsBeyondTheWarmOnesEnd) {
   pool.Stop();
 }
 
-TEST(WorkerPoolTest, SubmitAfterStopIsRefused) {
+TEST(WorkerPoolTest, SubmitAfterStopHandsTheTaskBack) {
   WorkerPool pool(1, 2);
   pool.Stop();
-  EXPECT_FALSE(pool.Submit(MakeTask([] {})));
+  bool ran = false;
+  auto back = pool.Submit(MakeTask([&] { ran = true; }));
+  ASSERT_NE(back, nullptr);  // handed back to be run by the caller
+  back->Run();
+  EXPECT_TRUE(ran);
 }
 
 }  // namespace

@@ -32,8 +32,11 @@ size_t IoThreads(const ServerOptions& o) {
   return n < 1 ? 1 : n;
 }
 
-// Enough to keep the cores busy while some wait on the disk or the database's lock.
-size_t QuickThreads(const ServerOptions& o) { return 4 * IoThreads(o); }
+// One per core keeps the cores busy with the fewest context switches (measured: wrk manifest
+// GETs 27k/s with one per core, 26k with two, 20k with four; the Go client 15k, 12k, 10k).
+// When their tasks wait on the disk, Rescue adds threads, up to four per core.
+size_t QuickThreads(const ServerOptions& o) { return IoThreads(o); }
+constexpr auto kQuickMaxWait = std::chrono::milliseconds(20);
 
 // Constructed on the lane's thread, since it joins the lane's list of connections.
 asio::awaitable<void> RunConnection(Server::Impl& server, Lane& lane, tcp::socket socket,
@@ -114,6 +117,7 @@ asio::awaitable<void> Lane::SweepLoop() {
     auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(now - last);
     last = now;
     for (Connection* c : connections) c->Sweep(now, tick);
+    if (this == server.lanes[0].get()) server.quick.Rescue(kQuickMaxWait);
   }
 }
 
@@ -148,7 +152,8 @@ Server::Impl::Impl(ServerOptions o, Handler h)
     : options(std::move(o)),
       handler(std::move(h)),
       pool(4, options.max_connections + 16),
-      quick(QuickThreads(options), QuickThreads(options)),
+      quick(QuickThreads(options), 4 * QuickThreads(options), std::chrono::seconds(30),
+            QuickThreads(options)),
       limits(options.max_connections, options.max_connections_per_client),
       request_prefix(NewUuid().substr(0, 8)),
       access_log(options.access_log ? std::make_unique<AccessLog>() : nullptr) {

@@ -6,31 +6,28 @@
 
 namespace arca::http {
 
-WorkerPool::WorkerPool(size_t keep, size_t max_threads, std::chrono::milliseconds idle_exit)
-    : keep_(keep), max_threads_(max_threads < 1 ? 1 : max_threads), idle_exit_(idle_exit) {}
+WorkerPool::WorkerPool(size_t keep, size_t max_threads, std::chrono::milliseconds idle_exit,
+                       size_t spawn_limit)
+    : keep_(keep),
+      max_threads_(max_threads < 1 ? 1 : max_threads),
+      spawn_limit_(spawn_limit == 0 || spawn_limit > max_threads_ ? max_threads_ : spawn_limit),
+      idle_exit_(idle_exit) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
 std::unique_ptr<Task> WorkerPool::Submit(std::unique_ptr<Task> task) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return task;
-  queue_.push_back(std::move(task));
-  // Every queued task needs a thread of its own: a handler may wait on its client for long.
-  if (idle_ < queue_.size() && threads_.size() < max_threads_) {
-    JoinFinishedLocked();
-    threads_.emplace_back();
-    auto it = std::prev(threads_.end());
-    try {
-      *it = std::thread([this, it] { WorkerLoop(it); });
-    } catch (const std::system_error&) {
-      // No thread to be had (RLIMIT_NPROC, a cgroup's pids.max): a running one will take
-      // the task in turn; with none running, the caller must.
-      threads_.erase(it);
-      if (threads_.empty()) {
-        auto back = std::move(queue_.back());
-        queue_.pop_back();
-        return back;
-      }
+  queue_.push_back({std::move(task), std::chrono::steady_clock::now()});
+  // Up to the spawn limit, every queued task gets a thread of its own: a handler may wait on
+  // its client for long.
+  if (idle_ < queue_.size() && threads_.size() < spawn_limit_) {
+    // No thread to be had (RLIMIT_NPROC, a cgroup's pids.max): a running one will take the
+    // task in turn; with none running, the caller must.
+    if (!StartThreadLocked() && threads_.empty()) {
+      auto back = std::move(queue_.back().task);
+      queue_.pop_back();
+      return back;
     }
     return nullptr;
   }
@@ -50,7 +47,7 @@ void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
       if (!woke && threads_.size() > keep_) break;
       continue;
     }
-    auto task = std::move(queue_.front());
+    auto task = std::move(queue_.front().task);
     queue_.pop_front();
     ++busy_;
     lock.unlock();
@@ -66,6 +63,26 @@ void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
   // Hand our own std::thread to the finished list; whoever next holds the lock joins it.
   finished_.splice(finished_.end(), threads_, self);
   cv_.notify_all();
+}
+
+bool WorkerPool::StartThreadLocked() {
+  JoinFinishedLocked();
+  threads_.emplace_back();
+  auto it = std::prev(threads_.end());
+  try {
+    *it = std::thread([this, it] { WorkerLoop(it); });
+    return true;
+  } catch (const std::system_error&) {
+    threads_.erase(it);
+    return false;
+  }
+}
+
+bool WorkerPool::Rescue(std::chrono::milliseconds max_wait) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || queue_.empty() || threads_.size() >= max_threads_) return false;
+  if (std::chrono::steady_clock::now() - queue_.front().since < max_wait) return false;
+  return StartThreadLocked();
 }
 
 void WorkerPool::JoinFinishedLocked() {

@@ -39,13 +39,19 @@ std::unique_ptr<Task> MakeTask(F&& f) {
 
 class WorkerPool {
  public:
+  // Submit starts threads up to `spawn_limit` (0: max_threads); beyond it only Rescue does.
   WorkerPool(size_t keep, size_t max_threads,
-             std::chrono::milliseconds idle_exit = std::chrono::seconds(30));
+             std::chrono::milliseconds idle_exit = std::chrono::seconds(30),
+             size_t spawn_limit = 0);
   ~WorkerPool();  // Stop()
 
   // Queues a task. Gives the task back when the pool cannot run it: stopping, or no thread
   // at all could be started (a pids limit); the caller then runs it itself.
   std::unique_ptr<Task> Submit(std::unique_ptr<Task> task);
+  // Starts one more thread (up to max_threads) when the oldest queued task has waited longer
+  // than `max_wait`: a few threads blocked on the disk must not stall the rest. Call it
+  // periodically. Returns whether it started one.
+  bool Rescue(std::chrono::milliseconds max_wait);
   // Finishes every queued task, then joins all threads. Idempotent.
   void Stop();
 
@@ -55,13 +61,20 @@ class WorkerPool {
  private:
   void WorkerLoop(std::list<std::thread>::iterator self);
   void JoinFinishedLocked();
+  // Starts a thread; false when none could be started (a pids limit).
+  bool StartThreadLocked();
 
   const size_t keep_;
   const size_t max_threads_;
+  const size_t spawn_limit_;
   const std::chrono::milliseconds idle_exit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Task>> queue_;  // GUARDED_BY(mu_)
+  struct Queued {
+    std::unique_ptr<Task> task;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Queued> queue_;                 // GUARDED_BY(mu_)
   std::list<std::thread> threads_;           // GUARDED_BY(mu_)
   std::list<std::thread> finished_;          // GUARDED_BY(mu_): ended, to be joined
   size_t idle_ = 0;                          // GUARDED_BY(mu_)

@@ -83,6 +83,37 @@ TEST(WorkerPoolTest, IdleThreadsBeyondTheWarmOnesEnd) {
   pool.Stop();
 }
 
+TEST(WorkerPoolTest, RescueAddsAThreadWhenTasksWaitBehindBlockedOnes) {
+  // Two threads by Submit; a third only when Rescue finds the queue stuck.
+  WorkerPool pool(2, 3, std::chrono::seconds(30), 2);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  for (int i = 0; i < 2; ++i) {
+    pool.Submit(MakeTask([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });
+    }));
+  }
+  std::atomic<bool> ran{false};
+  pool.Submit(MakeTask([&] { ran = true; }));
+  EXPECT_EQ(pool.threads(), 2u);
+  EXPECT_FALSE(pool.Rescue(std::chrono::hours(1)));  // not waited long enough
+  for (int i = 0; i < 5000 && !pool.Rescue(std::chrono::milliseconds(1)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (int i = 0; i < 5000 && !ran.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(pool.threads(), 3u);
+  EXPECT_FALSE(pool.Rescue(std::chrono::milliseconds(0)));  // at the maximum, queue empty
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  pool.Stop();
+}
+
 TEST(WorkerPoolTest, SubmitAfterStopHandsTheTaskBack) {
   WorkerPool pool(1, 2);
   pool.Stop();

@@ -52,6 +52,34 @@ def read_response(s):
     return status, headers, body
 
 
+def read_responses(s, n):
+    """Reads n pipelined responses (Content-Length framed) that may arrive in one segment;
+    returns their statuses, with None for each that never came."""
+    data = b""
+    statuses = []
+    while len(statuses) < n:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = data[:head_end].decode("latin-1").split("\r\n")
+            length = 0
+            for line in head[1:]:
+                k, _, v = line.partition(":")
+                if k.strip().lower() == "content-length":
+                    length = int(v.strip())
+            if len(data) >= head_end + 4 + length:
+                statuses.append(int(head[0].split()[1]))
+                data = data[head_end + 4 + length:]
+                continue
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            chunk = b""
+        if not chunk:
+            return statuses + [None] * (n - len(statuses))
+        data += chunk
+    return statuses
+
+
 def get(port, path="/v2/", source="127.0.0.1", keep=False):
     s = connect(port, source)
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())

@@ -341,6 +341,7 @@ asio::awaitable<void> Connection::Run() {
     // Everything that may block runs on a worker: the handler, its body reads, the drain of
     // a body it left unread, and a streamed response that is not a file.
     const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+    bool body_complete = !has_body;
     EnterPhase(Phase::kHandler, {});
     BlockingSocket blocking(socket_.native_handle(), guard_);
     auto work = [&] {
@@ -359,19 +360,20 @@ asio::awaitable<void> Connection::Run() {
       }
       res.Set("X-Request-Id", req.request_id);
       keep_alive = parser.keep_alive() && !server_.stopping.load() && !body.failed();
-      if (keep_alive && !parser.is_done()) {
+      if (keep_alive && !body.complete()) {
         // The handler did not read the body (an early error): drain a small rest, else close.
         // Not when the client still waits for a 100: it sends nothing, and closing is cheaper.
-        auto announced = parser.content_length_remaining();
+        auto announced = body.left();
         if (announced && *announced <= 65536 && !body.awaiting_continue()) {
           char sink[16384];
-          while (!parser.is_done()) {
+          while (!body.complete()) {
             auto n = body.Read(sink, sizeof sink);
             if (!n.ok() || *n == 0) break;
           }
         }
-        keep_alive = parser.is_done() && !body.failed();
+        keep_alive = body.complete() && !body.failed();
       }
+      body_complete = body.complete();
     };
     co_await OnPool(has_body || !Quick(req.method, req.path) ? server_.pool : server_.quick, work);
     if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {
@@ -407,7 +409,7 @@ asio::awaitable<void> Connection::Run() {
       server_.access_log->Log(req, res.status, sent, micros);
     }
     if (!ok || !keep_alive) {
-      linger = ok && !parser.is_done();
+      linger = ok && !body_complete;
       break;
     }
   }

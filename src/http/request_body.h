@@ -11,6 +11,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <algorithm>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -65,13 +67,18 @@ class SyncStream {
 };
 
 // The request body as a ByteSource, read straight from the socket into the caller's buffer.
+// A body framed by Content-Length is read by plain recv calls of the caller's size, never
+// past its end (the next pipelined request stays in the socket); a chunked body goes
+// through Beast's parser, which needs the connection's buffer for the framing.
 class BodyReader : public ByteSource {
  public:
   BodyReader(SyncStream& s, beast::flat_buffer& buf, Parser& p, bool expect_continue)
-      : stream_(s), buf_(buf), parser_(p), expect_continue_(expect_continue) {}
+      : stream_(s), buf_(buf), parser_(p), expect_continue_(expect_continue) {
+    if (!parser_.chunked()) remaining_ = parser_.content_length_remaining().value_or(0);
+  }
 
   Result<size_t> Read(char* out, size_t len) override {
-    if (parser_.is_done() || len == 0) return size_t{0};
+    if (complete() || len == 0) return size_t{0};
     if (expect_continue_) {
       expect_continue_ = false;
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -79,6 +86,50 @@ class BodyReader : public ByteSource {
           BlockingSocket::Outcome::kOk) {
         return Broken("write failed");
       }
+    }
+    return remaining_ ? ReadDirect(out, len) : ReadChunked(out, len);
+  }
+
+  std::optional<uint64_t> Length() const override {
+    auto cl = parser_.content_length();
+    if (cl) return *cl;
+    return std::nullopt;
+  }
+
+  // Every byte of the body has been read.
+  bool complete() const { return remaining_ ? *remaining_ == 0 : parser_.is_done(); }
+  // What is left of a body of announced length; nullopt while a chunked body goes on.
+  std::optional<uint64_t> left() const { return remaining_; }
+  bool failed() const { return failed_; }
+  // The client waits for "100 Continue" before it sends the body.
+  bool awaiting_continue() const { return expect_continue_; }
+
+ private:
+  Result<size_t> ReadDirect(char* out, size_t len) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(len, *remaining_));
+    size_t n = 0;
+    if (buf_.size() > 0) {  // what arrived with the headers
+      n = std::min(want, buf_.size());
+      std::memcpy(out, buf_.data().data(), n);
+      buf_.consume(n);
+    } else {
+      switch (stream_.socket().Recv(out, want, &n)) {
+        case BlockingSocket::Outcome::kOk: break;
+        case BlockingSocket::Outcome::kEof: return Broken("end of stream");
+        case BlockingSocket::Outcome::kTooSlow:
+          return Broken(stream_.socket().guard().why() ? stream_.socket().guard().why()
+                                                       : "timed out");
+        case BlockingSocket::Outcome::kError: return Broken("connection reset");
+      }
+    }
+    *remaining_ -= n;
+    return n;
+  }
+
+  Result<size_t> ReadChunked(char* out, size_t len) {
+    // Beast reads only what the buffer has room for: at least 64 KiB per call, not 512.
+    if (buf_.capacity() - buf_.size() < 65536 && buf_.size() + 65536 <= buf_.max_size()) {
+      buf_.reserve(buf_.size() + 65536);
     }
     while (true) {
       auto& body = parser_.get().body();
@@ -98,17 +149,6 @@ class BodyReader : public ByteSource {
     }
   }
 
-  std::optional<uint64_t> Length() const override {
-    auto cl = parser_.content_length();
-    if (cl) return *cl;
-    return std::nullopt;
-  }
-
-  bool failed() const { return failed_; }
-  // The client waits for "100 Continue" before it sends the body.
-  bool awaiting_continue() const { return expect_continue_; }
-
- private:
   Status Broken(const std::string& why) {
     failed_ = true;
     return Status(ErrorCode::kSizeInvalid, "incomplete request body",
@@ -118,6 +158,7 @@ class BodyReader : public ByteSource {
   beast::flat_buffer& buf_;
   Parser& parser_;
   bool expect_continue_;
+  std::optional<uint64_t> remaining_;  // set for a Content-Length body
   bool failed_ = false;
 };
 

@@ -124,3 +124,46 @@ def test_many_connections_and_requests_at_once(srv):
         t.join(timeout=hang_guard(120))
         assert not t.is_alive(), "a client hung"
     assert errors == []
+
+
+def test_pipelined_bodies_end_exactly_at_their_length(srv):
+    # Bodies framed by Content-Length are read straight from the socket: each read must stop
+    # at the body's end, leaving the next request (here in the same segment) to the parser.
+    blobs = [b"first body " * 50, b"second", os.urandom(100000)]
+    wire = b""
+    for b in blobs:
+        wire += (f"POST /v2/pipe/blobs/uploads/?digest={sha256(b)} HTTP/1.1\r\nHost: x\r\n"
+                 f"Content-Length: {len(b)}\r\n\r\n").encode() + b
+    wire += b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n"
+    s = connect(srv.port)
+    s.sendall(wire)
+    assert read_responses(s, 4) == [201, 201, 201, 200]
+    s.close()
+    for b in blobs:
+        assert requests.get(f"{srv.url}/v2/pipe/blobs/{sha256(b)}").content == b
+
+
+def test_body_arriving_in_pieces_is_read_whole(srv):
+    body = os.urandom(300000)
+    s = connect(srv.port)
+    s.sendall((f"POST /v2/pieces/blobs/uploads/?digest={sha256(body)} HTTP/1.1\r\nHost: x\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:10])
+    for off in range(10, len(body), 70000):
+        time.sleep(0.05)
+        s.sendall(body[off:off + 70000])
+    r = read_response(s)
+    assert r is not None and r[0] == 201, r
+    s.close()
+    assert requests.get(f"{srv.url}/v2/pieces/blobs/{sha256(body)}").content == body
+
+
+def test_body_shorter_than_its_length_stores_nothing(srv):
+    body = b"x" * 1000
+    s = connect(srv.port)
+    s.sendall((f"POST /v2/short/blobs/uploads/?digest={sha256(body)} HTTP/1.1\r\nHost: x\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:400])
+    s.shutdown(socket.SHUT_WR)
+    # The server sees the end of the stream inside the body: no blob, and the connection ends.
+    assert wait_closed(s, hang_guard(10))
+    assert requests.head(f"{srv.url}/v2/short/blobs/{sha256(body)}").status_code == 404
+    assert requests.get(f"{srv.url}/v2/").status_code == 200

@@ -90,8 +90,12 @@ def test_trickled_body_is_cut_by_the_minimum_rate():
             t.join(timeout=hang_guard(10))
             assert not t.is_alive()
         # Each cut upload was answered as an incomplete body and logged.
-        lines = [json.loads(l) for l in open(srv.log_path, errors="replace")
-                 if l.startswith("{") and "/v2/slow/blobs/uploads/" in l]
+        # The access log is written by its own thread: wait for the lines to land.
+        def upload_lines():
+            return [json.loads(l) for l in open(srv.log_path, errors="replace")
+                    if l.startswith("{") and "/v2/slow/blobs/uploads/" in l]
+        wait_until(lambda: len(upload_lines()) >= len(victims), hang_guard(10))
+        lines = upload_lines()
         assert len(lines) == len(victims) and all(l["status"] == 400 for l in lines), lines
         # Nothing was stored from the cut uploads.
         r = requests.head(f"{srv.url}/v2/slow/blobs/{sha256(b'x' * 100_000)}")

@@ -14,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "http/access_log.h"
 #include "http/blocking_socket.h"
@@ -51,9 +52,16 @@ bool HasBody(const Response& res, bool head) {
   return !head && res.status != 204 && res.status != 304;
 }
 
+// A stream of unknown length has no Content-Length: its end is the connection's close
+// (RFC 9112 6.3), so such a response is never kept alive (see Run).
+std::optional<uint64_t> ResponseLength(const Response& res, bool head) {
+  if (head && res.head_length) return *res.head_length;
+  if (res.stream) return res.stream->Length();
+  return res.body.size();
+}
+
 std::string ResponseHead(const Response& res, bool head, bool keep_alive) {
-  uint64_t length = res.stream ? res.stream->Length().value_or(0) : res.body.size();
-  if (head && res.head_length) length = *res.head_length;
+  std::optional<uint64_t> length = ResponseLength(res, head);
   std::string out;
   out.reserve(256 + (res.stream ? 0 : res.body.size()));
   out += "HTTP/1.1 ";
@@ -67,8 +75,8 @@ std::string ResponseHead(const Response& res, bool head, bool keep_alive) {
     out += h.value;
     out += "\r\n";
   }
-  if (res.status != 204 && res.status != 304) {
-    out += "Content-Length: " + std::to_string(length) + "\r\n";
+  if (res.status != 204 && res.status != 304 && length) {
+    out += "Content-Length: " + std::to_string(*length) + "\r\n";
   }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
@@ -374,6 +382,7 @@ asio::awaitable<void> Connection::Run() {
         keep_alive = body.complete() && !body.failed();
       }
       body_complete = body.complete();
+      if (!ResponseLength(res, head) && HasBody(res, head)) keep_alive = false;
     };
     co_await OnPool(has_body || !Quick(req.method, req.path) ? server_.pool : server_.quick, work);
     if (res.stream && !res.stream->AsFile() && HasBody(res, head)) {

@@ -4,9 +4,23 @@
 #include <ctime>
 
 #include "registry/registry.h"
+#include "util/log_limiter.h"
 
 namespace arca {
 namespace {
+
+// DAMAGE lines: one a minute per blob and 100 a minute in all, the next line written saying
+// how many were held back.
+LogLimiter damage_lines(100, 60);
+
+void LogDamage(const std::string& digest, const std::string& what) {
+  uint64_t held_back = 0;
+  if (!damage_lines.Allow(digest, static_cast<int64_t>(std::time(nullptr)), &held_back)) return;
+  std::string more =
+      held_back ? " (" + std::to_string(held_back) + " more DAMAGE lines held back)" : "";
+  std::fprintf(stderr, "arca: DAMAGE: blob %s %s; answering BLOB_UNKNOWN (run arca fsck)%s\n",
+               digest.c_str(), what.c_str(), more.c_str());
+}
 
 Status BlobUnknown(const Digest& digest) {
   return Status(ErrorCode::kBlobUnknown, "blob unknown to registry", digest.str());
@@ -19,10 +33,8 @@ Status CheckStored(BlobStore& blobs, const Digest& digest, uint64_t recorded) {
   if (stored.ok() && *stored == recorded) return Status::Ok();
   if (!stored.ok() && stored.status().code() != ErrorCode::kBlobUnknown) return stored.status();
   std::string found = stored.ok() ? "has " + std::to_string(*stored) + " bytes" : "is missing";
-  std::fprintf(stderr,
-               "arca: DAMAGE: blob %s is recorded with %llu bytes but its file %s; answering "
-               "BLOB_UNKNOWN (run arca fsck)\n",
-               digest.str().c_str(), static_cast<unsigned long long>(recorded), found.c_str());
+  LogDamage(digest.str(), "is recorded with " + std::to_string(recorded) +
+                             " bytes but its file " + found);
   return BlobUnknown(digest);
 }
 
@@ -54,8 +66,7 @@ Result<std::unique_ptr<BodySource>> Registry::ReadBlob(const Digest& digest, uin
   auto body = blobs_.OpenBlob(digest, offset, length);
   if (!body.ok() && body.status().code() == ErrorCode::kBlobUnknown) {
     // StatBlob found it whole a moment ago: it went or was cut short since.
-    std::fprintf(stderr, "arca: DAMAGE: blob %s: %s; answering BLOB_UNKNOWN (run arca fsck)\n",
-                 digest.str().c_str(), body.status().detail().c_str());
+    LogDamage(digest.str(), "went or was cut short: " + body.status().detail());
     return BlobUnknown(digest);
   }
   return body;

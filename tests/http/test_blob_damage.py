@@ -110,3 +110,15 @@ def test_blob_cut_short_while_sent_ends_the_connection(reg, server, repo):
             assert len(body) <= size
     assert len(body) < size, "a blob truncated during the send was sent whole"
     assert body == data[:len(body)], "bytes other than the blob's were sent"
+
+
+def test_repeated_requests_for_one_damaged_blob_log_it_once(reg, server, stored):
+    repo, data, digest, path = stored
+    os.truncate(path, 10)
+    for _ in range(30):
+        assert_error(reg.head(f"/v2/{repo}/blobs/{digest}"), 404)
+        assert_error(reg.get(f"/v2/{repo}/blobs/{digest}"), 404)
+    with open(server.log_path, "rb") as f:
+        log = f.read().decode("utf-8", "replace")
+    # One line a minute per blob: a client retrying cannot flood the log.
+    assert log.count(f"DAMAGE: blob {digest}") == 1

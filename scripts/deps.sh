@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-build}
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev libsqlite3-dev
   nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev python3 python3-pytest python3-requests)
-test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs golang-go curl json-schema-test-suite)
+test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs golang-go curl json-schema-test-suite strace)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

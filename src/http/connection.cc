@@ -1,6 +1,8 @@
 // One connection's life: wait for a request, parse its headers, run the handler on the
 // worker pool (which also reads the body), send the response, and again while kept alive.
+#include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 
 #include <boost/asio/async_result.hpp>
@@ -96,6 +98,20 @@ bool TransferCodingSupported(const Parser::value_type& msg) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
     if (!beast::iequals(v, "chunked")) return false;
+  }
+  return true;
+}
+
+// sendfile's unit of fairness: after this many bytes to one client, the loop serves others.
+constexpr uint64_t kSendSection = 8u << 20;
+
+// Whether the first and the last byte of a range of the file are in the page cache (a probe
+// that never waits for the disk). Both cached: the range is, most likely, too.
+bool InPageCache(int fd, off_t off, uint64_t len) {
+  char c;
+  for (off_t at : {off, off + static_cast<off_t>(len) - 1}) {
+    iovec v{&c, 1};
+    if (::preadv2(fd, &v, 1, at, RWF_NOWAIT) != 1) return false;
   }
   return true;
 }
@@ -221,15 +237,28 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
   off_t off = static_cast<off_t>(offset);
   uint64_t left = length;
   uint64_t since_yield = 0;
+  bool section_start = true;
   while (left > 0) {
+    if (section_start) {
+      // sendfile reads the file on this thread: a section that is not in the page cache is
+      // read in on a worker first, so a cold disk never stalls the other connections here.
+      section_start = false;
+      uint64_t section = std::min<uint64_t>(left, kSendSection);
+      if (!InPageCache(fd, off, section)) {
+        auto warm = [&] { ::readahead(fd, off, section); };
+        co_await OnPool(server_.quick, warm);
+        if (expired_) co_return false;
+      }
+    }
     ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, 1u << 20));
     if (n > 0) {
       guard_.Bytes(static_cast<uint64_t>(n));
       sent += static_cast<uint64_t>(n);
       left -= static_cast<uint64_t>(n);
       // A fast client must not keep the other connections of this loop waiting.
-      if ((since_yield += static_cast<uint64_t>(n)) >= (8u << 20) && left > 0) {
+      if ((since_yield += static_cast<uint64_t>(n)) >= kSendSection && left > 0) {
         since_yield = 0;
+        section_start = true;
         co_await asio::post(socket_.get_executor(), asio::use_awaitable);
         if (expired_) co_return false;
       }

@@ -3,7 +3,8 @@
 //
 // Thread model. `io_threads` threads (one per core by default) each run an event loop over
 // their share of the connections: accepting, waiting for and parsing request headers, idle
-// keep-alive, and sending responses (files with sendfile) happen there without blocking.
+// keep-alive, and sending responses (files with sendfile) happen there without blocking:
+// a file section not found in the page cache is read in (readahead) on a worker first.
 // A parsed request is handed to the worker pool (worker_pool.h), where the Handler runs and
 // may block: SQLite, fsync, hashing, and reading the request body from the socket. When it
 // returns, the connection goes back to its event loop to send the response. So a connection

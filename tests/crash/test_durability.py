@@ -11,10 +11,9 @@ import os
 import re
 import time
 
-import pytest
 import requests
 
-from traced_server import Traced
+from traced_server import traced_fixture
 
 SCALE = float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
 
@@ -23,12 +22,7 @@ def digest_of(data, algo="sha256"):
     return f"{algo}:" + hashlib.new(algo, data).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def traced():
-    t = Traced("fsync,fdatasync,rename,renameat,renameat2,sendto,sendmsg,write,writev")
-    yield t
-    t.stop()
-    t.cleanup()
+traced = traced_fixture("fsync,fdatasync,rename,renameat,renameat2,sendto,sendmsg,write,writev")
 
 
 def answers(traced):

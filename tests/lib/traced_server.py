@@ -82,3 +82,14 @@ class Traced:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def traced_fixture(calls):
+    """A module-scoped fixture: one traced server for the module, stopped and removed after."""
+    @pytest.fixture(scope="module")
+    def traced():
+        t = Traced(calls)
+        yield t
+        t.stop()
+        t.cleanup()
+    return traced

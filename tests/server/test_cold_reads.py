@@ -6,18 +6,12 @@ import os
 import re
 import time
 
-import pytest
 import requests
 
-from traced_server import SCALE, Traced
+from traced_server import SCALE, traced_fixture
 
 
-@pytest.fixture(scope="module")
-def traced():
-    t = Traced("readahead,sendfile")
-    yield t
-    t.stop()
-    t.cleanup()
+traced = traced_fixture("readahead,sendfile")
 
 
 def push(url, data):

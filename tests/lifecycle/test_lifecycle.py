@@ -1,18 +1,16 @@
 """The program around the API: commands, configuration sources, access log, graceful stop."""
-import hashlib
 import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import requests
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from arca_server import ArcaServer, arca_bin, free_port  # noqa: E402
+from arca_server import ArcaServer, arca_bin, free_port
+from testkit import sha256, wait_until
 
 
 def test_version_and_help():
@@ -64,14 +62,12 @@ def test_settings_precedence_file_env_flags():
 
 
 def wait_ready(port, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    def serving():
         try:
-            if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                return
+            return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200
         except requests.RequestException:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing serving on {port}")
+            return False
+    wait_until(serving, timeout, interval=0.05, what=f"arca to serve on {port}")
 
 
 def test_access_log_is_json_lines():
@@ -99,7 +95,7 @@ def test_sigterm_lets_an_in_flight_upload_finish():
     srv.start()
     try:
         data = os.urandom(256 * 1024)
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = sha256(data)
         s = socket.create_connection(("127.0.0.1", srv.port))
         s.sendall((f"POST /v2/graceful/blobs/uploads/?digest={digest} HTTP/1.1\r\n"
                    f"Host: x\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data[:1000])

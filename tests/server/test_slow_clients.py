@@ -82,7 +82,7 @@ def test_trickled_body_is_cut_by_the_minimum_rate():
                 return requests.get(srv.url + "/v2/", timeout=5).status_code == 200
             except requests.RequestException:
                 return False
-        assert wait_until(served, hang_guard(30)), "slots never freed from trickling bodies"
+        wait_until(served, 30, what="slots freed from trickling bodies")
         for s in victims:
             assert wait_closed(s, hang_guard(30)), "a trickling upload was never cut"
         stop.set()
@@ -94,7 +94,7 @@ def test_trickled_body_is_cut_by_the_minimum_rate():
         def upload_lines():
             return [json.loads(l) for l in open(srv.log_path, errors="replace")
                     if l.startswith("{") and "/v2/slow/blobs/uploads/" in l]
-        wait_until(lambda: len(upload_lines()) >= len(victims), hang_guard(10))
+        wait_until(lambda: len(upload_lines()) >= len(victims), 10, what="the access log lines")
         lines = upload_lines()
         assert len(lines) == len(victims) and all(l["status"] == 400 for l in lines), lines
         # Nothing was stored from the cut uploads.
@@ -180,7 +180,7 @@ def test_busy_slots_answer_503_not_a_hang():
         assert json.loads(r[2])["errors"][0]["code"] == "TOOMANYREQUESTS"
         for s in busy:
             s.close()
-        assert wait_until(lambda: (get(srv.port) or (0,))[0] == 200, hang_guard(20))
+        wait_until(lambda: (get(srv.port) or (0,))[0] == 200, 20, what="a plain GET served again")
     finally:
         srv.cleanup()
 
@@ -212,10 +212,11 @@ def test_slow_reader_of_a_response_is_cut():
                 return True
             time.sleep(0.8)
             return False
-        assert wait_until(gave_up, hang_guard(60), step=0), "a slow reader held its response"
+        wait_until(gave_up, 60, interval=0, what="the server to give up on a slow reader")
         assert got < len(data)
         line = wait_until(lambda: [json.loads(l) for l in open(srv.log_path, errors="replace")
-                                   if l.startswith("{") and f"/v2/big/blobs/{d}" in l], hang_guard(10))
+                                   if l.startswith("{") and f"/v2/big/blobs/{d}" in l], 10,
+                          what="the access log line")
         assert line and line[0]["status"] == 200 and line[0]["bytes"] < len(data), line
         assert requests.get(srv.url + "/v2/", timeout=5).status_code == 200
     finally:
@@ -254,7 +255,7 @@ def test_out_of_file_descriptors_answers_503_without_spinning():
         assert spent < 1.5, f"the server burnt {spent:.1f} s of CPU while out of descriptors"
         for s in held:
             s.close()
-        assert wait_until(lambda: (get(srv.port) or (0,))[0] == 200, hang_guard(20))
+        wait_until(lambda: (get(srv.port) or (0,))[0] == 200, 20, what="a plain GET served again")
     finally:
         for s in held:
             s.close()

@@ -1,24 +1,14 @@
 """Raw sockets for the server suite: clients that misbehave on purpose."""
-import hashlib
 import os
 import socket
 import time
 
-# Waits that guard against a hang, never against slowness: scaled on slow machines.
-SCALE = float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
-
-
-def hang_guard(seconds):
-    return seconds * SCALE
+from testkit import hang_guard, sha256, wait_until  # noqa: F401  (re-exported for the suites)
 
 
 def connect(port, source="127.0.0.1", timeout=10):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
     return s
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def read_response(s):
@@ -103,16 +93,6 @@ def wait_closed(s, within):
         except (ConnectionResetError, BrokenPipeError):
             return True
     return False
-
-
-def wait_until(cond, within, step=0.1):
-    deadline = time.time() + within
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def fd_count(pid):

@@ -15,7 +15,7 @@ import requests
 
 from arca_server import ArcaServer
 from rawclient import (connect, cpu_seconds, get, hang_guard, read_response, sha256,
-                       wait_closed, wait_until)
+                       wait_closed, wait_server_read, wait_until)
 
 ATTACKER = "127.0.0.2"
 
@@ -43,10 +43,10 @@ def test_one_address_cannot_take_every_slot():
         assert json.loads(r[2])["errors"][0]["code"] == "TOOMANYREQUESTS"
         assert r[1].get("retry-after") == "1"
         # Everybody else is served, uploads included.
-        assert requests.get(srv.url + "/v2/", timeout=10).status_code == 200
+        assert requests.get(srv.url + "/v2/", timeout=hang_guard(10)).status_code == 200
         data = os.urandom(4096)
         r = requests.post(f"{srv.url}/v2/other/blobs/uploads/?digest={sha256(data)}", data=data,
-                          timeout=10)
+                          timeout=hang_guard(10))
         assert r.status_code == 201, r.text
         for h in held:
             h.close()
@@ -79,7 +79,7 @@ def test_trickled_body_is_cut_by_the_minimum_rate():
         # Every slot is held now; within the rate window the server takes them back.
         def served():
             try:
-                return requests.get(srv.url + "/v2/", timeout=5).status_code == 200
+                return requests.get(srv.url + "/v2/", timeout=hang_guard(5)).status_code == 200
             except requests.RequestException:
                 return False
         wait_until(served, 30, what="slots freed from trickling bodies")
@@ -114,13 +114,13 @@ def test_headers_trickling_in_are_cut_off_with_408():
             for ch in b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
                 s.send(bytes([ch]))
                 # others are served meanwhile
-                assert requests.get(srv.url + "/v2/", timeout=5).status_code == 200
+                assert requests.get(srv.url + "/v2/", timeout=hang_guard(5)).status_code == 200
                 time.sleep(0.2)
                 if time.time() > deadline:
                     break
         except (BrokenPipeError, ConnectionResetError):
             pass
-        s.settimeout(5)
+        s.settimeout(hang_guard(5))
         try:
             reply = s.recv(4096)
         except (ConnectionResetError, socket.timeout):
@@ -174,7 +174,8 @@ def test_busy_slots_answer_503_not_a_hang():
             s = connect(srv.port, ATTACKER)
             s.sendall(b"GET /v2/ HTTP/1.1\r\n")  # headers begun: not idle, cannot be reclaimed
             busy.append(s)
-        time.sleep(0.5)  # margin only: the four header fragments are on the wire already
+        for s in busy:                   # the four header fragments are in the server's hands
+            wait_server_read(s, srv.port)
         r = get(srv.port)
         assert r is not None and r[0] == 503, r
         assert json.loads(r[2])["errors"][0]["code"] == "TOOMANYREQUESTS"
@@ -218,7 +219,7 @@ def test_slow_reader_of_a_response_is_cut():
                                    if l.startswith("{") and f"/v2/big/blobs/{d}" in l], 10,
                           what="the access log line")
         assert line and line[0]["status"] == 200 and line[0]["bytes"] < len(data), line
-        assert requests.get(srv.url + "/v2/", timeout=5).status_code == 200
+        assert requests.get(srv.url + "/v2/", timeout=hang_guard(5)).status_code == 200
     finally:
         srv.cleanup()
 
@@ -235,12 +236,19 @@ def test_out_of_file_descriptors_answers_503_without_spinning():
         # Fill every descriptor with connections that have begun a request (not idle).
         for _ in range(80):
             try:
-                s = connect(srv.port, ATTACKER, timeout=5)
+                s = connect(srv.port, ATTACKER, timeout=hang_guard(5))
                 s.sendall(b"GET /v2/ HTTP/1.1\r\n")
                 held.append(s)
             except OSError:
                 break
-        time.sleep(0.5)
+
+        # Measure from when the server has settled after taking them (its CPU time stands
+        # still for a while); one that spins never settles, and fails here as it should.
+        def settled():
+            c0 = cpu_seconds(srv.proc.pid)
+            time.sleep(0.3)
+            return cpu_seconds(srv.proc.pid) - c0 < 0.03
+        wait_until(settled, 30, interval=0, what="the server to go idle while out of descriptors")
         before = cpu_seconds(srv.proc.pid)
         answers = []
         for _ in range(5):

@@ -113,10 +113,12 @@ def location_path(location: str) -> str:
 
 # -------------------------------------------------------------- the client
 class Registry:
-    """A registry client bound to one server URL."""
+    """A registry client bound to one server URL; `token` (or token= on a request) is sent as
+    `Authorization: Bearer`."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token=None):
         self.url = url.rstrip("/")
+        self.token = token
         self.s = requests.Session()
         # Keep bodies byte-exact: never ask for a transfer encoding/compression.
         self.s.headers["Accept-Encoding"] = "identity"
@@ -127,9 +129,14 @@ class Registry:
     def abs(self, path_or_url: str) -> str:
         return urllib.parse.urljoin(self.url + "/", path_or_url)
 
-    def request(self, method, path_or_url, **kw):
+    def request(self, method, path_or_url, token=None, **kw):
         kw.setdefault("timeout", DEFAULT_TIMEOUT)
         kw.setdefault("allow_redirects", False)
+        tok = token if token is not None else self.token
+        if tok:
+            headers = dict(kw.pop("headers", None) or {})
+            headers.setdefault("Authorization", f"Bearer {tok}")
+            kw["headers"] = headers
         return self.s.request(method, self.abs(path_or_url), **kw)
 
     def get(self, p, **kw):

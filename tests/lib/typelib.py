@@ -14,11 +14,10 @@ import tarfile
 import urllib.parse
 import uuid
 
-import requests
-
+import ocihttp
 from client_runner import CMD_TIMEOUT, Runner  # noqa: F401  (tests/lib)
 from testkit import (  # noqa: F401  (re-exported for the suites)
-    CNAB_CONFIG, CNAB_TYPE, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, HELM_CHART,
+    ALL_MANIFEST_TYPES, CNAB_CONFIG, CNAB_TYPE, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, HELM_CHART,
     HELM_CONFIG, HELM_PROV, LINK_RE, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
     describe, dumps, hang_guard, header_values, next_link, parse_rfc3339, sha256, wait_until)
 
@@ -67,10 +66,9 @@ def error_text(resp):
 
 
 def assert_error(resp, status, code):
-    assert resp.status_code == status, f"expected {status} {code}" + describe(resp)
-    text, codes = error_text(resp)
-    assert code in codes, f"expected error code {code}, got {codes}" + describe(resp)
-    return text
+    """ocihttp.assert_error (status, OCI error body, code), then the errors as one string."""
+    ocihttp.assert_error(resp, status, code)
+    return error_text(resp)[0]
 
 
 def type_path(type_id, encoded=False):
@@ -109,30 +107,17 @@ class Pushed:
         return sum(self.closure().values())
 
 
-class Arca:
-    """Client for one server: /v2/ pushes and the /arca/v1/ API."""
+class Arca(ocihttp.Registry):
+    """The registry client (ocihttp.Registry) with the /arca/v1/ API. It sends no Accept
+    header unless a call asks for one."""
 
     def __init__(self, url, token=None):
-        self.url = url.rstrip("/")
-        self.s = requests.Session()
-        self.s.headers["Accept-Encoding"] = "identity"
-        self.token = token
-
-    def request(self, method, path, token=None, **kw):
-        kw.setdefault("timeout", hang_guard(60))  # a request that takes longer hangs
-        kw.setdefault("allow_redirects", False)
-        headers = dict(kw.pop("headers", None) or {})
-        tok = token if token is not None else self.token
-        if tok:
-            headers.setdefault("Authorization", f"Bearer {tok}")
-        url = path if path.startswith("http") else self.url + path
-        return self.s.request(method, url, headers=headers, **kw)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
+        super().__init__(url, token=token)
+        del self.s.headers["Accept"]
 
     # ---------------------------------------------------------------- /v2/
     def push_blob(self, repo, data):
+        """A single-request upload (POST with the digest), finished with a PUT when declined."""
         digest = sha256(data)
         r = self.request("POST", f"/v2/{repo}/blobs/uploads/", params={"digest": digest},
                          data=data, headers={"Content-Type": "application/octet-stream"})
@@ -160,8 +145,7 @@ class Arca:
         return r
 
     def get_manifest(self, repo, ref):
-        return self.get(f"/v2/{repo}/manifests/{ref}", headers={"Accept": ", ".join(
-            [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])})
+        return super().get_manifest(repo, ref, accept=", ".join(ALL_MANIFEST_TYPES))
 
     def referrers(self, repo, digest, artifact_type=None):
         params = {"artifactType": artifact_type} if artifact_type else None

@@ -16,7 +16,7 @@ import pytest
 import ocihttp
 from ocihttp import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, image_manifest, sha256
 from arca_server import arca_bin
-from testkit import wait_until
+from testkit import hang_guard, wait_until
 from hardlib import (ATTACK_DEPTH, MAX_JSON_DEPTH, assert_names_limit, deep_arrays, deep_objects,
                      deep_schema, type_file_path)
 
@@ -224,7 +224,7 @@ def test_deep_policy_at_start_is_a_clear_error(tmp_path):
         root.mkdir()
         (root / "policy.yaml").write_text(text)
         p = subprocess.run([arca_bin(), "serve", "--addr", "127.0.0.1:1", "--root", str(root)],
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=hang_guard(60))
         assert p.returncode > 0, (p.returncode, p.stderr[-2000:])
         assert b"nest deeper than 500 levels" in p.stderr, p.stderr[-2000:]
 

@@ -191,6 +191,8 @@ def retry_scenario(scenario, tries=5, what="the precondition"):
     for attempt in range(tries):
         v = scenario(attempt)
         if v is True:
+            if missed:
+                print(f"{what}: held on try {attempt + 1}; before: {missed}")
             return attempt
         missed.append(v or f"try {attempt + 1}")
     raise AssertionError(f"{what} never held in {tries} tries, so nothing was checked "

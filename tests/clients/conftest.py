@@ -2,26 +2,11 @@
 and a sandboxed environment for the containers tools (skopeo, podman) and Go clients."""
 import json
 import os
-import sys
 
 import pytest
 
-# tests/lib holds ArcaServer, shared by every black-box suite; this folder holds client_helpers.
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-sys.path.insert(0, os.path.dirname(__file__))
-
-from arca_server import ArcaServer  # noqa: E402
-import go_tools  # noqa: E402
-from client_helpers import OCI_INDEX, Layout, Runner, build_image, require_tool  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def go_tools_bin():
-    """Bin dir of the Go clients (see tests/lib/go_tools.py)."""
-    try:
-        return go_tools.go_tools_bin()
-    except RuntimeError as e:
-        pytest.fail(str(e))
+from arca_server import ArcaServer
+from client_helpers import OCI_INDEX, Layout, Runner, build_image, require_tool
 
 
 @pytest.fixture(scope="session")

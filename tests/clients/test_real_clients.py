@@ -5,7 +5,6 @@ Issue 2: "an image built with umoci copied to Arca with skopeo copy and back, by
 digests; skopeo copy --all of a multi-platform index; skopeo inspect, list-tags, delete;
 podman push and podman pull (vfs storage)".
 """
-import hashlib
 import json
 import os
 import re
@@ -14,17 +13,10 @@ import pytest
 import requests
 
 from client_helpers import Layout, require_tool
+from testkit import ALL_MANIFEST_TYPES, DOCKER_LIST, DOCKER_MANIFEST
+from testkit import sha256 as digest_of
 
-MANIFEST_ACCEPT = ", ".join([
-    "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json"])
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+MANIFEST_ACCEPT = ", ".join(ALL_MANIFEST_TYPES)
 
 
 def get_manifest(arca, repo, ref):

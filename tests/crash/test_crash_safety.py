@@ -14,7 +14,6 @@ manifest pushes against one data root, SIGKILLs the server after a random delay,
 on the same root and verifies everything recorded so far. ARCA_CRASH_SEED replays a run,
 ARCA_CRASH_ROUNDS changes the number of rounds.
 """
-import hashlib
 import http.client
 import json
 import os
@@ -27,23 +26,16 @@ import pytest
 import requests
 
 from arca_server import ArcaServer
+from testkit import MANIFEST_ACCEPT, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, hang_guard, sha256
 
 SEED = int(os.environ.get("ARCA_CRASH_SEED", str(int(time.time() * 1000) % 1_000_000)))
 ROUNDS = int(os.environ.get("ARCA_CRASH_ROUNDS", "10"))
 THREADS = 6
 REPOS = ["crash/alpha", "crash/beta", "crash/gamma/deep"]
-HTTP_TIMEOUT = 15
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-MANIFEST_ACCEPT = ", ".join([
-    OCI_MANIFEST, OCI_INDEX, "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json", "*/*"])
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+# A request that gets no answer this long hangs (a hang guard, scaled by ARCA_TEST_TIME_SCALE);
+# slowness alone never fails the test.
+HTTP_TIMEOUT = hang_guard(120)
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 
 
 def payload(seed, size):
@@ -227,7 +219,7 @@ class Worker(threading.Thread):
             return
         doc = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                "config": {"mediaType": OCI_CONFIG, "digest": cfg_rec.digest, "size": cfg_rec.size},
-               "layers": [{"mediaType": OCI_LAYER, "digest": l.digest, "size": l.size}
+               "layers": [{"mediaType": OCI_LAYER_TAR, "digest": l.digest, "size": l.size}
                           for l in layers]}
         body = json.dumps(doc, indent=self.rng.choice([None, 2])).encode()
         tag = f"t{self.rng.getrandbits(40):010x}"
@@ -264,7 +256,7 @@ class Worker(threading.Thread):
                    "application/vnd.arca.crash.test",
                    "config": {"mediaType": "application/vnd.arca.crash.config.v1+json",
                               "digest": layer.digest, "size": layer.size},
-                   "layers": [{"mediaType": OCI_LAYER, "digest": layer.digest,
+                   "layers": [{"mediaType": OCI_LAYER_TAR, "digest": layer.digest,
                                "size": layer.size}],
                    "annotations": {"n": str(i), "r": f"{self.rng.getrandbits(64):x}"}}
             body = json.dumps(doc).encode()
@@ -289,7 +281,12 @@ class Worker(threading.Thread):
                 op(self.rng.choice(REPOS))
                 with self.ledger.lock:
                     self.ledger.ops += 1
-            except (requests.ConnectionError, requests.Timeout) as e:
+            except requests.Timeout as e:
+                if not self.stop.is_set():
+                    self.ledger.complain(f"hang: no answer within {HTTP_TIMEOUT:g} s while the "
+                                         f"server should run: {e}")
+                return
+            except requests.ConnectionError as e:
                 if not self.stop.is_set():
                     self.ledger.complain(f"server unreachable while it should run: {e}")
                 return
@@ -430,7 +427,7 @@ def test_kill9_during_uploads_and_manifest_pushes():
             srv.stop(kill=True)
             for w in workers:
                 w.join(timeout=HTTP_TIMEOUT + 5)
-            assert not any(w.is_alive() for w in workers), "a worker hung after the kill"
+            assert not any(w.is_alive() for w in workers), "hang: a worker still runs after the kill"
             assert not ledger.unexpected, (
                 f"round {rnd} (seed {SEED}): unexpected answers while the server ran:\n  "
                 + "\n  ".join(ledger.unexpected[:20]))
@@ -578,6 +575,7 @@ def test_kill9_mid_body_of_large_monolithic_upload():
         assert sent.wait(HTTP_TIMEOUT)
         srv.stop(kill=True)
         t.join(HTTP_TIMEOUT)
+        assert not t.is_alive(), "hang: the upload still runs after the kill"
         srv.start()
         r = requests.head(f"{srv.url}/v2/{repo}/blobs/{digest}", timeout=HTTP_TIMEOUT)
         assert r.status_code == 404, f"half-received blob is visible: {r.status_code}"

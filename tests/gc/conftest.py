@@ -3,43 +3,18 @@
 Every test starts servers of its own (`make_server`), since GC settings are per process;
 the background schedule is off (`--gc-interval 0`) unless a test sets it.
 """
-import os
-import re
-import sys
-import uuid
-
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, HERE)
-
-from arca_server import ArcaServer  # noqa: E402
-from gclib import Client  # noqa: E402
-
-
-class GcServer(ArcaServer):
-    def log_text(self):
-        try:
-            self._log.flush()
-        except (AttributeError, ValueError):
-            pass
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+from gclib import Client
+from testkit import Server, repo_namer, write_server_files
 
 
 def start_server(root, extra_args=(), policy=None):
-    os.makedirs(root, exist_ok=True)
-    if policy is not None:
-        with open(os.path.join(root, "policy.yaml"), "w") as f:
-            f.write(policy)
+    write_server_files(root, policy=policy)
     args = list(extra_args)
     if "--gc-interval" not in args:
         args = ["--gc-interval", "0"] + args
-    srv = GcServer(root=root, extra_args=args)
+    srv = Server(root=root, extra_args=args)
     srv.start()
     return srv
 
@@ -65,16 +40,9 @@ def make_server(tmp_path):
     assert not dead, f"arca died during the test; log: {dead}"
 
 
-def _slug(text, limit=30):
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:limit].strip("-") or "x"
-
-
 @pytest.fixture
 def repo(request):
     """repo() / repo("prefix") -> a fresh, grammar-valid repository name."""
-    base = _slug(request.node.name)
-
     def make(prefix="gc"):
-        return f"{prefix}/{base}-{uuid.uuid4().hex[:8]}"
+        return repo_namer(request.node.name, prefix, limit=30)()
     return make

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 
+from testkit import hang_guard
 from gclib import (CNAB_TYPE, DOCKER_FOREIGN, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, OCI_NONDIST,
                    acted_digests, image, index, pull_problems, push_image, sha256)
 
@@ -220,14 +221,15 @@ class Listener:
         while not self.stop.is_set():
             try:
                 c, _ = self.sock.accept()
-                self.connections += 1
-                c.close()
             except OSError:
-                pass
+                continue
+            self.connections += 1
+            c.close()
 
     def close(self):
         self.stop.set()
-        self.t.join(5)
+        self.t.join(hang_guard(10))
+        assert not self.t.is_alive(), "hang: the listener thread still runs"
         self.sock.close()
 
 

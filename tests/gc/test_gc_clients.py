@@ -11,15 +11,11 @@ import tarfile
 import pytest
 
 from client_runner import Runner
-import go_tools
 
 
 @pytest.fixture(scope="module")
-def tools():
-    try:
-        return go_tools.go_tools_bin()
-    except RuntimeError as e:
-        pytest.fail(str(e))
+def tools(go_tools_bin):
+    return go_tools_bin
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@ beside pushes, retags, untags and deletes; SIGKILL in the middle of a pass; `arc
 store no server holds (and asking the server that holds it).
 """
 import collections
-import concurrent.futures
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 import traceback
@@ -14,6 +14,7 @@ import traceback
 from gclib import (OCI_INDEX, OCI_MANIFEST, Client, actions, acted_digests, blob_path,
                    check_report, describe_run, image, index, json_out, pull_problems,
                    push_image, run_arca, sha256)
+from testkit import hang_guard, run_threads, wait_until
 
 STRESS_SECONDS = float(os.environ.get("GC_STRESS_SECONDS", "20"))
 KILL_ROUNDS = int(os.environ.get("GC_KILL_ROUNDS", "3"))
@@ -41,11 +42,11 @@ class Worker(threading.Thread):
     shared repositories, tracking which tag names which manifest. Only this worker touches
     its tags, so a tag it holds must pull completely at any moment, GC or not."""
 
-    def __init__(self, wid, cl, repos, pool, deadline, retry_unknown=False):
+    def __init__(self, wid, cl, repos, pool, stop, retry_unknown=False):
         super().__init__(daemon=True)
         self.retry_unknown = retry_unknown
         self.wid, self.cl, self.repos, self.pool = wid, cl, repos, pool
-        self.deadline = deadline
+        self.stop_ev = stop
         self.rnd = random.Random(1000 + wid)
         self.tags = {}                 # (repo, tag) -> Manifest
         self.index_children = set()    # digests any index of ours ever referenced
@@ -148,7 +149,7 @@ class Worker(threading.Thread):
         ops = [(self.op_push_image, 30), (self.op_retag, 10), (self.op_untag, 15),
                (self.op_delete, 8), (self.op_push_index, 10), (self.op_verify, 15)]
         fns, weights = zip(*ops)
-        while time.time() < self.deadline and len(self.errors) < 20:
+        while not self.stop_ev.is_set() and len(self.errors) < 20:
             fn = self.rnd.choices(fns, weights)[0]
             try:
                 fn()
@@ -188,20 +189,27 @@ def _stress(make_server, repo, grace, seconds):
     for r in repos:
         for data in pool:
             cl.push_blob(r, data)
-    deadline = time.time() + seconds
-    workers = [Worker(i, Client(srv.url), repos, pool, deadline, retry_unknown=(grace != "60s"))
-               for i in range(4)]
+    stop_workers = threading.Event()
+    workers = [Worker(i, Client(srv.url), repos, pool, stop_workers,
+                      retry_unknown=(grace != "60s")) for i in range(4)]
     stop = threading.Event()
     gcl = GcLoop(Client(srv.url), stop)
     gcl.start()
     for w in workers:
         w.start()
+    # `seconds` of work, then on until the GC loop has done what the checks below need (five
+    # passes, manifests deleted): a slow machine takes longer, it does not fail for that
+    time.sleep(seconds)
+    wait_until(lambda: (gcl.passes >= 5 and gcl.deleted["manifests"] > 0) or gcl.errors
+               or any(w.errors or not w.is_alive() for w in workers) or not gcl.is_alive(),
+               timeout=600, interval=0.2, what="five GC passes deleting manifests beside the workers")
+    stop_workers.set()
     for w in workers:
-        w.join(seconds + 120)
-        assert not w.is_alive(), "a worker hangs"
+        w.join(hang_guard(120))
+        assert not w.is_alive(), "hang: a worker still runs after its stop"
     stop.set()
-    gcl.join(120)
-    assert not gcl.is_alive(), "the GC loop hangs"
+    gcl.join(hang_guard(120))
+    assert not gcl.is_alive(), "hang: the GC loop still runs after its stop"
     assert srv.alive(), f"arca died; log: {srv.log_path}"
 
     errors = [e for w in workers for e in w.errors] + gcl.errors
@@ -259,15 +267,7 @@ def test_gc_with_short_blob_grace_beside_concurrent_pushes(make_server, repo):
 def _push_orphans(url, junk, pool, n_manifests, n_blobs):
     """Untagged manifests (half pushed by digest, half tagged then untagged) and loose blobs;
     returns (manifests, loose blob digests)."""
-    local = threading.local()
-
-    def client():
-        if not hasattr(local, "cl"):
-            local.cl = Client(url)
-        return local.cl
-
-    def one_manifest(i):
-        cl = client()
+    def one_manifest(cl, i):
         m = image(cl, junk, layer_size=200, shared=[pool[i % len(pool)]])
         if i % 2:
             cl.push_manifest(junk, m.digest, m.body, OCI_MANIFEST)
@@ -276,13 +276,20 @@ def _push_orphans(url, junk, pool, n_manifests, n_blobs):
             cl.delete_manifest(junk, f"o{i}")
         return m
 
-    def one_blob(i):
-        return client().push_blob(junk, os.urandom(100 + i % 50))
+    def one_blob(cl, i):
+        return cl.push_blob(junk, os.urandom(100 + i % 50))
 
-    with concurrent.futures.ThreadPoolExecutor(8) as ex:
-        ms = list(ex.map(one_manifest, range(n_manifests)))
-        blobs = list(ex.map(one_blob, range(n_blobs)))
-    return ms, blobs
+    def pusher(k, n, fn):
+        cl = Client(url)
+        try:
+            return [fn(cl, i) for i in range(k, n, 8)]
+        finally:
+            cl.close()
+    ms = run_threads([lambda k=k: pusher(k, n_manifests, one_manifest) for k in range(8)],
+                     timeout=600, what="manifest pusher")
+    blobs = run_threads([lambda k=k: pusher(k, n_blobs, one_blob) for k in range(8)],
+                        timeout=600, what="blob pusher")
+    return [m for part in ms for m in part], [b for part in blobs for b in part]
 
 
 def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
@@ -297,27 +304,48 @@ def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
         cl.push_blob(junk, data)
     rng = random.Random(42)
     orphans, loose = [], []
-    finished_before_kill = 0
-    for rnd in range(KILL_ROUNDS):
+    hits, misses = 0, []
+    db_path = os.path.join(srv.root, "meta.db")
+    # Every round must kill a pass in the middle: begun (its first batch committed, which the
+    # database's data_version shows to another connection) and not yet answered. A round whose
+    # pass was quicker than the kill does not count and is made again, a bounded number of times.
+    while hits < KILL_ROUNDS:
+        assert len(misses) < 2 * KILL_ROUNDS, \
+            f"only {hits} of {hits + len(misses)} kills landed inside a pass: {misses}"
+        rnd = hits + len(misses)
         ms, bs = _push_orphans(srv.url, junk, pool, 150, 600)
         orphans += ms
         loose += bs
         answer = {}
+        db = sqlite3.connect(db_path)
+        try:
+            version = lambda: db.execute("PRAGMA data_version").fetchone()[0]  # noqa: E731
+            v0 = version()
 
-        def run_gc():
-            try:
-                answer["r"] = Client(srv.url).post("/arca/v1/admin/gc", retry=False)
-            except Exception as e:             # the server died under it: expected
-                answer["e"] = e
-        t = threading.Thread(target=run_gc)
-        t.start()
-        time.sleep(rng.uniform(0.05, 0.2))
-        srv.stop(kill=True)
-        t.join(30)
-        if "r" in answer:
-            finished_before_kill += 1
-        print(f"\nround {rnd}: the pass " + (f"answered {answer['r'].status} before the kill: "
-              f"{answer['r'].body[:200]!r}" if "r" in answer else f"was killed ({answer.get('e')!r})"))
+            def run_gc():
+                try:
+                    answer["r"] = Client(srv.url).post("/arca/v1/admin/gc", retry=False)
+                except Exception as e:             # the server died under it: expected
+                    answer["e"] = e
+            t = threading.Thread(target=run_gc, daemon=True)
+            t.start()
+            wait_until(lambda: version() != v0 or answer, 60, interval=0.002,
+                       what="the GC pass to commit its first batch")
+            begun = version() != v0
+            time.sleep(rng.uniform(0, 0.05))
+            srv.stop(kill=True)
+        finally:
+            db.close()
+        t.join(hang_guard(30))
+        assert not t.is_alive(), "hang: the GC request neither answered nor failed after the kill"
+        if begun and "r" not in answer:
+            hits += 1
+            print(f"\nround {rnd}: the pass was killed in the middle ({answer.get('e')!r})")
+        else:
+            what = (f"answered {answer['r'].status} before the kill: {answer['r'].body[:200]!r}"
+                    if "r" in answer else "had not begun")
+            misses.append(f"round {rnd}: the pass {what}")
+            print("\n" + misses[-1])
         cl.close()
         srv.start()
         problems = []
@@ -358,7 +386,7 @@ def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
     on_disk = blob_files(srv.root)
     assert on_disk == want, f"{len(on_disk - want)} unreferenced blob files left " \
                             f"(e.g. {sorted(on_disk - want)[:3]}), {len(want - on_disk)} missing " \
-                            f"({finished_before_kill} of {KILL_ROUNDS} passes ended before the kill)"
+                            f"({len(misses)} passes ended before their kill)"
     srv.stop()
     fsck_clean(srv.root)
 

@@ -5,21 +5,12 @@ uniquely named repositories; `make_server` starts a server of a test's own, with
 a policy written into its root before it starts. Every server is checked alive at the end of
 the test that used it: a crash is a failure even when the test's own assertions passed.
 """
-import os
-import re
-import sys
-import uuid
-
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, os.path.join(HERE, "..", "http"))  # ocihttp: the /v2/ client and checks
-sys.path.insert(0, HERE)
-
-from hardlib import HardeningServer  # noqa: E402
-import ocihttp  # noqa: E402
-from ocihttp import Registry  # noqa: E402
+from hardlib import HardeningServer
+import ocihttp
+from ocihttp import Registry
+from testkit import repo_namer, write_server_files
 
 
 def _assert_alive(srv):
@@ -59,15 +50,7 @@ def make_server(tmp_path):
 
     def make(types=None, policy=None, extra_args=(), start=True):
         root = str(tmp_path / f"root{len(started)}")
-        os.makedirs(root, exist_ok=True)
-        if policy is not None:
-            with open(os.path.join(root, "policy.yaml"), "w") as f:
-                f.write(policy)
-        if types:
-            os.makedirs(os.path.join(root, "types"), exist_ok=True)
-            for name, content in types.items():
-                with open(os.path.join(root, "types", name), "wb" if isinstance(content, bytes) else "w") as f:
-                    f.write(content)
+        write_server_files(root, policy=policy, types=types)
         srv = HardeningServer(root=root, extra_args=list(extra_args))
         started.append(srv)
         if start:
@@ -80,20 +63,13 @@ def make_server(tmp_path):
         assert alive, f"arca died during the test; log: {srv.log_path}"
 
 
-def _slug(text, limit=40):
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:limit].strip("-") or "x"
-
-
 @pytest.fixture
 def repo(request):
     """A fresh, grammar-valid repository name per call: repo() or repo("suffix")."""
-    base = _slug(request.node.name)
+    namer = repo_namer(request.node.name, "h")
 
     def make(suffix=""):
-        name = f"h/{base}-{uuid.uuid4().hex[:8]}"
-        if suffix:
-            name += "/" + _slug(suffix, 20)
+        name = namer(suffix)
         assert ocihttp.NAME_RE.match(name), name
         return name
     return make

@@ -17,25 +17,14 @@ import tarfile
 
 import pytest
 
-import go_tools
 import ocihttp
 from client_runner import Runner
 from ocihttp import OCI_INDEX, OCI_MANIFEST, sha256
-
-CNAB_CONFIG = "application/vnd.cnab.config.v1+json"
-CNAB_TYPE = "application/vnd.cnab.manifest.v1"
+from testkit import CNAB_CONFIG, CNAB_TYPE
 
 
-@pytest.fixture(scope="module")
-def go_bin():
-    try:
-        return go_tools.go_tools_bin()
-    except RuntimeError as e:
-        pytest.fail(str(e))
-
-
-def tool(go_bin, name):
-    path = os.path.join(go_bin, name)
+def built_tool(go_tools_bin, name):
+    path = os.path.join(go_tools_bin, name)
     if not os.access(path, os.X_OK):
         pytest.fail(f"{name} is not built (scripts/go-tools.sh)", pytrace=False)
     return path
@@ -52,8 +41,8 @@ def layer_tar(path, name, content):
         f.write(buf.getvalue())
 
 
-def test_cnab_to_oci_push_stores_the_oci_config_manifest(make_server, go_bin, tmp_path):
-    crane, cnab = tool(go_bin, "crane"), tool(go_bin, "cnab-to-oci")
+def test_cnab_to_oci_push_stores_the_oci_config_manifest(make_server, go_tools_bin, tmp_path):
+    crane, cnab = built_tool(go_tools_bin, "crane"), built_tool(go_tools_bin, "cnab-to-oci")
     srv = make_server()
     reg = ocihttp.Registry(srv.url)
     run = Runner(str(tmp_path / "env"))

@@ -10,13 +10,13 @@ still up and serving.
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 import ocihttp
 from ocihttp import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, image_manifest, sha256
 from arca_server import arca_bin
+from testkit import hang_guard, wait_until
 from hardlib import (ATTACK_DEPTH, MAX_JSON_DEPTH, assert_names_limit, deep_arrays, deep_objects,
                      deep_schema, type_file_path)
 
@@ -160,15 +160,6 @@ def test_deep_type_definition_via_the_api(reg, alive):
     alive()
 
 
-def wait_for(predicate, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_deep_type_definition_file_in_types_dir(make_server):
     deep_file = gizmo_definition(deep_schema(ATTACK_DEPTH))
     good = "application/vnd.example.fine.config.v1+json"
@@ -182,7 +173,7 @@ def test_deep_type_definition_file_in_types_dir(make_server):
     # dropped in while running: logged and skipped, the server keeps serving
     with open(type_file_path(srv, "deeper.json"), "w") as f:
         f.write(gizmo_definition(deep_arrays(ATTACK_DEPTH), "application/vnd.example.b.config.v1+json"))
-    wait_for(lambda: "deeper.json" in srv.log_text(), "the bad file to be reported")
+    wait_until(lambda: "deeper.json" in srv.log_text(), what="the bad file to be reported")
     ocihttp.assert_status(reg.get("/v2/"), 200)
     ocihttp.assert_status(reg.get(f"/arca/v1/types/{good}"), 200)
     # and restarts keep working with the files still there
@@ -233,7 +224,7 @@ def test_deep_policy_at_start_is_a_clear_error(tmp_path):
         root.mkdir()
         (root / "policy.yaml").write_text(text)
         p = subprocess.run([arca_bin(), "serve", "--addr", "127.0.0.1:1", "--root", str(root)],
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=hang_guard(60))
         assert p.returncode > 0, (p.returncode, p.stderr[-2000:])
         assert b"nest deeper than 500 levels" in p.stderr, p.stderr[-2000:]
 
@@ -247,8 +238,8 @@ def test_deep_policy_reload_keeps_the_previous_one(make_server, repo):
     for n, text in enumerate((deep_policy_flow(), deep_policy_block())):
         with open(os.path.join(srv.root, "policy.yaml"), "w") as f:
             f.write(text)
-        wait_for(lambda: srv.log_text().count("nest deeper than 500 levels") > n,
-                 "the deep policy to be reported")
+        wait_until(lambda: srv.log_text().count("nest deeper than 500 levels") > n,
+                   what="the deep policy to be reported")
         ocihttp.assert_status(reg.get("/v2/"), 200)
         r, _ = push_config_image(reg, name, b'{"architecture":"amd64","os":"linux"}')
         ocihttp.assert_error(r, 400, "MANIFEST_INVALID")  # the previous policy still holds

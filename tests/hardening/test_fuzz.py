@@ -18,16 +18,15 @@ import requests
 import ocihttp
 from ocihttp import (DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER,
                      OCI_MANIFEST, descriptor, sha256)
+from testkit import CNAB_CONFIG, HELM_CONFIG, hang_guard
 from hardlib import assert_well_formed
 
 MAX_CASES = 5000
-BUDGET_S = 60.0 * float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
+BUDGET_S = hang_guard(60.0)  # a budget, not a bound: scaled like the hang guards
 POLICY_EVERY_S = 2.0  # the server re-reads the policy file about once a second
 DEEP_SENTINEL = "\u2603deep\u2603"
 
 GIZMO = "application/vnd.example.gizmo.config.v1+json"
-HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
-CNAB_CONFIG = "application/vnd.cnab.config.v1+json"
 CONFIG_TYPES = [OCI_CONFIG, DOCKER_CONFIG, HELM_CONFIG, CNAB_CONFIG, GIZMO]
 
 GIZMO_DEF = {

@@ -5,19 +5,14 @@ their own, uniquely named repositories; `fresh_server`/`fresh_reg` start an empt
 registry for the few tests that need an empty store (catalog, restart).
 """
 import os
-import re
-import sys
 import uuid
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, HERE)
-
-from arca_server import ArcaServer  # noqa: E402
-import ocihttp  # noqa: E402
-from ocihttp import Registry, sha256  # noqa: E402
+from arca_server import ArcaServer
+import ocihttp
+from ocihttp import Registry, sha256
+from testkit import repo_namer
 
 
 @pytest.fixture(scope="session")
@@ -46,20 +41,13 @@ def fresh_reg(fresh_server):
     return Registry(fresh_server.url)
 
 
-def _slug(text, limit=40):
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:limit].strip("-") or "x"
-
-
 @pytest.fixture
 def new_repo(request):
     """Returns a factory of unique, grammar-valid repository names for this test."""
-    base = _slug(request.node.name)
+    namer = repo_namer(request.node.name, "t")
 
     def make(suffix=""):
-        name = f"t/{base}-{uuid.uuid4().hex[:8]}"
-        if suffix:
-            name += "/" + _slug(suffix, 20)
+        name = namer(suffix)
         assert ocihttp.NAME_RE.match(name), name
         return name
 

@@ -11,6 +11,7 @@ import socket
 import pytest
 
 from ocihttp import assert_error, assert_status, describe, random_bytes
+from testkit import hang_guard
 
 SIZE = 4096
 
@@ -88,7 +89,7 @@ def test_blob_cut_short_while_sent_ends_the_connection(reg, server, repo):
     with socket.socket() as s:
         # A small receive buffer keeps the server blocked in its send, far from the end.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
-        s.settimeout(60)
+        s.settimeout(hang_guard(60))
         s.connect(("127.0.0.1", server.port))
         s.sendall(f"GET /v2/{repo}/blobs/{digest} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         got = b""

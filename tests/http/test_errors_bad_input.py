@@ -5,7 +5,6 @@ import json
 import os
 import re
 import socket
-import threading
 import time
 import uuid
 
@@ -15,6 +14,7 @@ from ocihttp import (NAME_RE, OCI_MANIFEST, TAG_RE, Registry, assert_error, asse
                      assert_status, bogus_digest, build_request, check_error_body, describe,
                      make_image, push_image, random_bytes, raw_exchange, raw_pipeline,
                      sha256, with_query)
+from testkit import hang_guard, run_threads
 
 OCTET = ("Content-Type", "application/octet-stream")
 
@@ -27,7 +27,7 @@ def store_unchanged(server, canary):
 
 
 def _alive(reg):
-    r = reg.get("/v2/", timeout=10)
+    r = reg.get("/v2/", timeout=hang_guard(10))
     assert r.status_code == 200, describe(r)
 
 
@@ -260,16 +260,17 @@ def test_truncated_manifest_put_creates_nothing(server, reg, repo):
 
 
 def test_stalled_upload_does_not_block_other_clients(server, reg, repo):
+    """While one PATCH stalls mid-body, other clients are served. Blocked, they would wait for
+    the stalled body until the server's io_timeout (60 s): the requests below give up sooner
+    than that (a hang guard, scaled on slow machines) and fail."""
     loc = reg.start_upload(repo)
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=hang_guard(10))
     try:
         sock.sendall(build_request("PATCH", loc, [OCTET], b"0123456789", content_length=1_000_000))
-        t0 = time.time()
         for _ in range(5):
-            assert_status(reg.get("/v2/", timeout=5), 200)
+            assert_status(reg.get("/v2/", timeout=hang_guard(30)), 200)
         other = random_bytes(1000)
         assert reg.get_blob(repo, reg.push_blob(repo, other)) == other
-        assert time.time() - t0 < 10
     finally:
         sock.close()
     _alive(reg)
@@ -530,8 +531,8 @@ def test_many_idle_connections_do_not_starve_the_server(server, reg):
     socks = []
     try:
         for _ in range(150):
-            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
-        r = Registry(server.url).get("/v2/", timeout=10)
+            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=hang_guard(10)))
+        r = Registry(server.url).get("/v2/", timeout=hang_guard(10))
         assert r.status_code == 200
     finally:
         for s in socks:
@@ -540,29 +541,30 @@ def test_many_idle_connections_do_not_starve_the_server(server, reg):
 
 
 def test_parallel_hostile_and_normal_traffic(server, reg, repo):
-    stop = time.time() + 3
-    errors = []
+    """3 s of garbage and path tricks from two threads beside normal pushes. Every exchange
+    must end (an answer or a close; raw_exchange fails on a hang), the path trick must be
+    refused, and any failure in a thread fails the test."""
+    stop = time.monotonic() + 3
+    rounds = []
 
     def hostile():
-        while time.time() < stop:
-            raw_exchange(server.port, os.urandom(512), half_close=True, timeout=5)
-            raw_exchange(server.port, build_request("GET", "/v2/" + "..%2f" * 50 + "x/tags/list"), timeout=5)
+        n = 0
+        while time.monotonic() < stop:
+            raw_exchange(server.port, os.urandom(512), half_close=True)
+            raw = raw_exchange(server.port,
+                               build_request("GET", "/v2/" + "..%2f" * 50 + "x/tags/list"))
+            assert raw is None or 400 <= raw.status < 500, raw
+            n += 1
+        rounds.append(n)
 
     def normal():
-        try:
-            r = Registry(server.url)
-            while time.time() < stop:
-                data = random_bytes(2000)
-                assert r.get_blob(repo, r.push_blob(repo, data)) == data
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+        r = Registry(server.url)
+        while time.monotonic() < stop:
+            data = random_bytes(2000)
+            assert r.get_blob(repo, r.push_blob(repo, data)) == data
 
-    threads = [threading.Thread(target=hostile) for _ in range(2)] + [threading.Thread(target=normal)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    run_threads([hostile, hostile, normal], timeout=60, what="client")
+    assert len(rounds) == 2, rounds
     _alive(reg)
 
 
@@ -673,7 +675,7 @@ def test_connection_reuse_after_a_rejected_body(server, reg, repo):
     junk = b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n" * 50 + random_bytes(50_000)
     first = build_request("POST", f"/v2/{repo}/blobs/uploads/?digest=sha256:bad", [OCTET], junk)
     second = build_request("GET", "/v2/")
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=hang_guard(15))
     try:
         sock.sendall(first + second)
         f = sock.makefile("rb")

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from arca_server import ArcaServer
+from testkit import hang_guard, run_threads
 from ocihttp import (Registry, assert_error, assert_status, bogus_digest, describe,
                      location_path, random_bytes, sha256, sha512, with_query)
 
@@ -506,24 +507,15 @@ def test_many_chunks_large_blob(reg, repo):
 def test_concurrent_uploads(server, new_repo):
     repos = [new_repo(f"c{i}") for i in range(4)]
     shared = random_bytes(50_000)
-    errors = []
 
     def work(repo):
-        try:
-            reg = Registry(server.url)
-            for _ in range(3):
-                own = random_bytes(20_000)
-                assert reg.get_blob(repo, reg.push_blob(repo, own)) == own
-            assert reg.get_blob(repo, reg.push_blob(repo, shared)) == shared
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        reg = Registry(server.url)
+        for _ in range(3):
+            own = random_bytes(20_000)
+            assert reg.get_blob(repo, reg.push_blob(repo, own)) == own
+        assert reg.get_blob(repo, reg.push_blob(repo, shared)) == shared
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in repos]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
+    run_threads([lambda r=r: work(r) for r in repos], timeout=120, what="uploader")
 
 
 def test_upload_session_survives_restart():
@@ -636,19 +628,14 @@ def test_chunked_transfer_patch_with_content_range_checks_actual_size(reg, repo)
 def test_racing_patches_on_one_session(server, reg, repo):
     chunk = random_bytes(200_000)
     loc = _start(reg, repo).headers["Location"]
-    barrier = threading.Barrier(2)
-    statuses = []
+    barrier = threading.Barrier(2, timeout=hang_guard(60))
 
     def send():
         r = Registry(server.url)
         barrier.wait()
-        statuses.append(_chunk(r, loc, chunk, 0).status_code)
+        return _chunk(r, loc, chunk, 0).status_code
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    statuses = run_threads([send, send], timeout=60, what="PATCH")
     # Exactly one chunk 0-N is accepted; the other is out of order by then.
     assert sorted(statuses) == [202, 416], statuses
     s = reg.get(loc)
@@ -668,10 +655,11 @@ def test_expect_100_continue(server, reg, repo):
     head = (f"POST /v2/{repo}/blobs/uploads/?digest={d} HTTP/1.1\r\nHost: x\r\n"
             f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n"
             f"Expect: 100-continue\r\n\r\n").encode()
-    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=hang_guard(10))
     try:
         s.sendall(head)
-        s.settimeout(3)
+        # A server that does not answer the expectation waits for the body: a hang.
+        s.settimeout(hang_guard(30))
         buf = b""
         try:
             while b"\r\n\r\n" not in buf:
@@ -681,8 +669,8 @@ def test_expect_100_continue(server, reg, repo):
                 buf += piece
         except socket.timeout:
             pass
-        assert buf.startswith(b"HTTP/1.1 100"), f"expected 100 Continue within 3 s, got {buf[:200]!r}"
-        s.settimeout(20)
+        assert buf.startswith(b"HTTP/1.1 100"), f"expected 100 Continue, got {buf[:200]!r}"
+        s.settimeout(hang_guard(20))
         rest = buf.split(b"\r\n\r\n", 1)[1]
         s.sendall(data)
         while b"\r\n\r\n" not in rest:

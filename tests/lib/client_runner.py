@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-CMD_TIMEOUT = 300
+from testkit import hang_guard
+
+CMD_TIMEOUT = hang_guard(300)  # a command that runs longer hangs
 
 
 class Runner:

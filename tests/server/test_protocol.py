@@ -12,7 +12,7 @@ import requests
 
 from arca_server import ArcaServer
 from rawclient import (connect, get, hang_guard, read_response, read_responses, sha256,
-                       wait_closed, wait_until)
+                       wait_closed, wait_server_read, wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_stop_past_the_grace_cuts_and_joins():
                   f"Host: x\r\nContent-Length: 10000\r\n\r\n".encode() + b"y" * 10)
         idle, r = get(srv.port, keep=True)
         assert r[0] == 200
-        time.sleep(0.3)  # margin only: the GET above already went through the server
+        wait_server_read(s, srv.port)   # the upload is in the server's hands, body begun
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(timeout=hang_guard(30)) == 0
         log = open(srv.log_path, errors="replace").read()
@@ -112,7 +112,7 @@ def test_many_connections_and_requests_at_once(srv):
         try:
             with requests.Session() as sess:
                 for _ in range(20):
-                    r = sess.get(f"{srv.url}/v2/many/blobs/{sha256(data)}", timeout=30)
+                    r = sess.get(f"{srv.url}/v2/many/blobs/{sha256(data)}", timeout=hang_guard(30))
                     if r.status_code != 200 or r.content != data:
                         errors.append(r.status_code)
         except Exception as e:  # noqa: BLE001 - any failure is the test's failure

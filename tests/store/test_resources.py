@@ -12,14 +12,16 @@ import os
 import threading
 
 from gclib import OCI_MANIFEST, dumps, image, sha256, wait_until
+from testkit import hang_guard
 
 ROUNDS = 3               # measured, after one round that warms up caches and arenas
 CLIENTS = 300
 META_SLACK = 2           # descriptors on meta.db* that may come and go between samples
 FD_SLACK = 8
-# Round 3 against round 1. Under ASan memory comes back to the OS late and in lumps, so the
-# bound is loose; it is meant to catch a steady growth (20 MiB a round is 40 here).
-# Measured with ASan, after the warm-up round: 112.0, 112.6, 116.9 MiB.
+# Round 3 against round 1, for a build without AddressSanitizer only: under ASan memory comes
+# back to the OS late and in lumps, by amounts that depend on the machine and its load, so a
+# bound there is not a check of the server (issue 10); descriptors are checked either way.
+# Meant to catch a steady growth (20 MiB a round is 40 here).
 RSS_GROWTH_MIB = 24
 # ASan holds freed memory in quarantine (256 MiB by default) and returns little to the OS,
 # which would look like growth here; this test is about the server's own retention.
@@ -43,6 +45,12 @@ def fd_targets(pid):
     return out
 
 
+def under_asan(pid):
+    """Whether the server process runs with AddressSanitizer (its runtime is mapped)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return any("libasan" in line or "libclang_rt.asan" in line for line in f)
+
+
 def sample(pid):
     targets = fd_targets(pid)
     with open(f"/proc/{pid}/status") as f:
@@ -54,7 +62,7 @@ def sample(pid):
 
 
 def load_round(cl_factory, repo, config, layer, round_no):
-    barrier = threading.Barrier(CLIENTS, timeout=120)
+    barrier = threading.Barrier(CLIENTS, timeout=hang_guard(120))
     errors = []
 
     def client(i):
@@ -90,8 +98,8 @@ def load_round(cl_factory, repo, config, layer, round_no):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "clients still running"
+        t.join(timeout=hang_guard(300))
+    assert not any(t.is_alive() for t in threads), "hang: clients still running"
     assert not errors, f"{len(errors)} clients failed, e.g. {errors[:5]}"
 
 
@@ -113,7 +121,7 @@ def test_fds_and_rss_flat_across_load_rounds(make_server, repo):
                       30, what="no client connections")
     samples = []
     for n in range(0, ROUNDS + 1):
-        load_round(lambda: type(cl)(srv.url, timeout=120), name, cfg, layer, n)
+        load_round(lambda: type(cl)(srv.url), name, cfg, layer, n)
         # the server closes its side once the clients have gone
         s = wait_until(lambda: (lambda s: s if s["sockets"] <= idle["sockets"] + 1 else None)(
             sample(srv.pid)), 60, what="the clients' connections to close")
@@ -131,5 +139,9 @@ def test_fds_and_rss_flat_across_load_rounds(make_server, repo):
             f"descriptors on meta.db* grow: {[x['meta_fds'] for x in samples]}"
         assert s["fds"] <= first["fds"] + FD_SLACK, \
             f"descriptors grow: {[x['fds'] for x in samples]}"
-    assert last["rss_mib"] - first["rss_mib"] <= RSS_GROWTH_MIB, \
-        f"RSS grows round over round: {[round(x['rss_mib'], 1) for x in samples]} MiB"
+    rss = [round(x["rss_mib"], 1) for x in samples]
+    if under_asan(srv.pid):
+        print(f"RSS under ASan (not checked): {rss} MiB")
+    else:
+        assert last["rss_mib"] - first["rss_mib"] <= RSS_GROWTH_MIB, \
+            f"RSS grows round over round: {rss} MiB"

@@ -8,7 +8,7 @@ import json
 import os
 import socket
 import subprocess
-import time
+import uuid
 
 import pytest
 
@@ -88,6 +88,21 @@ def write_atomic(path, data):
     with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
         f.write(data)
     os.replace(tmp, path)
+
+
+def rescan_barrier(arca, folder):
+    """Returns once the types folder watcher has read the whole folder again after this call:
+    a new definition file is dropped in and waited for, then removed and waited for. The
+    watcher rescans the folder as a whole on any change (TypeCatalog::Rescan), so whatever was
+    written there before has been read by then. The proof a fixed sleep only hoped for."""
+    sentinel = f"application/vnd.example.sentinel-{uuid.uuid4().hex[:12]}.v1+json"
+    path = os.path.join(folder, f"sentinel-{uuid.uuid4().hex[:12]}.json")
+    write_atomic(path, json.dumps({"mediaType": sentinel, "title": "Sentinel"}))
+    wait_until(lambda: arca.get_type(sentinel).status_code == 200,
+               what="the watcher to load a new file")
+    os.remove(path)
+    wait_until(lambda: arca.get_type(sentinel).status_code == 404,
+               what="the watcher to notice a removed file")
 
 
 def check_definition_response(r, want, source):
@@ -469,7 +484,7 @@ def test_put_over_a_file_type_and_a_logo_file_from_the_folder(make_arca):
     r = arca.logo(GADGET)
     assert_svg_response(r)
     assert r.content == GADGET_SVG.encode()
-    time.sleep(3)  # the folder watcher re-reads gadget.json: still the same definition
+    rescan_barrier(arca, os.path.join(srv.root, "types"))  # gadget.json read again: the same
     assert arca.type_def(GADGET)["title"] == "Gadget via the API"
 
 
@@ -479,7 +494,7 @@ def test_file_type_can_be_deleted_through_the_api(make_arca):
     r = arca.delete_type(GADGET)
     assert r.status_code == 202, describe(r)
     assert_error(arca.get_type(GADGET), 404, "NAME_UNKNOWN")
-    time.sleep(3)  # past the 2 s pick-up window: it must not come back from the folder
+    rescan_barrier(arca, os.path.join(srv.root, "types"))  # it must not come back from there
     assert_error(arca.get_type(GADGET), 404, "NAME_UNKNOWN")
     assert files_defining(srv.root, GADGET) == []
 
@@ -529,7 +544,7 @@ def test_malformed_files_are_ignored_and_loaded_types_stay(make_arca):
                  gadget(title=None))
     wait_until(lambda: srv.log_text().count("gadget.json") > mentions,
                what="the log to report the malformed gadget.json")
-    time.sleep(3)
+    rescan_barrier(arca, os.path.join(srv.root, "types"))
     assert arca.type_def(GADGET)["title"] == "Gadget v1"
     assert arca.types() == types_before
     assert_svg_response(arca.logo(GADGET))
@@ -537,8 +552,11 @@ def test_malformed_files_are_ignored_and_loaded_types_stay(make_arca):
     write_atomic(os.path.join(srv.root, "types", "gadget.json"), gadget("Gadget v3"))
     wait_until(lambda: arca.type_def(GADGET)["title"] == "Gadget v3", what="the fix to apply")
     # a file added later that is malformed does not disturb anything either
+    mentions = srv.log_text().count("later.json")
     write_atomic(os.path.join(srv.root, "types", "later.json"), "not json at all")
-    time.sleep(3)
+    wait_until(lambda: srv.log_text().count("later.json") > mentions,
+               what="the log to report the malformed later.json")
+    rescan_barrier(arca, os.path.join(srv.root, "types"))
     assert [t for t in arca.types() if t["mediaType"] != GADGET] == \
         [t for t in types_before if t["mediaType"] != GADGET]
 

@@ -3,8 +3,8 @@ the check that an answer is well formed (2xx, or 4xx with an OCI error body)."""
 import json
 import os
 
-from arca_server import ArcaServer
 import ocihttp
+from testkit import Server
 
 # types/json_limits.h kMaxJsonDepth: the deepest nesting of arrays and objects Arca parses.
 MAX_JSON_DEPTH = 100
@@ -12,12 +12,7 @@ MAX_JSON_DEPTH = 100
 ATTACK_DEPTH = 100_000
 
 
-class HardeningServer(ArcaServer):
-    def log_text(self):
-        if getattr(self, "_log", None) and not self._log.closed:
-            self._log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+HardeningServer = Server
 
 
 def deep_arrays(depth, core="1"):

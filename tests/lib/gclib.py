@@ -3,55 +3,23 @@
 Standard library only: a keep-alive HTTP client (one connection per thread), manifest
 builders, the admin GC / recycle-bin endpoints, and `arca gc` / `arca fsck` runners.
 """
-import datetime
-import hashlib
 import http.client
 import json
 import os
-import re
 import subprocess
 import threading
-import time
 import urllib.parse
 import uuid
 
 from arca_server import arca_bin
+from testkit import (  # noqa: F401  (re-exported for the suites)
+    CNAB_CONFIG, CNAB_TYPE, DOCKER_FOREIGN, MANIFEST_ACCEPT, OCI_CONFIG, OCI_EMPTY, OCI_INDEX,
+    OCI_LAYER, OCI_MANIFEST, OCI_NONDIST, blob_path, dumps, hang_guard, next_link,
+    parse_rfc3339, path_of, sha256, wait_until)
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
-OCI_NONDIST = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-DOCKER_FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-CNAB_TYPE = "application/vnd.cnab.manifest.v1"
-CNAB_CONFIG = "application/vnd.cnab.config.v1+json"
-ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX,
-                    "application/vnd.docker.distribution.manifest.v2+json",
-                    "application/vnd.docker.distribution.manifest.list.v2+json", "*/*"])
+ACCEPT = MANIFEST_ACCEPT
 
 ACTIONS = {"delete-manifest", "purge-manifest", "unlink-blob", "delete-blob", "delete-upload"}
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def dumps(obj):
-    """Non-canonical bytes on purpose: a restore must give back exactly these."""
-    return (json.dumps(obj, indent=2) + "\n").encode()
-
-
-def parse_rfc3339(s):
-    assert isinstance(s, str) and re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", s), \
-        f"not an RFC 3339 timestamp: {s!r}"
-    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
-
-
-def blob_path(root, digest):
-    algo, hexd = digest.split(":", 1)
-    return os.path.join(root, "blobs", algo, hexd[:2], hexd)
 
 
 # ------------------------------------------------------------------ HTTP
@@ -83,10 +51,10 @@ class Resp:
 class Client:
     """One keep-alive connection per thread; safe to share between threads."""
 
-    def __init__(self, url, timeout=120):
+    def __init__(self, url, timeout=None):
         u = urllib.parse.urlsplit(url)
         self.host, self.port = u.hostname, u.port
-        self.timeout = timeout
+        self.timeout = hang_guard(120) if timeout is None else timeout  # a request that hangs
         self._local = threading.local()
 
     def _conn(self):
@@ -156,8 +124,7 @@ class Client:
         assert r.status == 202, r
         loc = r.header("Location")
         assert loc, r
-        u = urllib.parse.urlsplit(loc)
-        return u.path + (("?" + u.query) if u.query else "")
+        return path_of(loc)
 
     def push_manifest(self, repo, ref, body, media_type, expect=201):
         r = self.put(f"/v2/{repo}/manifests/{ref}", body=body,
@@ -195,7 +162,7 @@ class Client:
                 return []
             assert r.status == 200, r
             out.extend(r.json().get("tags") or [])
-            path = next_link(r)
+            path = path_of(next_link(r))
         return out
 
     # ------------------------------------------------------------ GC admin
@@ -224,7 +191,7 @@ class Client:
                 return []
             assert r.status == 200, r
             out.extend(trash_entries(r))
-            path = next_link(r)
+            path = path_of(next_link(r))
             pages += 1
             assert pages < 1000, "trash pagination does not terminate"
         return out
@@ -234,18 +201,6 @@ class Client:
 
     def expire(self, repo, digest):
         return self.delete(f"/arca/v1/repositories/{repo}/trash/{digest}")
-
-
-LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
-
-
-def next_link(resp):
-    for v in resp.headers.get_all("Link") or []:
-        m = LINK_RE.search(v)
-        if m:
-            u = urllib.parse.urlsplit(m.group(1))
-            return u.path + (("?" + u.query) if u.query else "")
-    return None
 
 
 def trash_entries(resp):
@@ -433,8 +388,9 @@ def pull_raw(cl, repo, ref, seen=None):
 # ------------------------------------------------------------------ commands
 
 def run_arca(*args, timeout=300, env=None):
-    """Runs the arca binary; returns CompletedProcess (text)."""
-    return subprocess.run([arca_bin(), *args], capture_output=True, text=True, timeout=timeout,
+    """Runs the arca binary; returns CompletedProcess (text). timeout: a hang guard (scaled)."""
+    return subprocess.run([arca_bin(), *args], capture_output=True, text=True,
+                          timeout=hang_guard(timeout),
                           env=dict(os.environ, **(env or {})))
 
 
@@ -456,14 +412,3 @@ def json_out(p):
         return json.loads(text[start:])
     except ValueError:
         raise AssertionError("arca gc output is not JSON" + describe_run(p))
-
-
-def wait_until(fn, timeout, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {v!r})")
-        time.sleep(interval)

@@ -6,7 +6,6 @@ References (exact wording checked against them):
   distribution-spec v1.1 spec.md (+ main: end-14 upload cancel, `?tag=` / OCI-Tag),
   image-spec manifest.md, image-index.md, descriptor.md, RFC 9110 (ranges).
 """
-import hashlib
 import http.client
 import json
 import os
@@ -18,21 +17,12 @@ import uuid
 
 import requests
 
-# ---------------------------------------------------------------- media types
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
-SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+from testkit import (  # noqa: F401  (re-exported for the suites)
+    ALL_MANIFEST_TYPES, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, LINK_RE,
+    OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, SCHEMA1, SCHEMA1_SIGNED, describe,
+    dumps, hang_guard, header_values, next_link, sha256, sha512, split_list_header)
 
 EMPTY_JSON = b"{}"
-ALL_MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST]
 
 # distribution-spec "Error Codes": the code field MUST be one of these. The two
 # legacy schema1 codes are explicitly allowed ("Legacy Docker support error codes").
@@ -48,18 +38,10 @@ LEGACY_ERROR_CODES = {"TAG_INVALID", "MANIFEST_UNVERIFIED"}
 NAME_RE = re.compile(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$")
 TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 
-DEFAULT_TIMEOUT = 60
+DEFAULT_TIMEOUT = hang_guard(60)  # a request that takes longer hangs
 
 
 # -------------------------------------------------------------------- digests
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def sha512(data: bytes) -> str:
-    return "sha512:" + hashlib.sha512(data).hexdigest()
-
-
 def random_bytes(n: int) -> bytes:
     return os.urandom(n)
 
@@ -74,17 +56,6 @@ def bogus_digest() -> str:
 
 
 # ------------------------------------------------------------ response checks
-def describe(resp) -> str:
-    """A compact dump of a requests response for assertion messages."""
-    try:
-        body = resp.content[:600]
-    except Exception:  # pragma: no cover - body already consumed
-        body = b"<unreadable>"
-    req = resp.request
-    return (f"\n{req.method} {req.url}\n-> {resp.status_code} {resp.reason}\n"
-            f"headers: {dict(resp.headers)}\nbody: {body!r}")
-
-
 def check_error_body(body_bytes: bytes, content_type: str, context: str = ""):
     """Asserts the OCI error body shape; returns the list of codes."""
     ctype = (content_type or "").split(";")[0].strip().lower()
@@ -130,34 +101,6 @@ def assert_status(resp, status):
     return resp
 
 
-def header_values(resp, name):
-    """Every value of a (possibly repeated) response header, as sent (one entry per field line)."""
-    raw = getattr(resp, "raw", None)
-    if raw is not None and hasattr(raw, "headers") and hasattr(raw.headers, "getlist"):
-        return list(raw.headers.getlist(name))
-    v = resp.headers.get(name)
-    return [] if v is None else [v]
-
-
-def split_list_header(values):
-    out = []
-    for v in values:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return out
-
-
-LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
-
-
-def next_link(resp):
-    """The target of Link: <...>; rel="next", or None."""
-    for v in header_values(resp, "Link"):
-        m = LINK_RE.search(v)
-        if m:
-            return m.group(1)
-    return None
-
-
 def with_query(location: str, **params) -> str:
     """Appends query parameters to an opaque Location that may already carry some."""
     extra = urllib.parse.urlencode(params)
@@ -170,10 +113,12 @@ def location_path(location: str) -> str:
 
 # -------------------------------------------------------------- the client
 class Registry:
-    """A registry client bound to one server URL."""
+    """A registry client bound to one server URL; `token` (or token= on a request) is sent as
+    `Authorization: Bearer`."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token=None):
         self.url = url.rstrip("/")
+        self.token = token
         self.s = requests.Session()
         # Keep bodies byte-exact: never ask for a transfer encoding/compression.
         self.s.headers["Accept-Encoding"] = "identity"
@@ -184,9 +129,14 @@ class Registry:
     def abs(self, path_or_url: str) -> str:
         return urllib.parse.urljoin(self.url + "/", path_or_url)
 
-    def request(self, method, path_or_url, **kw):
+    def request(self, method, path_or_url, token=None, **kw):
         kw.setdefault("timeout", DEFAULT_TIMEOUT)
         kw.setdefault("allow_redirects", False)
+        tok = token if token is not None else self.token
+        if tok:
+            headers = dict(kw.pop("headers", None) or {})
+            headers.setdefault("Authorization", f"Bearer {tok}")
+            kw["headers"] = headers
         return self.s.request(method, self.abs(path_or_url), **kw)
 
     def get(self, p, **kw):
@@ -271,14 +221,6 @@ def descriptor(media_type, data: bytes = None, digest=None, size=None, **extra):
          "size": len(data) if size is None else size}
     d.update(extra)
     return d
-
-
-def dumps(obj, style="pretty") -> bytes:
-    """Deliberately non-canonical bytes (indentation, trailing newline) so a server
-    that re-serialises instead of storing exact bytes is caught."""
-    if style == "compact":
-        return json.dumps(obj, separators=(",", ":")).encode()
-    return (json.dumps(obj, indent=3) + "\n").encode()
 
 
 def image_manifest(config, layers, media_type=OCI_MANIFEST, with_media_type=True,
@@ -406,12 +348,14 @@ def build_request(method, target, headers=(), body=b"", host="127.0.0.1", conten
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def raw_exchange(port, parts, *, method="GET", half_close=False, pause=0.0, timeout=20,
+def raw_exchange(port, parts, *, method="GET", half_close=False, pause=0.0, timeout=None,
                  close_after_send=False):
     """Sends `parts` (bytes or list of bytes, with `pause` seconds between them) on a
     fresh connection and reads one response. Returns RawResponse, or None if the
     server closed/reset the connection without answering.
-    half_close: shut down our write side after sending (the server sees EOF)."""
+    half_close: shut down our write side after sending (the server sees EOF).
+    timeout: a hang guard (default hang_guard(20)): no answer and no close by then fails."""
+    timeout = hang_guard(20) if timeout is None else timeout
     if isinstance(parts, bytes):
         parts = [parts]
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -431,7 +375,8 @@ def raw_exchange(port, parts, *, method="GET", half_close=False, pause=0.0, time
         try:
             resp.begin()
         except socket.timeout:
-            raise AssertionError(f"server neither answered nor closed the connection within {timeout} s")
+            raise AssertionError(f"hang: the server neither answered nor closed the connection "
+                                 f"within {timeout:g} s")
         except (http.client.RemoteDisconnected, http.client.BadStatusLine,
                 ConnectionResetError, ConnectionAbortedError, BrokenPipeError, OSError):
             return None
@@ -467,8 +412,9 @@ class _SharedFileSock:
         return self._f
 
 
-def raw_pipeline(port, data: bytes, count: int, methods=None, timeout=20):
+def raw_pipeline(port, data: bytes, count: int, methods=None, timeout=None):
     """Sends several pipelined requests at once and reads `count` responses in order."""
+    timeout = hang_guard(20) if timeout is None else timeout
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     out = []
     try:

@@ -1,20 +1,12 @@
 """Helpers for the real-client tests: a sandboxed command runner and OCI image layouts."""
-import hashlib
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 
 from client_runner import CMD_TIMEOUT, Runner  # noqa: F401  (tests/lib)
-
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def sha256_hex(data):
-    return hashlib.sha256(data).hexdigest()
+from testkit import OCI_INDEX, sha256_hex  # noqa: F401  (re-exported for the suites)
 
 
 # Runner lives in tests/lib/client_runner.py, shared by every suite that runs clients.

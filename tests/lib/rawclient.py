@@ -1,24 +1,15 @@
 """Raw sockets for the server suite: clients that misbehave on purpose."""
-import hashlib
 import os
 import socket
 import time
 
-# Waits that guard against a hang, never against slowness: scaled on slow machines.
-SCALE = float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
+from testkit import hang_guard, sha256, wait_until  # noqa: F401  (re-exported for the suites)
 
 
-def hang_guard(seconds):
-    return seconds * SCALE
-
-
-def connect(port, source="127.0.0.1", timeout=10):
+def connect(port, source="127.0.0.1", timeout=None):
+    timeout = hang_guard(10) if timeout is None else timeout
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
     return s
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def read_response(s):
@@ -105,14 +96,31 @@ def wait_closed(s, within):
     return False
 
 
-def wait_until(cond, within, step=0.1):
-    deadline = time.time() + within
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
+def server_unread(client_sock, server_port):
+    """Bytes sent on client_sock that the server has not read yet: the receive queue of the
+    server's end of the connection, from /proc/net/tcp (and tcp6). None when the kernel lists
+    no such socket."""
+    cport = client_sock.getsockname()[1]
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (int(local.rsplit(":", 1)[1], 16) == server_port
+                    and int(remote.rsplit(":", 1)[1], 16) == cport):
+                return int(queues.split(":")[1], 16)
+    return None
+
+
+def wait_server_read(client_sock, server_port, timeout=10):
+    """Waits until the server has read everything sent on client_sock so far (it has the
+    request in hand): a poll for what a fixed sleep used to assume."""
+    wait_until(lambda: server_unread(client_sock, server_port) == 0, timeout, interval=0.01,
+               what="the server to read what was sent")
 
 
 def fd_count(pid):

@@ -6,44 +6,25 @@ format (cited where they are built).
 """
 import datetime
 import gzip
-import hashlib
 import io
 import json
 import os
 import re
-import subprocess
 import tarfile
-import time
 import urllib.parse
 import uuid
 
-import pytest
-
+import ocihttp
 from client_runner import CMD_TIMEOUT, Runner  # noqa: F401  (tests/lib)
-import requests
+from testkit import (  # noqa: F401  (re-exported for the suites)
+    ALL_MANIFEST_TYPES, CNAB_CONFIG, CNAB_TYPE, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, HELM_CHART,
+    HELM_CONFIG, HELM_PROV, LINK_RE, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
+    describe, dumps, hang_guard, header_values, next_link, parse_rfc3339, sha256, wait_until)
 
-# ------------------------------------------------------------------ media types
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-
-# Helm: helm.sh/docs/topics/registries ("Helm chart manifest" media types)
-HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
-HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-HELM_PROV = "application/vnd.cncf.helm.chart.provenance.v1.prov"
 # Singularity/Apptainer SIF (sylabs/singularity internal/pkg/client/oras: SifConfigMediaTypeV1,
 # SifLayerMediaTypeV1)
 SIF_CONFIG = "application/vnd.sylabs.sif.config.v1+json"
 SIF_LAYER = "application/vnd.sylabs.sif.layer.v1.sif"
-# CNAB (cnab-spec 201-representing-CNAB-in-OCI.md, cnab-to-oci converter/convert.go & types.go)
-CNAB_TYPE = "application/vnd.cnab.manifest.v1"
-CNAB_CONFIG = "application/vnd.cnab.config.v1+json"
 # OPA bundles as pushed with oras (OPA docs "OCI" bundle service, trivy-checks)
 OPA_CONFIG = "application/vnd.cncf.openpolicyagent.config.v1+json"
 OPA_LAYER = "application/vnd.cncf.openpolicyagent.layer.v1.tar+gzip"
@@ -55,34 +36,9 @@ SPDX_JSON = "application/spdx+json"
 UNKNOWN_TYPE = "application/x.unknown.thing"
 
 ARTIFACT_TYPE_ANNOTATION = "org.opencontainers.artifactType"
-RELOAD_TIMEOUT = 6.0   # the contract says "within 2 seconds"; leave slack for a debug build
 
 
 # ------------------------------------------------------------------ small utils
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def dumps(obj):
-    """Non-canonical bytes on purpose (indented, trailing newline)."""
-    return (json.dumps(obj, indent=2) + "\n").encode()
-
-
-def describe(resp):
-    req = resp.request
-    return (f"\n{req.method} {req.url}\n-> {resp.status_code} {resp.reason}\n"
-            f"headers: {dict(resp.headers)}\nbody: {resp.content[:1500]!r}")
-
-
-def header_values(resp, name):
-    """Every field line of a (possibly repeated) response header."""
-    raw = getattr(resp, "raw", None)
-    if raw is not None and hasattr(raw, "headers") and hasattr(raw.headers, "getlist"):
-        return list(raw.headers.getlist(name))
-    v = resp.headers.get(name)
-    return [] if v is None else [v]
-
-
 WARNING_RE = re.compile(r'^299 - "((?:[^"\\]|\\.)*)"$')
 
 
@@ -110,42 +66,9 @@ def error_text(resp):
 
 
 def assert_error(resp, status, code):
-    assert resp.status_code == status, f"expected {status} {code}" + describe(resp)
-    text, codes = error_text(resp)
-    assert code in codes, f"expected error code {code}, got {codes}" + describe(resp)
-    return text
-
-
-def parse_rfc3339(s):
-    assert isinstance(s, str) and re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", s), \
-        f"not an RFC 3339 timestamp: {s!r}"
-    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
-
-
-def wait_until(fn, timeout=RELOAD_TIMEOUT, interval=0.1, what="condition"):
-    """Polls fn() until it returns a truthy value; returns it, or fails after timeout."""
-    deadline = time.time() + timeout
-    last = None
-    while True:
-        last = fn()
-        if last:
-            return last
-        if time.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})",
-                        pytrace=False)
-        time.sleep(interval)
-
-
-LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
-
-
-def next_link(resp):
-    for v in header_values(resp, "Link"):
-        m = LINK_RE.search(v)
-        if m:
-            return m.group(1)
-    return None
+    """ocihttp.assert_error (status, OCI error body, code), then the errors as one string."""
+    ocihttp.assert_error(resp, status, code)
+    return error_text(resp)[0]
 
 
 def type_path(type_id, encoded=False):
@@ -184,30 +107,17 @@ class Pushed:
         return sum(self.closure().values())
 
 
-class Arca:
-    """Client for one server: /v2/ pushes and the /arca/v1/ API."""
+class Arca(ocihttp.Registry):
+    """The registry client (ocihttp.Registry) with the /arca/v1/ API. It sends no Accept
+    header unless a call asks for one."""
 
     def __init__(self, url, token=None):
-        self.url = url.rstrip("/")
-        self.s = requests.Session()
-        self.s.headers["Accept-Encoding"] = "identity"
-        self.token = token
-
-    def request(self, method, path, token=None, **kw):
-        kw.setdefault("timeout", 60)
-        kw.setdefault("allow_redirects", False)
-        headers = dict(kw.pop("headers", None) or {})
-        tok = token if token is not None else self.token
-        if tok:
-            headers.setdefault("Authorization", f"Bearer {tok}")
-        url = path if path.startswith("http") else self.url + path
-        return self.s.request(method, url, headers=headers, **kw)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
+        super().__init__(url, token=token)
+        del self.s.headers["Accept"]
 
     # ---------------------------------------------------------------- /v2/
     def push_blob(self, repo, data):
+        """A single-request upload (POST with the digest), finished with a PUT when declined."""
         digest = sha256(data)
         r = self.request("POST", f"/v2/{repo}/blobs/uploads/", params={"digest": digest},
                          data=data, headers={"Content-Type": "application/octet-stream"})
@@ -235,8 +145,7 @@ class Arca:
         return r
 
     def get_manifest(self, repo, ref):
-        return self.get(f"/v2/{repo}/manifests/{ref}", headers={"Accept": ", ".join(
-            [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])})
+        return super().get_manifest(repo, ref, accept=", ".join(ALL_MANIFEST_TYPES))
 
     def referrers(self, repo, digest, artifact_type=None):
         params = {"artifactType": artifact_type} if artifact_type else None

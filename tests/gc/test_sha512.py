@@ -55,23 +55,6 @@ def push512(cl, repo, data, expect=201):
     return d
 
 
-def push512_chunked(cl, repo, data, parts=3):
-    """POST, PATCH with Content-Range in `parts` pieces, PUT ?digest=sha512:..."""
-    d = sha512(data)
-    loc = cl.start_upload(repo)
-    cuts = sorted({0, len(data), *random.sample(range(1, len(data)), parts - 1)})
-    for a, b in zip(cuts, cuts[1:]):
-        r = cl.request("PATCH", loc, body=data[a:b],
-                       headers=dict(OCTET, **{"Content-Range": f"{a}-{b - 1}"}))
-        assert r.status == 202, r
-        u = urllib.parse.urlsplit(r.header("Location"))
-        loc = u.path + (("?" + u.query) if u.query else "")
-    r = cl.put(loc + ("&" if "?" in loc else "?") + f"digest={d}", body=b"", headers=OCTET)
-    assert r.status == 201, r
-    assert r.header("Docker-Content-Digest") == d, r
-    return d
-
-
 class Image512:
     """An image whose config and layers are named by sha512 digests; the manifest is pushed
     by its sha512 digest (and optionally tagged with ?tag=)."""

@@ -30,7 +30,11 @@ Status Api::Blob(const Route& route, http::Request& req, http::Response& res) {
     res.head_length = *size;
     return Status::Ok();
   }
-  auto range = ParseRangeHeader(req.HeaderValue("Range"), *size);
+  // RFC 9110 13.1.5: a Range sent with an If-Range that is not the blob's own (strong) ETag
+  // is ignored, and the whole blob is sent. No date matches: Arca sends no Last-Modified.
+  std::string_view range_header = req.HeaderValue("Range");
+  if (req.HasHeader("If-Range") && req.HeaderValue("If-Range") != etag) range_header = {};
+  auto range = ParseRangeHeader(range_header, *size);
   if (!range.ok()) {
     res.Set("Content-Range", "bytes */" + std::to_string(*size));
     return range.status();

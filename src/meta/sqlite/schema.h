@@ -97,6 +97,27 @@ inline constexpr AddedColumn kAddedColumns[] = {
      "WHERE manifests.id = manifest_references.manifest_id);"},
 };
 
+// The `type` backfill above gives an index '' (it has neither artifactType nor config); a push
+// gives it what IdentifyArtifactType does: its legacy artifactType annotation, else the OCI
+// index type when every child is an image manifest, else its own media type. Run at every
+// open (an index typed '' exists only in a store that this backfill made), so that stores
+// migrated before this repair get it too.
+inline constexpr const char* kRepairIndexType = R"SQL(
+UPDATE manifests SET type = CASE
+  WHEN annotations <> '' AND json_valid(annotations)
+       AND coalesce(json_extract(annotations, '$."org.opencontainers.artifactType"'), '') <> ''
+    THEN json_extract(annotations, '$."org.opencontainers.artifactType"')
+  WHEN EXISTS(SELECT 1 FROM manifest_references r WHERE r.manifest_id = manifests.id)
+       AND NOT EXISTS(SELECT 1 FROM manifest_references r WHERE r.manifest_id = manifests.id
+         AND r.media_type NOT IN ('application/vnd.oci.image.manifest.v1+json',
+                                  'application/vnd.docker.distribution.manifest.v2+json'))
+    THEN 'application/vnd.oci.image.index.v1+json'
+  ELSE media_type END
+WHERE type = '' AND artifact_type = '' AND media_type IN (
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json');
+)SQL";
+
 inline constexpr const char* kIndexesV2 = R"SQL(
 CREATE INDEX IF NOT EXISTS manifests_by_type ON manifests(type, repository_id);
 CREATE INDEX IF NOT EXISTS manifests_by_repository_type ON manifests(repository_id, type, digest);

@@ -54,6 +54,7 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
     }
   }
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
+  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kRepairIndexType));
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaGc));
   ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaIdentity));
   store->writer_ = std::move(*c);

@@ -166,7 +166,10 @@ class ArcaServer:
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.preexec_fn = preexec_fn  # e.g. to lower the server's resource limits
-        self.log_path = os.path.join(self.root, "..", os.path.basename(self.root) + ".log")
+        # Beside the root, not in it (a test may wipe the root); a path without "..", so that it
+        # still opens once a temporary root is gone.
+        top = os.path.abspath(self.root.rstrip("/") or "/")
+        self.log_path = os.path.join(os.path.dirname(top), os.path.basename(top) + ".log")
         self._log = None
 
     @property

@@ -136,6 +136,18 @@ def sanitizer_reports(text):
     return found
 
 
+def assert_no_sanitizer_report(text, what="arca's output"):
+    """For an `arca` run outside ArcaServer (gc, fsck, a refused serve): its stderr must hold
+    no sanitizer report. Its exit status alone cannot tell: ASan exits 1, as a refusal does."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    reports = sanitizer_reports(text)
+    if reports:
+        n, line = reports[0]
+        raise ServerCheckFailed(f"sanitizer report in {what} (line {n + 1}: {line.strip()}):\n"
+                                f"{log_excerpt(text, around=n)}")
+
+
 def log_excerpt(text, around=None, before=5, after=80, limit=12000):
     """Lines of a log around line `around` (the start of a report), or its tail."""
     lines = text.splitlines()

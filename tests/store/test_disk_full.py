@@ -71,6 +71,7 @@ def test_full_filesystem_during_group_commit(small_fs, make_server, tmp_path, re
     srv, cl = make_server(root=root, start=False)
     srv.log_path = str(tmp_path / "arca.log")   # the log stays off the full filesystem
     srv.start()
+    cl = Client(srv.url)                         # the port is known once started (port 0)
     name = repo()
     acked = []                                   # (repo, tag, body, {digest: bytes})
     for i in range(3):

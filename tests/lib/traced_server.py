@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from arca_server import arca_bin, free_port
+from arca_server import START_LINE_RE, arca_bin, assert_no_sanitizer_report, sanitizer_env
 
 SCALE = float(os.environ.get("ARCA_TEST_TIME_SCALE", "1"))
 
@@ -23,23 +23,30 @@ class Traced:
         if not shutil.which("strace"):
             pytest.fail("strace is missing: scripts/deps.sh test installs it")
         self.dir = tempfile.mkdtemp(prefix="arca-durable-")
-        self.port = free_port()
         self.trace = os.path.join(self.dir, "trace")
         self.log = open(os.path.join(self.dir, "log"), "wb")
         self.proc = subprocess.Popen(
             ["strace", "-f", "-qq", "-y", "-s", "48", "-e", "signal=none", "-e", "trace=" + calls,
-             "-o", self.trace, arca_bin(), "serve", "--addr", f"127.0.0.1:{self.port}",
+             "-o", self.trace, arca_bin(), "serve", "--addr", "127.0.0.1:0",
              "--root", os.path.join(self.dir, "data"), "--access-log", "false"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
+            stdout=self.log, stderr=subprocess.STDOUT, # LeakSanitizer cannot run under ptrace; every other suite checks leaks.
+            env=sanitizer_env(dict(os.environ, ASAN_OPTIONS="detect_leaks=0")))
         deadline = time.time() + 60 * SCALE
-        while time.time() < deadline:
+        self.url = None
+        while self.url is None and time.time() < deadline:  # the port the kernel chose
+            with open(os.path.join(self.dir, "log"), "rb") as f:
+                m = START_LINE_RE.search(f.read())
+            if m:
+                self.url = f"http://127.0.0.1:{int(m.group(2))}"
+            else:
+                time.sleep(0.05)
+        while self.url and time.time() < deadline:
             try:
                 if requests.get(self.url + "/v2/", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 time.sleep(0.1)
-        self.stop()
+        self.stop(check=False)
         pytest.fail("arca under strace did not become ready (a hang)")
 
     def server_pid(self):
@@ -47,7 +54,9 @@ class Traced:
         with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
             return int(f.read().split()[0])
 
-    def stop(self):
+    def stop(self, check=True):
+        """SIGTERM to arca; with check, its exit (strace exits with its tracee's status) must
+        be clean and its log free of sanitizer reports, as for every test server."""
         if self.proc.poll() is None:
             try:
                 os.kill(self.server_pid(), signal.SIGTERM)
@@ -60,6 +69,11 @@ class Traced:
                 self.proc.wait()
                 pytest.fail("arca under strace did not stop after SIGTERM (a hang)")
         self.log.close()
+        if check:
+            with open(os.path.join(self.dir, "log"), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            assert_no_sanitizer_report(text, "arca under strace")
+            assert self.proc.returncode == 0, f"arca under strace exited {self.proc.returncode}"
 
     def lines(self):
         # The unfinished/resumed halves of one call are joined by pid: a call counts as done

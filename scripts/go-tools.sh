@@ -112,6 +112,13 @@ finish_build() {
     || { log "$1: could not write its stamp"; return 1; }
 }
 
+# install_tmp NAME: $BIN/NAME.tmp, built, replaces $BIN/NAME if it is an executable (`go build
+# -o` on a package that is not a main package writes an archive and succeeds)
+install_tmp() {
+  [[ -f "$BIN/$1.tmp" && -x "$BIN/$1.tmp" ]] || { log "$1: the build made no executable"; rm -f "$BIN/$1.tmp"; return 1; }
+  mv -f "$BIN/$1.tmp" "$BIN/$1" || return 1
+}
+
 # module_dir MODULE VERSION: download MODULE@VERSION from the proxy, print its folder (retried:
 # the proxy is sometimes slow)
 module_dir() {
@@ -161,7 +168,7 @@ build_conformance() {
   else
     (cd "$work" && go build -o "$BIN/$name.tmp" .) || { log "$name: go build failed"; return 1; }
   fi
-  mv -f "$BIN/$name.tmp" "$BIN/$name" || return 1
+  install_tmp "$name" || return 1
   finish_build "$name" "$version" || return 1
   log "built $name ($CONF_MOD@$version)"
 }
@@ -176,7 +183,7 @@ build_module() {
   dir=$(module_dir "$mod" "$version") || return 1
   work=$(copy_module "$name" "$dir") || return 1
   (cd "$work" && go build -o "$BIN/$name.tmp" "./$pkg") || { log "$name: go build failed"; return 1; }
-  mv -f "$BIN/$name.tmp" "$BIN/$name" || return 1
+  install_tmp "$name" || return 1
   finish_build "$name" "$version" || return 1
   log "built $name ($mod@$version)"
 }

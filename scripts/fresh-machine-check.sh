@@ -20,9 +20,16 @@
 #   ARCA_FRESH_REBASE=1 debootstrap the base again (it is kept, pristine, between runs)
 #   ARCA_FRESH_RUN_TIMEOUT  seconds `make run` may take to answer (default 3600: it builds first)
 #   ARCA_FRESH_SKIP_TEST=1  stop after `make run` and the Go tools
+#   ARCA_FRESH_RESUME=1     go on in the root the last check left (its clone, its `make run`
+#                           done): only the Go tools and `make test` run. Not a fresh machine
+#                           any more, so the summary says "resumed"; for a check cut short.
 # Passed into the chroot when set here: GOPROXY GOFLAGS GOSUMDB GONOSUMDB GOPRIVATE GONOPROXY
 # GOINSECURE PIP_INDEX_URL PIP_EXTRA_INDEX_URL http_proxy https_proxy no_proxy HTTP_PROXY
 # HTTPS_PROXY NO_PROXY ARCA_TEST_TIME_SCALE, and /etc/resolv.conf and /etc/hosts are copied.
+# CA certificates that this machine trusts beyond Debian's own (those in its bundle
+# /etc/ssl/certs/ca-certificates.crt but in no file under /usr/share/ca-certificates: a
+# TLS-intercepting proxy's, say) are added to the root as local CAs, as such a network's
+# machines have them; without them the Go module proxy is unreachable over HTTPS there.
 #
 # Needs root (debootstrap, chroot, mounts); installs debootstrap with apt when it is missing.
 # A run takes long: everything builds from scratch (about an hour on 2 cores). The mounts live
@@ -112,16 +119,46 @@ EOF
 fi
 
 # ---- this run's root: a copy of the base -------------------------------------------------
-log "copying the base to $root"
 if findmnt -rn -o TARGET | grep -qE "^$root(/|$)"; then die "something is still mounted under $root"; fi
-rm -rf "$root"
-cp -a "$base" "$root"
+resume=${ARCA_FRESH_RESUME:-0}
+if [[ $resume == 1 ]]; then
+  [[ -d $root/root/arca/.git ]] || die "nothing to resume in $root"
+  commit=$(git -C "$root/root/arca" rev-parse HEAD)
+  log "resuming in $root (commit ${commit:0:12})"
+else
+  log "copying the base to $root"
+  rm -rf "$root"
+  cp -a "$base" "$root"
+  mkdir -p "$root/srv"
+  git clone -q --bare --no-local "$repo" "$root/srv/arca.git"
+  git -C "$root/srv/arca.git" update-ref refs/heads/fresh-check "$commit"
+  git -C "$root/srv/arca.git" symbolic-ref HEAD refs/heads/fresh-check
+fi
+mkdir -p "$root/fresh-logs"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 cp -L /etc/hosts "$root/etc/hosts"
-mkdir -p "$root/srv" "$root/fresh-logs"
-git clone -q --bare --no-local "$repo" "$root/srv/arca.git"
-git -C "$root/srv/arca.git" update-ref refs/heads/fresh-check "$commit"
-git -C "$root/srv/arca.git" symbolic-ref HEAD refs/heads/fresh-check
+# this machine's own CAs (see above), picked up when ca-certificates is installed in the root
+mkdir -p "$root/usr/local/share/ca-certificates"
+python3 - "$root/usr/local/share/ca-certificates" <<'EOF'
+import glob, os, re, sys
+pem = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
+def certs(path):
+    try:
+        return set(pem.findall(open(path, errors="replace").read()))
+    except OSError:
+        return set()
+debian = set()
+for f in glob.glob("/usr/share/ca-certificates/**/*.crt", recursive=True):
+    debian |= certs(f)
+extra = sorted(certs("/etc/ssl/certs/ca-certificates.crt") - debian)
+for i, c in enumerate(extra):
+    with open(os.path.join(sys.argv[1], "arca-fresh-host-%d.crt" % i), "w") as f:
+        f.write(c + "\n")
+print("fresh-check: %d CA certificate(s) of this machine beyond Debian's added" % len(extra), file=sys.stderr)
+EOF
+if [[ -x $root/usr/sbin/update-ca-certificates ]]; then
+  chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in $root"
+fi
 
 # the environment of the run: a clean one, plus this machine's registry settings
 envs=(HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive
@@ -132,6 +169,7 @@ for v in GOPROXY GOFLAGS GOSUMDB GONOSUMDB GOPRIVATE GONOPROXY GOINSECURE PIP_IN
   [[ -n ${!v:-} ]] && envs+=("$v=${!v}")
 done
 [[ ${ARCA_FRESH_SKIP_TEST:-0} == 1 ]] && envs+=(FRESH_SKIP_TEST=1)
+[[ $resume == 1 ]] && envs+=(FRESH_RESUME=1)
 envs+=(FRESH_RUN_TIMEOUT="$RUN_TIMEOUT")
 
 # ---- what runs inside ---------------------------------------------------------------------
@@ -150,6 +188,9 @@ v2_ok() (
   [[ $line == "HTTP/1."?" 200"* ]]
 )
 
+if [[ ${FRESH_RESUME:-0} == 1 ]]; then
+  cd /root/arca && git log -1 --format='commit %H %s (resumed)' >"$L/commit"
+else
 t=$(date +%s)
 git clone -q /srv/arca.git /root/arca >"$L/clone.log" 2>&1
 rc=$?; stage clone $rc $(( $(date +%s) - t ))
@@ -180,6 +221,7 @@ else
   stage make-run 1 "$secs"
   exit 1
 fi
+fi  # not resumed
 
 # 2. the Go tools alone first (what `make test` installs and builds before ctest: test
 #    packages, a Go recent enough, the pinned clients), so their time is told apart and
@@ -224,6 +266,7 @@ total=$(( $(date +%s) - t_start ))
 result=PASS
 [[ $rc == 0 ]] || result=FAIL
 if [[ ${ARCA_FRESH_SKIP_TEST:-0} == 1 && $result == PASS ]]; then result="PASS (make test skipped)"; fi
+[[ $resume == 1 ]] && result="$result (resumed: clone and make run were a previous check's)"
 {
   echo "fresh-machine check: $result"
   echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -12,8 +12,8 @@
 # When none is recent enough (a plain Debian 12 has none, or its golang-go 1.19), the Go
 # toolchain module golang.org/toolchain@v0.0.1-go$GO_FETCH.linux-$ARCH -- the zip that
 # `GOTOOLCHAIN=go1.N` makes a Go >= 1.21 fetch by itself -- is downloaded from the Go module
-# proxy ($GOPROXY, else https://proxy.golang.org) with curl, its h1: hash is checked against
-# the pin below (the hash sum.golang.org publishes for that module version, the one `go`
+# proxy ($GOPROXY, else Go's default proxy) with curl, its h1: hash is checked against the
+# pin below (the hash Go's checksum database publishes for that module version, the one `go`
 # itself would check), and it is unpacked into ${ARCA_TOOLS:-~/.cache/arca-tools}/go/.
 set -euo pipefail
 
@@ -94,7 +94,8 @@ tmp=$(mktemp -d "$GO_CACHE/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # Every proxy in GOPROXY, in order ("direct" and "off" are no download address).
-proxies=${GOPROXY:-https://proxy.golang.org}
+GO_DEFAULT_PROXY=https://proxy.golang.org   # what `go env GOPROXY` says when unset
+proxies=${GOPROXY:-$GO_DEFAULT_PROXY}
 got=0
 for p in $(echo "$proxies" | tr ',|' '  '); do
   case "$p" in direct|off) continue ;; esac

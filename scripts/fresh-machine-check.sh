@@ -16,7 +16,7 @@
 #
 # Environment:
 #   ARCA_FRESH_ROOT     where the roots and logs live (default /var/tmp/arca-fresh); never in the repo
-#   ARCA_FRESH_MIRROR   Debian mirror (default: the one apt uses here, else http://deb.debian.org/debian)
+#   ARCA_FRESH_MIRROR   Debian mirror (default: the one apt uses here, else Debian's own)
 #   ARCA_FRESH_REBASE=1 debootstrap the base again (it is kept, pristine, between runs)
 #   ARCA_FRESH_RUN_TIMEOUT  seconds `make run` may take to answer (default 3600: it builds first)
 #   ARCA_FRESH_SKIP_TEST=1  stop after `make run` and the Go tools

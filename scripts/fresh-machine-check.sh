@@ -247,6 +247,9 @@ set +e
 unshare --mount --pid --fork --kill-child --propagation private -- /bin/bash -c '
   set -e
   r=$1; logs=$2; shift 2
+  # the root a mount point of its own, as / is on a machine: podman (vfs layers) makes / private
+  # and that fails with EINVAL on a plain directory
+  mount --bind "$r" "$r"
   mount -t proc proc "$r/proc"
   mount --rbind /sys "$r/sys"
   mount --rbind /dev "$r/dev"

@@ -8,8 +8,12 @@
 # Cache layout (override the root with ARCA_TOOLS):
 #   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm cnab-to-oci oci-conformance-*
 #   .../gopath .../gocache .../gomodcache            Go's own caches, so rebuilds are fast
+#   .../go/go1.N                                     the Go fetched by scripts/ensure-go.sh, if any
 #
-# Everything comes from the Go module proxy; nothing is fetched from anywhere else.
+# Everything comes from the Go module proxy; nothing is fetched from anywhere else. The Go
+# toolchain too: scripts/ensure-go.sh picks a Go recent enough for these pins, or fetches one
+# (a plain Debian 12 has only golang-go 1.19). `--check` only reads the stamps and needs no Go.
+# A build that fails at any step fails the script and leaves that tool without a stamp.
 # The last line printed on stdout is the bin dir.
 set -euo pipefail
 
@@ -55,10 +59,27 @@ check_only=0
 
 log() { echo "go-tools: $*" >&2; }
 
-if ! command -v go >/dev/null 2>&1; then
-  for d in /usr/local/go/bin /usr/lib/go/bin; do [[ -x $d/go ]] && PATH=$d:$PATH; done
+# up_to_date NAME VERSION: the binary exists and was built at VERSION
+up_to_date() {
+  [[ -x "$BIN/$1" && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]
+}
+
+# --check needs no Go: it only reads the stamps.
+if [[ $check_only == 1 ]]; then
+  missing=0
+  for t in "oras $ORAS_VERSION" "crane $CRANE_VERSION" "regctl $REGCTL_VERSION" \
+           "helm $HELM_VERSION" "cnab-to-oci $CNAB_VERSION" \
+           "oci-conformance-v11 $CONF_V11_VERSION" "oci-conformance-main $CONF_MAIN_VERSION"; do
+    up_to_date $t || { log "${t% *} is missing or not at ${t#* }"; missing=1; }
+  done
+  [[ $missing == 0 ]] && { echo "$BIN"; exit 0; }
+  exit 1
 fi
-command -v go >/dev/null 2>&1 || { log "Go toolchain not found (install golang first)"; exit 1; }
+
+# A Go recent enough for the pins (fetched from the module proxy when the machine has none).
+go_bin=$("$(dirname "$0")/ensure-go.sh") || { log "no Go toolchain recent enough (scripts/ensure-go.sh)"; exit 1; }
+go_bin=${go_bin##*$'\n'}
+PATH=$go_bin:$PATH
 
 # Go's own configured module proxy; direct VCS fetches cannot work here, so drop "direct".
 GOPROXY=${GOPROXY:-$(go env GOPROXY)}
@@ -69,29 +90,64 @@ export GONOSUMDB= GOPRIVATE= GONOPROXY=
 mkdir -p "$BIN" "$STAMPS" "$GOPATH" "$GOCACHE" "$GOMODCACHE"
 
 # one builder at a time (ctest may start the client and conformance suites together)
-if [[ $check_only == 0 ]] && command -v flock >/dev/null 2>&1; then
+if command -v flock >/dev/null 2>&1; then
   exec 9>"$TOOLS_ROOT/.lock"
   flock 9
 fi
 
-# up_to_date NAME VERSION: the binary exists and was built at VERSION
-up_to_date() {
-  [[ -x "$BIN/$1" && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]
+# Every build function below is called as `fn ... || rc=1`, a context in which bash ignores
+# `set -e` inside the function (and inside any subshell it starts). So each step checks its
+# own status and returns 1; the stamp is removed before a build and written only as the last
+# step of a successful one, so a failed build never leaves a binary stamped with the new pin.
+
+# begin_build NAME: forget the old stamp and any half-written output
+begin_build() {
+  rm -f "$STAMPS/$1" "$BIN/$1.tmp" || return 1
 }
 
-missing=0
-need() { # need NAME VERSION
-  if up_to_date "$1" "$2"; then return 1; fi
-  missing=1
-  return 0
+# finish_build NAME VERSION: the binary is there (an executable file); stamp it
+finish_build() {
+  [[ -x "$BIN/$1" ]] || { log "$1: no binary after the build"; return 1; }
+  echo "$2" > "$STAMPS/$1.tmp" && mv -f "$STAMPS/$1.tmp" "$STAMPS/$1" \
+    || { log "$1: could not write its stamp"; return 1; }
 }
 
-# go install MODULE/cmd/X@VERSION (retried: the proxy is sometimes slow)
-install_cmd() { # NAME PKG VERSION
+# install_tmp NAME: $BIN/NAME.tmp, built, replaces $BIN/NAME if it is an executable (`go build
+# -o` on a package that is not a main package writes an archive and succeeds)
+install_tmp() {
+  [[ -f "$BIN/$1.tmp" && -x "$BIN/$1.tmp" ]] || { log "$1: the build made no executable"; rm -f "$BIN/$1.tmp"; return 1; }
+  mv -f "$BIN/$1.tmp" "$BIN/$1" || return 1
+}
+
+# module_dir MODULE VERSION: download MODULE@VERSION from the proxy, print its folder (retried:
+# the proxy is sometimes slow)
+module_dir() {
+  local mod=$1 version=$2 dir try
+  for try in 1 2 3; do
+    if dir=$(cd "$TOOLS_ROOT" && go mod download -json "$mod@$version" \
+             | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') && [[ -n "$dir" && -d "$dir" ]]; then
+      echo "$dir"; return 0
+    fi
+    log "go mod download $mod@$version failed (try $try)"; sleep 5
+  done
+  return 1
+}
+
+# copy_module NAME DIR: a writable copy of DIR in $TOOLS_ROOT/src/NAME, printed
+copy_module() {
+  local work=$TOOLS_ROOT/src/$1
+  rm -rf "$work" && mkdir -p "$work" && cp -R "$2"/. "$work"/ && chmod -R u+w "$work" \
+    || { log "$1: could not copy $2 to $work"; return 1; }
+  echo "$work"
+}
+
+# install_cmd NAME PKG VERSION: go install PKG@VERSION (retried: the proxy is sometimes slow)
+install_cmd() {
   local name=$1 pkg=$2 version=$3 try
+  begin_build "$name" || return 1
   for try in 1 2 3; do
     if go install "$pkg@$version"; then
-      echo "$version" > "$STAMPS/$name"
+      finish_build "$name" "$version" || return 1
       log "built $name $version"
       return 0
     fi
@@ -102,28 +158,18 @@ install_cmd() { # NAME PKG VERSION
 
 # build_conformance NAME VERSION MODE: MODE=test (go test -c) or build (go build)
 build_conformance() {
-  local name=$1 version=$2 mode=$3 dir work try
-  for try in 1 2 3; do
-    dir=$(cd "$TOOLS_ROOT" && GOFLAGS=-modcacherw go mod download -json "$CONF_MOD@$version" \
-          | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') && [[ -n "$dir" ]] && break
-    log "go mod download $CONF_MOD@$version failed (try $try)"; dir=; sleep 5
-  done
-  [[ -n "$dir" ]] || return 1
-  work=$TOOLS_ROOT/src/$name
-  rm -rf "$work"; mkdir -p "$work"
-  cp -R "$dir"/. "$work"/
-  chmod -R u+w "$work"
-  (
-    cd "$work"
-    go mod download
-    if [[ $mode == test ]]; then
-      go test -c -o "$BIN/$name.tmp" .
-    else
-      go build -o "$BIN/$name.tmp" .
-    fi
-  )
-  mv -f "$BIN/$name.tmp" "$BIN/$name"
-  echo "$version" > "$STAMPS/$name"
+  local name=$1 version=$2 mode=$3 dir work
+  begin_build "$name" || return 1
+  dir=$(module_dir "$CONF_MOD" "$version") || return 1
+  work=$(copy_module "$name" "$dir") || return 1
+  (cd "$work" && go mod download) || { log "$name: go mod download failed"; return 1; }
+  if [[ $mode == test ]]; then
+    (cd "$work" && go test -c -o "$BIN/$name.tmp" .) || { log "$name: go test -c failed"; return 1; }
+  else
+    (cd "$work" && go build -o "$BIN/$name.tmp" .) || { log "$name: go build failed"; return 1; }
+  fi
+  install_tmp "$name" || return 1
+  finish_build "$name" "$version" || return 1
   log "built $name ($CONF_MOD@$version)"
 }
 
@@ -132,49 +178,27 @@ build_conformance() {
 # answers 403 to the version-list query it makes (cnab-to-oci), while downloading the exact
 # version works.
 build_module() {
-  local name=$1 mod=$2 version=$3 pkg=$4 dir work try
-  for try in 1 2 3; do
-    dir=$(cd "$TOOLS_ROOT" && go mod download -json "$mod@$version" \
-          | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') && [[ -n "$dir" ]] && break
-    log "go mod download $mod@$version failed (try $try)"; dir=; sleep 5
-  done
-  [[ -n "$dir" ]] || return 1
-  work=$TOOLS_ROOT/src/$name
-  rm -rf "$work"; mkdir -p "$work"
-  cp -R "$dir"/. "$work"/
-  chmod -R u+w "$work"
-  (cd "$work" && go build -o "$BIN/$name.tmp" "./$pkg") || return 1
-  mv -f "$BIN/$name.tmp" "$BIN/$name"
-  echo "$version" > "$STAMPS/$name"
+  local name=$1 mod=$2 version=$3 pkg=$4 dir work
+  begin_build "$name" || return 1
+  dir=$(module_dir "$mod" "$version") || return 1
+  work=$(copy_module "$name" "$dir") || return 1
+  (cd "$work" && go build -o "$BIN/$name.tmp" "./$pkg") || { log "$name: go build failed"; return 1; }
+  install_tmp "$name" || return 1
+  finish_build "$name" "$version" || return 1
   log "built $name ($mod@$version)"
 }
 
 rc=0
-if need oras "$ORAS_VERSION"; then
-  [[ $check_only == 1 ]] || install_cmd oras "$ORAS_MOD/cmd/oras" "$ORAS_VERSION" || rc=1
-fi
-if need crane "$CRANE_VERSION"; then
-  [[ $check_only == 1 ]] || install_cmd crane "$CRANE_MOD/cmd/crane" "$CRANE_VERSION" || rc=1
-fi
-if need regctl "$REGCTL_VERSION"; then
-  [[ $check_only == 1 ]] || install_cmd regctl "$REGCTL_MOD/cmd/regctl" "$REGCTL_VERSION" || rc=1
-fi
-if need helm "$HELM_VERSION"; then
-  [[ $check_only == 1 ]] || install_cmd helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" || rc=1
-fi
-if need cnab-to-oci "$CNAB_VERSION"; then
-  [[ $check_only == 1 ]] || build_module cnab-to-oci "$CNAB_MOD" "$CNAB_VERSION" cmd/cnab-to-oci || rc=1
-fi
-if need oci-conformance-v11 "$CONF_V11_VERSION"; then
-  [[ $check_only == 1 ]] || build_conformance oci-conformance-v11 "$CONF_V11_VERSION" test || rc=1
-fi
-if need oci-conformance-main "$CONF_MAIN_VERSION"; then
-  [[ $check_only == 1 ]] || build_conformance oci-conformance-main "$CONF_MAIN_VERSION" build || rc=1
-fi
+up_to_date oras "$ORAS_VERSION" || install_cmd oras "$ORAS_MOD/cmd/oras" "$ORAS_VERSION" || rc=1
+up_to_date crane "$CRANE_VERSION" || install_cmd crane "$CRANE_MOD/cmd/crane" "$CRANE_VERSION" || rc=1
+up_to_date regctl "$REGCTL_VERSION" || install_cmd regctl "$REGCTL_MOD/cmd/regctl" "$REGCTL_VERSION" || rc=1
+up_to_date helm "$HELM_VERSION" || install_cmd helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" || rc=1
+up_to_date cnab-to-oci "$CNAB_VERSION" \
+  || build_module cnab-to-oci "$CNAB_MOD" "$CNAB_VERSION" cmd/cnab-to-oci || rc=1
+up_to_date oci-conformance-v11 "$CONF_V11_VERSION" \
+  || build_conformance oci-conformance-v11 "$CONF_V11_VERSION" test || rc=1
+up_to_date oci-conformance-main "$CONF_MAIN_VERSION" \
+  || build_conformance oci-conformance-main "$CONF_MAIN_VERSION" build || rc=1
 
-if [[ $check_only == 1 ]]; then
-  [[ $missing == 0 ]] && { echo "$BIN"; exit 0; }
-  log "some tools are missing or not at the pinned version"; exit 1
-fi
 [[ $rc == 0 ]] || { log "some tools failed to build"; exit 1; }
 echo "$BIN"

@@ -47,7 +47,7 @@ bench-tools: bench-deps
 # Arca (Release) and CNCF Distribution 2.8 and v3 side by side; report in bench/results/.
 bench: bench-deps bench-tools release
 	mkdir -p build/bench
-	cd bench/loadgen && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o ../../build/bench/loadgen .
+	cd bench/loadgen && PATH="$$(../../scripts/ensure-go.sh | tail -n 1):$$PATH" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o ../../build/bench/loadgen .
 	python3 bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -26,10 +26,6 @@ export CGO_ENABLED=0
 
 log() { echo "bench-tools: $*" >&2; }
 
-if ! command -v go >/dev/null 2>&1; then
-  for d in /usr/local/go/bin /usr/lib/go/bin; do [[ -x $d/go ]] && PATH=$d:$PATH; done
-fi
-
 up_to_date() { [[ -x "$BIN/$1" && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
 
 if [[ "${1:-}" == "--check" ]]; then
@@ -38,7 +34,9 @@ if [[ "${1:-}" == "--check" ]]; then
 fi
 if up_to_date distribution-v3 "$DIST_V3_VERSION"; then echo "$BIN"; exit 0; fi
 
-command -v go >/dev/null 2>&1 || { log "Go toolchain not found (install golang first)"; exit 1; }
+# A Go recent enough for the pin: the machine's, or one scripts/ensure-go.sh fetches.
+go_bin=$("$(dirname "$0")/../scripts/ensure-go.sh") || { log "no Go recent enough"; exit 1; }
+PATH=${go_bin##*$'\n'}:$PATH
 GOPROXY=${GOPROXY:-$(go env GOPROXY)}
 case "$GOPROXY" in *direct*) GOPROXY=$(echo "$GOPROXY" | sed -e 's/,direct//' -e 's/|direct//');; esac
 export GOPROXY GONOSUMDB= GOPRIVATE= GONOPROXY=

@@ -1,5 +1,6 @@
 """The program around the API: commands, configuration sources, access log, graceful stop."""
 import json
+import re
 import os
 import select
 import signal
@@ -11,7 +12,7 @@ import time
 import pytest
 import requests
 
-from arca_server import ArcaServer, arca_bin, free_port
+from arca_server import ArcaServer, arca_bin
 from rawclient import wait_server_read
 from testkit import hang_guard, sha256, wait_until
 
@@ -38,36 +39,54 @@ def test_bad_settings_fail_clearly():
         assert out.returncode == 2 and "no_such_setting" in out.stderr
 
 
+def serving_address(proc):
+    """The address on arca's start line (read from its stderr), which names the port it
+    bound: each setting below asks for port 0 on its own loopback host, so the host tells
+    which setting won and no port is guessed in advance."""
+    seen = []
+    for _ in range(20):  # a few lines come first ("new store ...")
+        line = proc.stderr.readline().decode()
+        seen.append(line)
+        m = re.search(r"serving on (\S+):(\d+) ", line)
+        if m:
+            return m.group(1), int(m.group(2))
+        if not line:
+            break
+    pytest.fail(f"no start line from arca: {''.join(seen)!r}")
+
+
 def test_settings_precedence_file_env_flags():
     with tempfile.TemporaryDirectory() as d:
-        file_port, env_port, flag_port = free_port(), free_port(), free_port()
         cfg = os.path.join(d, "arca.yaml")
         with open(cfg, "w") as f:
-            f.write(f"addr: 127.0.0.1:{file_port}\nroot: {d}/from-file\naccess_log: false\n")
-        env = dict(os.environ, ARCA_CONFIG=cfg, ARCA_ADDR=f"127.0.0.1:{env_port}")
+            f.write(f"addr: 127.0.0.2:0\nroot: {d}/from-file\naccess_log: false\n")
+        env = dict(os.environ, ARCA_CONFIG=cfg, ARCA_ADDR="127.0.0.3:0")
         proc = subprocess.Popen([arca_bin(), "serve"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.PIPE)
         try:
-            wait_ready(env_port)  # the environment wins over the file
-            requests.get(f"http://127.0.0.1:{env_port}/v2/")
+            host, port = serving_address(proc)
+            assert host == "127.0.0.3"  # the environment wins over the file
+            wait_ready(port, host)
             assert os.path.exists(f"{d}/from-file/meta.db")  # root still from the file
         finally:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=hang_guard(20))
         assert out == b""  # access_log: false from the file
-        proc = subprocess.Popen([arca_bin(), "serve", "--addr", f"127.0.0.1:{flag_port}"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([arca_bin(), "serve", "--addr", "127.0.0.4:0"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_ready(flag_port)  # the flag wins over the environment
+            host, port = serving_address(proc)
+            assert host == "127.0.0.4"  # the flag wins over the environment
+            wait_ready(port, host)
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=hang_guard(20))
+            proc.communicate(timeout=hang_guard(20))
 
 
-def wait_ready(port, timeout=15):
+def wait_ready(port, host="127.0.0.1", timeout=15):
     def serving():
         try:
-            return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200
+            return requests.get(f"http://{host}:{port}/v2/", timeout=1).status_code == 200
         except requests.RequestException:
             return False
     wait_until(serving, timeout, interval=0.05, what=f"arca to serve on {port}")

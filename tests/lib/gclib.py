@@ -11,7 +11,7 @@ import threading
 import urllib.parse
 import uuid
 
-from arca_server import arca_bin
+from arca_server import arca_bin, assert_no_sanitizer_report, sanitizer_env
 from testkit import (  # noqa: F401  (re-exported for the suites)
     CNAB_CONFIG, CNAB_TYPE, DOCKER_FOREIGN, MANIFEST_ACCEPT, OCI_CONFIG, OCI_EMPTY, OCI_INDEX,
     OCI_LAYER, OCI_MANIFEST, OCI_NONDIST, blob_path, dumps, hang_guard, next_link,
@@ -389,9 +389,12 @@ def pull_raw(cl, repo, ref, seen=None):
 
 def run_arca(*args, timeout=300, env=None):
     """Runs the arca binary; returns CompletedProcess (text). timeout: a hang guard (scaled)."""
-    return subprocess.run([arca_bin(), *args], capture_output=True, text=True,
-                          timeout=hang_guard(timeout),
-                          env=dict(os.environ, **(env or {})))
+    p = subprocess.run([arca_bin(), *args], capture_output=True, text=True,
+                       timeout=hang_guard(timeout),
+                       env=sanitizer_env(dict(os.environ, **(env or {}))))
+    # An ASan exit (1) looks like a refusal (1): the output must hold no sanitizer report.
+    assert_no_sanitizer_report(p.stdout + p.stderr, "arca " + " ".join(args[:1]))
+    return p
 
 
 def describe_run(p):

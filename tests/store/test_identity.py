@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from arca_server import arca_bin, free_port
+from arca_server import arca_bin, assert_no_sanitizer_report, free_port, sanitizer_env
 from gclib import OCI_MANIFEST, describe_run, dumps, image, pull_problems, push_image, run_arca, \
     sha256, wait_until
 
@@ -37,9 +37,11 @@ def blob_files(root):
 
 def serve_once(root, *args, timeout=60):
     """Runs `arca serve` expecting it to refuse: it must exit by itself."""
-    return subprocess.run([arca_bin(), "serve", "--root", root, "--addr",
-                           f"127.0.0.1:{free_port()}", "--gc-interval", "0", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([arca_bin(), "serve", "--root", root, "--addr", "127.0.0.1:0",
+                        "--gc-interval", "0", *args], capture_output=True, text=True,
+                       timeout=timeout, env=sanitizer_env(os.environ))
+    assert_no_sanitizer_report(p.stdout + p.stderr, "a refused arca serve")
+    return p
 
 
 def wipe_db(root, how):

@@ -26,12 +26,16 @@ def fsck_clean(root):
 
 
 def blob_files(root):
+    """Every blob file on disk, of every digest algorithm the store keeps."""
     out = set()
-    base = os.path.join(root, "blobs", "sha256")
-    for sub in os.listdir(base):
-        for name in os.listdir(os.path.join(base, sub)):
-            if re.fullmatch(r"[0-9a-f]{64}", name):
-                out.add("sha256:" + name)
+    for algo, hexlen in (("sha256", 64), ("sha512", 128)):
+        base = os.path.join(root, "blobs", algo)
+        if not os.path.isdir(base):
+            continue
+        for sub in os.listdir(base):
+            for name in os.listdir(os.path.join(base, sub)):
+                if re.fullmatch(rf"[0-9a-f]{{{hexlen}}}", name):
+                    out.add(f"{algo}:{name}")
     return out
 
 

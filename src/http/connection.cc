@@ -104,6 +104,7 @@ bool TransferCodingSupported(const Parser::value_type& msg) {
 
 // sendfile's unit of fairness: after this many bytes to one client, the loop serves others.
 constexpr uint64_t kSendSection = 8u << 20;
+constexpr uint64_t kSendChunk = 1u << 20;  // bytes per sendfile call
 
 // Whether the first and the last byte of a range of the file are in the page cache (a probe
 // that never waits for the disk). Both cached: the range is, most likely, too.
@@ -111,7 +112,10 @@ bool InPageCache(int fd, off_t off, uint64_t len) {
   char c;
   for (off_t at : {off, off + static_cast<off_t>(len) - 1}) {
     iovec v{&c, 1};
-    if (::preadv2(fd, &v, 1, at, RWF_NOWAIT) != 1) return false;
+    // Only EAGAIN means "not cached"; where RWF_NOWAIT is not supported (EOPNOTSUPP on
+    // some filesystems), probing says nothing and the section is sent as it is.
+    errno = 0;
+    if (::preadv2(fd, &v, 1, at, RWF_NOWAIT) != 1 && errno == EAGAIN) return false;
   }
   return true;
 }
@@ -243,14 +247,27 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
       // sendfile reads the file on this thread: a section that is not in the page cache is
       // read in on a worker first, so a cold disk never stalls the other connections here.
       section_start = false;
-      uint64_t section = std::min<uint64_t>(left, kSendSection);
+      // A section ends after kSendSection bytes have gone, in sends of up to 1 MiB.
+      uint64_t section = std::min<uint64_t>(left, kSendSection + kSendChunk);
       if (!InPageCache(fd, off, section)) {
-        auto warm = [&] { ::readahead(fd, off, section); };
+        // readahead only starts the reads; reading the section through waits for them.
+        auto warm = [&] {
+          ::readahead(fd, off, section);
+          auto scratch = std::make_unique<char[]>(kSendChunk);
+          for (uint64_t done = 0; done < section;) {
+            ssize_t n = ::pread(fd, scratch.get(), std::min<uint64_t>(section - done, kSendChunk),
+                                off + static_cast<off_t>(done));
+            if (n <= 0) break;  // an error or a short file: sendfile will say
+            done += static_cast<uint64_t>(n);
+          }
+        };
+        EnterPhase(Phase::kHandler, {});  // our disk's time is not the client's
         co_await OnPool(server_.quick, warm);
+        EnterPhase(Phase::kWriting, {});
         if (expired_) co_return false;
       }
     }
-    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, 1u << 20));
+    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, kSendChunk));
     if (n > 0) {
       guard_.Bytes(static_cast<uint64_t>(n));
       sent += static_cast<uint64_t>(n);

@@ -7,7 +7,8 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev libsqlite3-dev
-  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev python3 python3-pytest python3-requests)
+  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libargon2-dev libgtest-dev python3 python3-pytest
+  python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
   json-schema-test-suite strace)
 bench_pkgs=(docker-registry wrk)

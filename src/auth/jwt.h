@@ -58,6 +58,7 @@ class SigningKey {
   const std::string& kid() const { return kid_; }
   std::shared_ptr<const PublicKey> Public() const { return public_; }
   // A compact JWS: header {"alg":"ES256","typ":"JWT","kid":<kid>}, payload claims.dump().
+  // "" when it cannot sign: claims holding a string that is not UTF-8, or OpenSSL failing.
   std::string Sign(const nlohmann::json& claims) const;
 
  private:

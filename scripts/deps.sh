@@ -7,10 +7,10 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev libsqlite3-dev
-  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libargon2-dev libgtest-dev python3 python3-pytest
+  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev python3 python3-pytest
   python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
-  json-schema-test-suite strace)
+  json-schema-test-suite strace python3-cryptography)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -25,6 +25,7 @@ for p in "${missing[@]}"; do
   case "$p" in
     python3-pytest) python3 -c 'import pytest' 2>/dev/null || filtered+=("$p") ;;
     python3-requests) python3 -c 'import requests' 2>/dev/null || filtered+=("$p") ;;
+    python3-cryptography) python3 -c 'import cryptography' 2>/dev/null || filtered+=("$p") ;;
     *) filtered+=("$p") ;;
   esac
 done

@@ -14,62 +14,68 @@ std::string BlobLocation(const std::string& name, const std::string& digest) {
   return "/v2/" + name + "/blobs/" + digest;
 }
 
-static Status MethodNotAllowed(const char* allow, http::Response& res) {
-  res.Set("Allow", allow);
-  return Status(ErrorCode::kMethodNotAllowed, "method not allowed", std::string("allowed: ") + allow);
-}
-
 void Api::Handle(http::Request& req, http::Response& res) {
   res.Set("Docker-Distribution-API-Version", "registry/2.0");
   Status s;
   try {
-    if (req.path.starts_with("/arca/v1/")) {
-      s = Arca(req, res);
-    } else {
-      auto route = ParseRoute(req.path);
-      s = route.ok() ? Dispatch(*route, req, res) : route.status();
-    }
+    auto route = ParseRoute(req.path);
+    s = route.ok() ? Serve(*route, req, res) : route.status();
   } catch (const std::exception& e) {  // a bug, never the client's fault: report, keep serving
     s = Status(ErrorCode::kInternal, "internal error", e.what());
   }
   if (!s.ok()) WriteError(res, s);
 }
 
-Status Api::Dispatch(const Route& route, http::Request& req, http::Response& res) {
-  const std::string& m = req.method;
+Status Api::Serve(const Route& route, http::Request& req, http::Response& res) {
+  auto need = RequiredAction(route, req.method);
+  if (!need) {
+    std::string allow = Allow(route);
+    res.Set("Allow", allow);
+    return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: " + allow);
+  }
+  if (*need == Action::kOpen) return Token(req, res);
+  Caller caller;
+  ARCA_RETURN_IF_ERROR(Authorize(route, *need, req, res, caller));
+  return Dispatch(route, caller, req, res);
+}
+
+Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& req,
+                     http::Response& res) {
   switch (route.kind) {
     case Route::kBase:
-      if (m != "GET" && m != "HEAD") return MethodNotAllowed("GET, HEAD", res);
       res.Set("Content-Type", "application/json");
       res.body = "{}";
       return Status::Ok();
-    case Route::kCatalog:
-      if (m != "GET") return MethodNotAllowed("GET", res);
-      return Catalog(req, res);
-    case Route::kBlob:
-      if (m != "GET" && m != "HEAD" && m != "DELETE") return MethodNotAllowed("GET, HEAD, DELETE", res);
-      return Blob(route, req, res);
-    case Route::kUploads:
-      if (m != "POST") return MethodNotAllowed("POST", res);
-      return StartUpload(route, req, res);
-    case Route::kUpload:
-      if (m != "GET" && m != "PATCH" && m != "PUT" && m != "DELETE") {
-        return MethodNotAllowed("GET, PATCH, PUT, DELETE", res);
-      }
-      return Upload(route, req, res);
-    case Route::kManifest:
-      if (m != "GET" && m != "HEAD" && m != "PUT" && m != "DELETE") {
-        return MethodNotAllowed("GET, HEAD, PUT, DELETE", res);
-      }
-      return Manifest(route, req, res);
-    case Route::kTags:
-      if (m != "GET") return MethodNotAllowed("GET", res);
-      return Tags(route, req, res);
-    case Route::kReferrers:
-      if (m != "GET") return MethodNotAllowed("GET", res);
-      return Referrers(route, req, res);
+    case Route::kCatalog: return Catalog(caller, req, res);
+    case Route::kBlob: return Blob(route, req, res);
+    case Route::kUploads: return StartUpload(route, caller, req, res);
+    case Route::kUpload: return Upload(route, req, res);
+    case Route::kManifest: return Manifest(route, req, res);
+    case Route::kTags: return Tags(route, req, res);
+    case Route::kReferrers: return Referrers(route, req, res);
+    case Route::kTypes:
+    case Route::kType:
+    case Route::kTypeLogo: return Types(route, req, res);
+    case Route::kTypedRepositories: return TypedRepositories(caller, req, res);
+    case Route::kArtifacts: return Artifacts(route.name, req, res);
+    case Route::kTrash:
+    case Route::kTrashItem:
+    case Route::kTrashRestore: return Trash(route, req, res);
+    case Route::kEvents: return Events(caller, req, res);
+    case Route::kGc: return Gc(req, res);
+    case Route::kAccounts:
+    case Route::kAccount:
+    case Route::kAccountSecret:
+    case Route::kAccountTokens:
+    case Route::kAccountToken:
+    case Route::kGroups:
+    case Route::kGroupMember: return Accounts(route, req, res);
+    case Route::kGrants:
+    case Route::kGrant: return Grants(route, req, res);
+    case Route::kAudit:
+    case Route::kToken: break;
   }
-  return Status(ErrorCode::kNotFound, "no such endpoint");
+  return Status(ErrorCode::kNotFound, "no such endpoint", req.path.substr(0, 256));
 }
 
 }  // namespace arca::api

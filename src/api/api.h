@@ -5,20 +5,34 @@
 #include <cstddef>
 
 #include "api/routes.h"
+#include "auth/principal.h"
 #include "http/message.h"
 #include "registry/registry.h"
 
 namespace arca {
 class TypeCatalog;
 class Collector;
+namespace auth {
+class Auth;
+class AccountStore;
+}
 }
 
 namespace arca::api {
+
+// Who is calling, once authenticated. Without auth (auth: none) everyone may do everything
+// but administration, which is for loopback clients or the admin token.
+struct Caller {
+  auth::Principal principal;
+  bool has_credentials = false;  // an Authorization header was sent
+};
 
 struct ApiOptions {
   bool auto_mount = true;       // `mount` without `from` mounts from any repository
   size_t max_page = 100000;     // largest page of tags, repositories or referrers
   std::string admin_token;      // when set, /arca/v1 writes need "Bearer <token>"
+  std::string external_url;     // the base URL clients use (token realm); "" = from the request
+  bool tls = false;             // served over TLS (the realm's scheme)
 };
 
 class Api {
@@ -28,40 +42,58 @@ class Api {
   void SetTypes(TypeCatalog* types) { types_ = types; }
   // The garbage collector behind /arca/v1/admin/gc (optional; must outlive this).
   void SetCollector(Collector* collector) { collector_ = collector; }
+  // Token authentication (auth: token): every route is checked (docs/auth.md). Optional;
+  // both must outlive this.
+  void SetAuth(auth::Auth* auth, auth::AccountStore* accounts) {
+    auth_ = auth;
+    accounts_ = accounts;
+  }
   // Handles one request; never throws, always fills res (an OCI error on failure).
   void Handle(http::Request& req, http::Response& res);
 
  private:
-  Status Dispatch(const Route& route, http::Request& req, http::Response& res);
+  Status Serve(const Route& route, http::Request& req, http::Response& res);
+  Status Dispatch(const Route& route, const Caller& caller, http::Request& req,
+                  http::Response& res);
+  // Authentication and the route's permission check (auth_gate.cc).
+  Status Authorize(const Route& route, Action need, const http::Request& req,
+                   http::Response& res, Caller& caller);
+  // Whether the caller may pull from repo: listings show only those.
+  bool MayPull(const Caller& caller, const std::string& repo) const;
   Status Blob(const Route& route, http::Request& req, http::Response& res);
-  Status StartUpload(const Route& route, http::Request& req, http::Response& res);
+  Status StartUpload(const Route& route, const Caller& caller, http::Request& req,
+                     http::Response& res);
   Status Upload(const Route& route, http::Request& req, http::Response& res);
   Status Manifest(const Route& route, http::Request& req, http::Response& res);
   Status PutManifest(const Route& route, http::Request& req, http::Response& res);
   Status Tags(const Route& route, http::Request& req, http::Response& res);
-  Status Catalog(http::Request& req, http::Response& res);
+  Status Catalog(const Caller& caller, http::Request& req, http::Response& res);
   Status Referrers(const Route& route, http::Request& req, http::Response& res);
   // Parses ?n= (at most `max`, which is also the default).
   Result<size_t> PageSize(const http::Request& req, size_t max) const;
   Result<size_t> PageSize(const http::Request& req) const { return PageSize(req, options_.max_page); }
 
   // The Arca API (arca_api.cc, types_api.cc).
-  Status Arca(http::Request& req, http::Response& res);
-  Status Types(const std::string& rest, http::Request& req, http::Response& res);
-  Status TypedRepositories(http::Request& req, http::Response& res);
+  Status Types(const Route& route, http::Request& req, http::Response& res);
+  Status TypedRepositories(const Caller& caller, http::Request& req, http::Response& res);
   Status Artifacts(const std::string& repo, http::Request& req, http::Response& res);
-  Status Events(http::Request& req, http::Response& res);
+  Status Events(const Caller& caller, http::Request& req, http::Response& res);
   // Garbage collection and the recycle bin (gc_api.cc).
   Status Gc(http::Request& req, http::Response& res);
-  Status Trash(const std::string& repo, const std::string& rest, http::Request& req,
-               http::Response& res);
-  // Ok when req may change the registry's configuration (see docs/arca-api.md).
+  Status Trash(const Route& route, http::Request& req, http::Response& res);
+  // Without auth: ok when req may change the registry's configuration (docs/arca-api.md).
   Status AuthorizeAdmin(const http::Request& req, http::Response& res) const;
+  // The token endpoint (token_api.cc) and accounts, groups and grants (accounts_api.cc).
+  Status Token(http::Request& req, http::Response& res);
+  Status Accounts(const Route& route, http::Request& req, http::Response& res);
+  Status Grants(const Route& route, http::Request& req, http::Response& res);
 
   Registry& registry_;
   ApiOptions options_;
   TypeCatalog* types_ = nullptr;
   Collector* collector_ = nullptr;
+  auth::Auth* auth_ = nullptr;
+  auth::AccountStore* accounts_ = nullptr;
 };
 
 // "/v2/<name>/blobs/uploads/<id>" and friends.

@@ -19,6 +19,7 @@ namespace {
 
 using json = nlohmann::json;
 constexpr size_t kArcaMaxPage = 1000;
+constexpr size_t kMaxScan = 100000;  // rows a filtered listing passes over in one request
 
 // Facts Arca stored itself, from documents already bounded at push; bounded again so that no
 // row, however it got there, is walked deep.
@@ -81,53 +82,29 @@ Status Api::AuthorizeAdmin(const http::Request& req, http::Response& res) const 
   return Status::Ok();
 }
 
-Status Api::Arca(http::Request& req, http::Response& res) {
-  std::string rest = req.path.substr(std::string("/arca/v1/").size());
-  if (rest == "types" || rest.starts_with("types/")) {
-    return Types(rest == "types" ? "" : rest.substr(6), req, res);
-  }
-  bool get = req.method == "GET" || req.method == "HEAD";
-  if (rest == "repositories") {
-    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
-    return TypedRepositories(req, res);
-  }
-  if (rest.starts_with("repositories/") && rest.ends_with("/artifacts")) {
-    std::string name = rest.substr(13, rest.size() - 13 - 10);
-    ARCA_RETURN_IF_ERROR(ValidateRepositoryName(name));
-    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
-    return Artifacts(name, req, res);
-  }
-  if (rest == "admin/gc") return Gc(req, res);
-  if (rest.starts_with("repositories/")) {
-    // repositories/<name>/trash[/<digest>[/restore]]; a digest has no '/'.
-    std::string tail = rest.substr(13);
-    size_t at = tail.ends_with("/trash") ? tail.size() - 6 : tail.rfind("/trash/");
-    if (at != std::string::npos && at > 0) {
-      std::string name = tail.substr(0, at);
-      ARCA_RETURN_IF_ERROR(ValidateRepositoryName(name));
-      return Trash(name, tail.substr(std::min(tail.size(), at + 7)), req, res);
-    }
-  }
-  if (rest == "events") {
-    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
-    return Events(req, res);
-  }
-  return Status(ErrorCode::kNotFound, "no such endpoint", req.path.substr(0, 256));
-}
-
-Status Api::TypedRepositories(http::Request& req, http::Response& res) {
+Status Api::TypedRepositories(const Caller& caller, http::Request& req, http::Response& res) {
   auto n = PageSize(req, kArcaMaxPage);
   if (!n.ok()) return n.status();
   std::string type = req.Query("artifactType").value_or("");
-  auto page = registry_.ListTypedRepositories(type, req.Query("last").value_or(""), *n);
-  if (!page.ok()) return page.status();
   json repos = json::array();
-  for (const RepositorySummary& r : page->items) {
-    repos.push_back({{"name", r.name}, {"artifacts", r.artifacts}, {"types", r.types}});
+  // Only repositories the caller may pull are listed: pages are read until one is full, or
+  // kMaxScan rows were passed over (then the page is short, and its Link goes on from there).
+  std::string last = req.Query("last").value_or("");
+  bool more = true;
+  for (size_t scanned = 0; more && repos.size() < *n && scanned < kMaxScan;) {
+    auto page = registry_.ListTypedRepositories(type, last, *n - repos.size());
+    if (!page.ok()) return page.status();
+    more = page->more;
+    for (const RepositorySummary& r : page->items) {
+      if (MayPull(caller, r.name)) {
+        repos.push_back({{"name", r.name}, {"artifacts", r.artifacts}, {"types", r.types}});
+      }
+    }
+    scanned += page->items.size();
+    if (page->items.empty()) break;
+    last = page->items.back().name;
   }
-  if (page->more && !page->items.empty()) {
-    NextLink(res, "/arca/v1/repositories", *n, page->items.back().name, type);
-  }
+  if (more && *n > 0) NextLink(res, "/arca/v1/repositories", *n, last, type);
   SetJson(res, {{"repositories", repos}});
   return Status::Ok();
 }
@@ -169,21 +146,28 @@ Status Api::Artifacts(const std::string& repo, http::Request& req, http::Respons
   return Status::Ok();
 }
 
-Status Api::Events(http::Request& req, http::Response& res) {
+Status Api::Events(const Caller& caller, http::Request& req, http::Response& res) {
   auto n = PageSize(req, kArcaMaxPage);
   if (!n.ok()) return n.status();
   int64_t after = 0;
   if (auto last = req.Query("last")) after = std::atoll(last->c_str());
-  auto page = registry_.ListEvents(after, *n);
-  if (!page.ok()) return page.status();
   json list = json::array();
-  for (const Event& e : page->items) {
-    list.push_back({{"id", e.id}, {"time", Rfc3339(e.time)}, {"kind", e.kind},
-                    {"repository", e.repository}, {"digest", e.digest}, {"message", e.message}});
+  bool more = true;
+  // As for repositories: only events of repositories the caller may pull.
+  for (size_t scanned = 0; more && list.size() < *n && scanned < kMaxScan;) {
+    auto page = registry_.ListEvents(after, *n - list.size());
+    if (!page.ok()) return page.status();
+    more = page->more;
+    for (const Event& e : page->items) {
+      if (!MayPull(caller, e.repository)) continue;
+      list.push_back({{"id", e.id}, {"time", Rfc3339(e.time)}, {"kind", e.kind},
+                      {"repository", e.repository}, {"digest", e.digest}, {"message", e.message}});
+    }
+    scanned += page->items.size();
+    if (page->items.empty()) break;
+    after = page->items.back().id;
   }
-  if (page->more && !page->items.empty()) {
-    NextLink(res, "/arca/v1/events", *n, std::to_string(page->items.back().id), "");
-  }
+  if (more && *n > 0) NextLink(res, "/arca/v1/events", *n, std::to_string(after), "");
   SetJson(res, {{"events", list}});
   return Status::Ok();
 }

@@ -30,6 +30,7 @@ int HttpStatusOf(ErrorCode code) {
     case ErrorCode::kRangeNotSatisfiable: return 416;
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kConflict: return 409;
     case ErrorCode::kInternal: return 500;
   }
   return 500;
@@ -63,6 +64,8 @@ std::string_view OciCodeOf(ErrorCode code) {
     case ErrorCode::kQueryInvalid: return "UNSUPPORTED";
     // Not in the OCI spec; CNCF Distribution's code for 503.
     case ErrorCode::kUnavailable: return "UNAVAILABLE";
+    // Not in the OCI spec: only /arca/v1 account and grant writes give it.
+    case ErrorCode::kConflict: return "CONFLICT";
     case ErrorCode::kInternal: return "UNKNOWN";
   }
   return "UNKNOWN";

@@ -12,7 +12,6 @@ namespace arca::api {
 using json = nlohmann::json;
 
 Status Api::Gc(http::Request& req, http::Response& res) {
-  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
   if (!collector_) return Status(ErrorCode::kNotFound, "garbage collection is not available", "");
   if (req.method == "GET" || req.method == "HEAD") {
     auto last = collector_->Last();
@@ -20,9 +19,6 @@ Status Api::Gc(http::Request& req, http::Response& res) {
     res.Set("Content-Type", "application/json");
     res.body = GcReportJson(*last);
     return Status::Ok();
-  }
-  if (req.method != "POST") {
-    return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET, POST");
   }
   std::string dry = req.Query("dry_run").value_or(req.Query("dryRun").value_or("false"));
   if (dry != "true" && dry != "false" && dry != "1" && dry != "0") {
@@ -37,11 +33,9 @@ Status Api::Gc(http::Request& req, http::Response& res) {
   return Status::Ok();
 }
 
-Status Api::Trash(const std::string& repo, const std::string& rest, http::Request& req,
-                  http::Response& res) {
-  bool get = req.method == "GET" || req.method == "HEAD";
-  if (rest.empty()) {
-    if (!get) return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
+Status Api::Trash(const Route& route, http::Request& req, http::Response& res) {
+  const std::string& repo = route.name;
+  if (route.kind == Route::kTrash) {
     auto n = PageSize(req, 1000);
     if (!n.ok()) return n.status();
     auto page = registry_.ListTrash(repo, req.Query("last").value_or(""), *n);
@@ -59,18 +53,14 @@ Status Api::Trash(const std::string& repo, const std::string& rest, http::Reques
     SetJson(res, {{"repository", repo}, {"trash", items}});
     return Status::Ok();
   }
-  bool restore = rest.ends_with("/restore");
-  auto digest = Digest::Parse(restore ? rest.substr(0, rest.size() - 8) : rest);
+  auto digest = Digest::Parse(route.arg);
   if (!digest.ok()) return digest.status();
-  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
-  if (restore) {
-    if (req.method != "POST") return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: POST");
+  if (route.kind == Route::kTrashRestore) {
     auto done = registry_.RestoreManifest(repo, *digest);
     if (!done.ok()) return done.status();
     SetJson(res, {{"digest", digest->str()}, {"restored", done->restored}, {"skipped", done->skipped}});
     return Status::Ok();
   }
-  if (req.method != "DELETE") return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: DELETE");
   ARCA_RETURN_IF_ERROR(registry_.ExpireTrash(repo, *digest));
   res.status = 202;
   return Status::Ok();

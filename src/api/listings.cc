@@ -84,14 +84,41 @@ Status Api::Tags(const Route& route, http::Request& req, http::Response& res) {
   return Status::Ok();
 }
 
-Status Api::Catalog(http::Request& req, http::Response& res) {
+Status Api::Catalog(const Caller& caller, http::Request& req, http::Response& res) {
   auto n = PageSize(req);
   if (!n.ok()) return n.status();
   std::string last = req.Query("last").value_or("");
-  auto page = registry_.ListRepositories(last, *n);
-  if (!page.ok()) return page.status();
-  if (page->more && !page->items.empty()) SetNextLink(res, "/v2/_catalog", *n, page->items.back());
-  SetNameList(res, "", "repositories", page->items);
+  if (!auth_) {
+    auto page = registry_.ListRepositories(last, *n);
+    if (!page.ok()) return page.status();
+    if (page->more && !page->items.empty()) SetNextLink(res, "/v2/_catalog", *n, page->items.back());
+    SetNameList(res, "", "repositories", page->items);
+    return Status::Ok();
+  }
+  // Only what the caller may pull. Pages are read until this one is full or kMaxScan names
+  // were passed over; a short page then still has its Link, from the last name passed.
+  constexpr size_t kMaxScan = 100000;
+  NameListWriter w("", "repositories", *n);
+  bool more = true;
+  for (size_t scanned = 0; more && w.count() < *n && scanned < kMaxScan;) {
+    auto page = registry_.ListRepositories(last, std::min<size_t>(*n - w.count() + 16, 1000));
+    if (!page.ok()) return page.status();
+    more = page->more;
+    size_t used = 0;
+    for (const std::string& name : page->items) {
+      if (w.count() == *n) {
+        more = true;  // names left unread on this page
+        break;
+      }
+      ++used;
+      last = name;
+      if (MayPull(caller, name)) w.Add(name);
+    }
+    scanned += used;
+    if (page->items.empty()) break;
+  }
+  if (more && *n > 0) SetNextLink(res, "/v2/_catalog", *n, last);
+  w.Finish(res);
   return Status::Ok();
 }
 

@@ -27,24 +27,17 @@ json Summary(const ArtifactType& t) {
 
 }  // namespace
 
-Status Api::Types(const std::string& rest, http::Request& req, http::Response& res) {
+Status Api::Types(const Route& route, http::Request& req, http::Response& res) {
   if (!types_) return Status(ErrorCode::kNotFound, "artifact types are not enabled");
-  if (rest.empty()) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      res.Set("Allow", "GET");
-      return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
-    }
+  if (route.kind == Route::kTypes) {
     json list = json::array();
     for (const auto& t : types_->List()) list.push_back(Summary(*t));
     res.Set("Content-Type", "application/json");
     res.body = json{{"types", list}}.dump();
     return Status::Ok();
   }
-  auto decoded = http::PercentDecode(rest);
-  if (!decoded) return Status(ErrorCode::kNotFound, "no such artifact type", rest.substr(0, 256));
-  std::string id = *decoded;
-  bool logo = id.ends_with("/logo.svg");
-  if (logo) id = id.substr(0, id.size() - 9);
+  const std::string& id = route.arg;
+  bool logo = route.kind == Route::kTypeLogo;
   if (!IsMediaType(id)) {
     if (req.method == "PUT" && !logo) {
       return Status(ErrorCode::kManifestInvalid, "invalid artifact type definition",
@@ -53,10 +46,6 @@ Status Api::Types(const std::string& rest, http::Request& req, http::Response& r
     return Status(ErrorCode::kNameUnknown, "no such artifact type", id.substr(0, 256));
   }
   if (logo || req.method == "GET" || req.method == "HEAD") {
-    if (req.method != "GET" && req.method != "HEAD") {
-      res.Set("Allow", "GET");
-      return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET");
-    }
     auto t = types_->Find(id);
     if (!t) return Status(ErrorCode::kNameUnknown, "no such artifact type", id);
     if (logo) {
@@ -81,11 +70,6 @@ Status Api::Types(const std::string& rest, http::Request& req, http::Response& r
     res.body = doc.dump();
     return Status::Ok();
   }
-  if (req.method != "PUT" && req.method != "DELETE") {
-    res.Set("Allow", "GET, PUT, DELETE");
-    return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: GET, PUT, DELETE");
-  }
-  ARCA_RETURN_IF_ERROR(AuthorizeAdmin(req, res));
   if (req.method == "DELETE") {
     ARCA_RETURN_IF_ERROR(types_->Delete(id));
     res.status = 202;

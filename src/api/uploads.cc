@@ -28,14 +28,24 @@ Result<std::optional<ByteRange>> ContentRange(const http::Request& req) {
 
 }  // namespace
 
-Status Api::StartUpload(const Route& route, http::Request& req, http::Response& res) {
+Status Api::StartUpload(const Route& route, const Caller& caller, http::Request& req,
+                        http::Response& res) {
   if (auto mount = req.Query("mount")) {
     auto digest = Digest::Parse(*mount);
     if (!digest.ok()) return digest.status();
     auto from = req.Query("from");
     if (from) ARCA_RETURN_IF_ERROR(ValidateRepositoryName(*from));
-    if (from || options_.auto_mount) {
-      auto mounted = registry_.MountBlob(route.name, *digest, from.value_or(""));
+    // A mount needs pull on where the blob comes from. One the caller may not pull from is
+    // not refused but falls back to an upload, as for a blob that is not there: the answer
+    // says nothing about the other repository.
+    bool may_mount = !from || MayPull(caller, *from);
+    if (may_mount && (from || options_.auto_mount)) {
+      auto mounted =
+          from || !auth_
+              ? registry_.MountBlob(route.name, *digest, from.value_or(""))
+              : registry_.MountBlobFromVisible(route.name, *digest, [&](const std::string& r) {
+                  return MayPull(caller, r);
+                });
       if (!mounted.ok()) return mounted.status();
       if (mounted->has_value()) {
         Created(res, route.name, *digest);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "cli/store_open.h"
 #include "gc/collector.h"
@@ -36,6 +37,7 @@ Usage:
   arca gc [--dry-run] [--config FILE] [--root DIR] [...]   one garbage-collection pass
   arca fsck [--repair [--force] [--max-delete-fraction F]] [--quick] [--config FILE]
             [--root DIR] [...]   check the store (and repair it)
+  arca user|robot|token|group|grant|keys ...   accounts and rights (`arca user help`)
   arca version
   arca --help
 
@@ -63,6 +65,12 @@ environment, which wins over the file):
   types_dir        operators' artifact type definitions (default <root>/types)
   policy_file      artifact type policy, YAML (default <root>/policy.yaml)
   admin_token      bearer token for /arca/v1 writes (default: loopback clients only)
+  auth             none (default) or token: accounts, grants and bearer tokens (docs/auth.md);
+                   none is refused on a non-loopback addr without --insecure-open
+  auth_service     the service named in challenges and tokens' audience (default arca)
+  token_ttl        lifetime of a bearer token (default 5m)
+  external_url     the URL clients reach the registry at (default: from the request's Host)
+  trusted_issuers  JSON file of external token issuers to trust (issuer, audience, jwks)
   gc_interval      time between background GC passes, e.g. 10m; 0: none (default 10m)
   gc_retention     untagged and deleted manifests stay restorable (default 7d)
   gc_blob_grace    a pushed blob is kept unreferenced this long (default 1h)
@@ -81,8 +89,12 @@ int Serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::vector<std::string> settings = args;
   bool init = TakeFlag(settings, "--init");
+  bool insecure_open = TakeFlag(settings, "--insecure-open");
   auto config = LoadConfig(settings);
   if (!config.ok()) return Fail(config.status());
+  config->insecure_open = config->insecure_open || insecure_open;
+  Status open_check = CheckOpenAddress(*config);
+  if (!open_check.ok()) return Fail(open_check);
   Status s = MakeDirs(config->root);
   if (!s.ok()) return Fail(s);
   StoreLock lock;
@@ -113,9 +125,17 @@ int Serve(const std::vector<std::string>& args) {
   Collector collector(*meta, *blobs, registry.blob_locks(), GcSettingsOf(*config));
   collector.StartSchedule();
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
-                                         .admin_token = config->admin_token});
+                                         .admin_token = config->admin_token,
+                                         .external_url = config->external_url});
   api.SetTypes(&types);
   api.SetCollector(&collector);
+  AuthSetup auth;
+  if (config->auth == "token") {
+    auto setup = SetUpAuth(*config);
+    if (!setup.ok()) return Fail(setup.status());
+    auth = std::move(*setup);
+    api.SetAuth(auth.auth.get(), auth.accounts.get());
+  }
 
   http::ServerOptions options{.addr = config->addr,
                               .max_connections = config->max_connections,
@@ -175,6 +195,9 @@ int main(int argc, char** argv) {
   if (args[0] == "serve") return arca::Serve(rest);
   if (args[0] == "gc") return arca::GcCommand(rest);
   if (args[0] == "fsck") return arca::FsckCommand(rest);
+  for (const char* c : {"user", "robot", "token", "group", "grant", "keys"}) {
+    if (args[0] == c) return arca::AuthCommand(c, rest);
+  }
   std::fprintf(stderr, "arca: unknown command '%s'\n\n%s", args[0].c_str(), arca::kUsage);
   return 2;
 }

@@ -98,6 +98,34 @@ const std::map<std::string, Setter>& Setters() {
          c.admin_token = v;
          return Status::Ok();
        }},
+      {"auth", [](Config& c, const std::string& k, const std::string& v) {
+         if (v != "none" && v != "token") return Bad(k, "none or token");
+         c.auth = v;
+         return Status::Ok();
+       }},
+      {"auth_service", [](Config& c, const std::string& k, const std::string& v) {
+         bool ok = !v.empty() && v.size() <= 128 &&
+                   v.find_first_of("\"\\ ,;\r\n\t") == std::string::npos;
+         if (!ok) return Bad(k, "1 to 128 characters without quotes, spaces, commas or ';'");
+         c.auth_service = v;
+         return Status::Ok();
+       }},
+      {"token_ttl", DurationSetter(&Config::token_ttl)},
+      {"external_url", [](Config& c, const std::string& k, const std::string& v) {
+         bool ok = v.empty() || ((v.starts_with("http://") || v.starts_with("https://")) &&
+                                 v.size() <= 512 && !v.ends_with("/") &&
+                                 v.find_first_of("\"\\ ,;\r\n\t") == std::string::npos);
+         if (!ok) return Bad(k, "an http:// or https:// URL without a trailing '/'");
+         c.external_url = v;
+         return Status::Ok();
+       }},
+      {"trusted_issuers", [](Config& c, const std::string&, const std::string& v) {
+         c.trusted_issuers = v;
+         return Status::Ok();
+       }},
+      {"insecure_open", [](Config& c, const std::string& k, const std::string& v) {
+         return ParseBool(k, v, c.insecure_open);
+       }},
       {"gc_interval", DurationSetter(&Config::gc_interval)},
       {"gc_retention", DurationSetter(&Config::gc_retention)},
       {"gc_blob_grace", DurationSetter(&Config::gc_blob_grace)},

@@ -28,6 +28,13 @@ struct Config {
   std::string types_dir;    // operators' artifact type definitions; default <root>/types
   std::string policy_file;  // type policy (YAML); default <root>/policy.yaml
   std::string admin_token;  // when set, /arca/v1 writes need "Authorization: Bearer <it>"
+  // Authentication (docs/auth.md).
+  std::string auth = "none";          // none | token
+  std::string auth_service = "arca";  // the tokens' audience, named in challenges
+  int64_t token_ttl = 300;            // seconds a bearer token lives
+  std::string external_url;           // e.g. https://registry.example.com: the token realm's base
+  std::string trusted_issuers;        // JSON file: external token issuers to trust
+  bool insecure_open = false;         // auth: none on a non-loopback address (--insecure-open)
   // Garbage collection (docs/gc.md); all in seconds.
   int64_t gc_interval = 600;         // between background passes; 0: none
   int64_t gc_retention = 7 * 86400;  // untagged and deleted manifests stay restorable

@@ -156,6 +156,9 @@ class MetaStore {
   virtual Result<std::optional<uint64_t>> MountBlob(const std::string& repo,
                                                     const std::string& digest,
                                                     const std::string& from) = 0;
+  // Repositories holding a blob, by name after `after` (auto-mount under access control).
+  virtual Result<Page<std::string>> ListBlobHolders(const std::string& digest,
+                                                    const std::string& after, size_t limit) = 0;
   // Removes repo's link to a blob; false when it had none.
   virtual Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) = 0;
 

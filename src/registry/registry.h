@@ -80,6 +80,11 @@ class Registry {
   Result<uint64_t> PushBlob(const std::string& repo, const Digest& digest, ByteSource& body);
   // Links an existing blob from repository `from` (any repository when empty) into repo;
   // nullopt when there is nothing to mount.
+  // Mounts from the first repository holding the blob that `may_pull` accepts (at most
+  // `max_candidates` looked at); nullopt when none.
+  Result<std::optional<uint64_t>> MountBlobFromVisible(
+      const std::string& repo, const Digest& digest,
+      const std::function<bool(const std::string&)>& may_pull, size_t max_candidates = 1000);
   Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const Digest& digest,
                                             const std::string& from);
 

@@ -166,6 +166,23 @@ Result<uint64_t> Registry::PushBlob(const std::string& repo, const Digest& diges
   return result;
 }
 
+Result<std::optional<uint64_t>> Registry::MountBlobFromVisible(
+    const std::string& repo, const Digest& digest,
+    const std::function<bool(const std::string&)>& may_pull, size_t max_candidates) {
+  std::string after;
+  for (size_t seen = 0; seen < max_candidates;) {
+    auto page = meta_.ListBlobHolders(digest.str(), after, 100);
+    if (!page.ok()) return page.status();
+    for (const std::string& from : page->items) {
+      if (from != repo && may_pull(from)) return meta_.MountBlob(repo, digest.str(), from);
+    }
+    seen += page->items.size();
+    if (!page->more || page->items.empty()) break;
+    after = page->items.back();
+  }
+  return std::optional<uint64_t>();
+}
+
 Result<std::optional<uint64_t>> Registry::MountBlob(const std::string& repo, const Digest& digest,
                                                     const std::string& from) {
   return meta_.MountBlob(repo, digest.str(), from);

@@ -33,6 +33,7 @@ enum class ErrorCode {
   kNotFound,       // 404: no such endpoint
   kMethodNotAllowed,  // 405: the endpoint exists, the method does not
   kUnavailable,    // 503: the store cannot take this now (metadata lost or saturated)
+  kConflict,       // 409: the thing to create exists already (accounts, grants)
   kInternal,       // 500: never caused by the client's input
 };
 

@@ -53,3 +53,17 @@ def layout(run, tmp_path_factory):
     digest = lay.add_blob(index)
     lay.tag("multi", {"mediaType": OCI_INDEX, "digest": digest, "size": len(index)})
     return lay
+
+
+@pytest.fixture(scope="session")
+def podman(run, tmp_path_factory):
+    require_tool("podman")
+    store = tmp_path_factory.mktemp("podman")
+    base = ["podman", "--root", store / "root", "--runroot", store / "runroot",
+            "--storage-driver", "vfs", "--tmpdir", store / "tmp",
+            "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+
+    def podman_run(*args, **kw):
+        return run(*base, *args, **kw)
+    yield podman_run
+    podman_run("rmi", "--all", "--force", check=False)

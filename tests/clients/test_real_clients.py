@@ -159,20 +159,6 @@ def test_skopeo_docker_manifest_list_and_schema1_refusal(run, arca, layout, tmp_
 
 # ---------------------------------------------------------------------------- podman
 
-@pytest.fixture(scope="module")
-def podman(run, tmp_path_factory):
-    require_tool("podman")
-    store = tmp_path_factory.mktemp("podman")
-    base = ["podman", "--root", store / "root", "--runroot", store / "runroot",
-            "--storage-driver", "vfs", "--tmpdir", store / "tmp",
-            "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
-
-    def podman_run(*args, **kw):
-        return run(*base, *args, **kw)
-    yield podman_run
-    podman_run("rmi", "--all", "--force", check=False)
-
-
 def test_podman_push_and_pull(run, arca, layout, podman):
     repo = "clients/podman"
     image_id = podman("pull", f"oci:{layout.path}:amd64").stdout.strip().splitlines()[-1]

@@ -31,6 +31,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from arca_server import ArcaServer
+from authlib import AuthServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO1 = "conformance/repo1"
@@ -76,6 +77,24 @@ def no_automount_env(srv, report_dir):
     return env
 
 
+def with_login(env_of):
+    """The same run with auth: token, as a user who may push and delete (issue 11)."""
+    def env(srv, report_dir):
+        return dict(env_of(srv, report_dir), OCI_USERNAME=AUTH_USER[0], OCI_PASSWORD=AUTH_USER[1])
+    env.auth = True
+    return env
+
+
+AUTH_USER = ("conformance", "conformance-password")
+
+
+def add_auth_user(srv):
+    srv.add_user(*AUTH_USER)
+    for repo in (REPO1, REPO2):
+        srv.grant(f"user:{AUTH_USER[0]}", repo, "push")
+        srv.grant(f"user:{AUTH_USER[0]}", repo, "delete")
+
+
 RUNS = {
     # id: (binary, env builder, extra `arca serve` arguments)
     "v1.1-manifests-first": ("oci-conformance-v11", lambda s, d: classic_env(s, d, True), []),
@@ -84,6 +103,8 @@ RUNS = {
     "v1.1-automount-off": ("oci-conformance-v11", no_automount_env, ["--auto_mount", "false"]),
     "main-classic-env": ("oci-conformance-main", lambda s, d: classic_env(s, d, True), []),
     "main-dev": ("oci-conformance-main", main_dev_env, []),
+    # with auth: token, logged in through the token protocol
+    "v1.1-auth": ("oci-conformance-v11", with_login(lambda s, d: classic_env(s, d, True)), []),
 }
 
 
@@ -131,7 +152,10 @@ def test_oci_conformance(run_id, go_tools_bin, tmp_path_factory):
     exe = os.path.join(go_tools_bin, binary)
     assert os.access(exe, os.X_OK), f"{exe} missing: run scripts/go-tools.sh"
     report_dir = str(tmp_path_factory.mktemp(f"conformance-{run_id}"))
-    with ArcaServer(extra_args=serve_args) as srv:
+    auth = getattr(env_of, "auth", False)
+    with (AuthServer if auth else ArcaServer)(extra_args=serve_args) as srv:
+        if auth:
+            add_auth_user(srv)
         env = dict(clean_env(), **env_of(srv, report_dir))
         started = time.time()
         proc = subprocess.run([exe], cwd=report_dir, env=env, stdout=subprocess.PIPE,

@@ -252,7 +252,8 @@ class ArcaServer:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 c.request("GET", "/v2/")
-                if c.getresponse().status == 200:
+                # 401: auth is on, and the server is up all the same.
+                if c.getresponse().status in (200, 401):
                     return self
             except OSError:
                 pass

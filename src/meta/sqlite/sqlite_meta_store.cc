@@ -329,6 +329,25 @@ Result<std::optional<uint64_t>> SqliteMetaStore::MountBlob(const std::string& re
   return size;
 }
 
+Result<Page<std::string>> SqliteMetaStore::ListBlobHolders(const std::string& digest,
+                                                          const std::string& after,
+                                                          size_t limit) {
+  auto r = AcquireReader();
+  if (!r.ok()) return r.status();
+  ARCA_PREPARE(q, **r,
+               "SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = "
+               "rb.repository_id WHERE rb.digest = ? AND r.name > ? ORDER BY r.name LIMIT ?");
+  q.Bind(1, digest).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
+  Page<std::string> page;
+  while (q.Step()) page.items.push_back(q.Text(0));
+  ARCA_RETURN_IF_ERROR(q.status());
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.more = true;
+  }
+  return page;
+}
+
 Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {

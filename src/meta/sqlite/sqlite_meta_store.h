@@ -61,6 +61,8 @@ class SqliteMetaStore : public MetaStore {
                              int64_t now) override;
   Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const std::string& digest,
                                             const std::string& from) override;
+  Result<Page<std::string>> ListBlobHolders(const std::string& digest, const std::string& after,
+                                            size_t limit) override;
   Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) override;
   Status CreateUpload(const UploadRecord& upload) override;
   Result<std::optional<UploadRecord>> GetUpload(const std::string& id) override;

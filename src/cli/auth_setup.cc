@@ -1,0 +1,149 @@
+#include "cli/auth_setup.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "auth/account_admin.h"
+#include "auth/password.h"
+#include "types/json_limits.h"
+#include "util/file_util.h"
+
+namespace arca {
+namespace {
+
+bool IsLoopbackHost(std::string host) {
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+Result<std::string> ReadText(const std::string& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(ErrorCode::kInternal, "cannot read", path);
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > limit) return Status(ErrorCode::kInternal, "file too large", path);
+  return text;
+}
+
+// [{"issuer": "...", "audience": "...", "jwks": "<file>"}], file paths relative to the list.
+Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path) {
+  auto text = ReadText(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  auto doc = ParseJsonBounded(*text, 8);
+  auto bad = [&](const std::string& why) {
+    return Status(ErrorCode::kInternal, "invalid trusted_issuers", path + ": " + why);
+  };
+  if (!doc.ok() || !doc->is_array()) return bad("a JSON array of {issuer, audience, jwks}");
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  std::vector<auth::ExternalIssuer> out;
+  for (size_t i = 0; i < doc->size(); ++i) {
+    const auto& e = (*doc)[i];
+    auto str = [&](const char* k) {
+      return e.is_object() && e.contains(k) && e[k].is_string() ? e[k].get<std::string>() : "";
+    };
+    auth::ExternalIssuer issuer{str("issuer"), str("audience"), {}};
+    std::string jwks = str("jwks");
+    if (issuer.issuer.empty() || issuer.audience.empty() || jwks.empty()) {
+      return bad("entry " + std::to_string(i) + " needs issuer, audience and jwks");
+    }
+    if (issuer.issuer == "arca") return bad("entry " + std::to_string(i) + " uses Arca's own issuer");
+    auto keys_text = ReadText(jwks.starts_with("/") ? jwks : dir + "/" + jwks, 1 << 20);
+    if (!keys_text.ok()) return keys_text.status();
+    auto keys = auth::ParseJwks(*keys_text);
+    if (!keys.ok()) return bad("entry " + std::to_string(i) + ": " + keys.status().detail());
+    issuer.keys = std::move(*keys);
+    out.push_back(std::move(issuer));
+  }
+  return out;
+}
+
+Status BootstrapAdmin(SqliteAccountStore& store) {
+  auto snap = store.Load();
+  if (!snap.ok()) return snap.status();
+  if (!snap->accounts.empty()) return Status::Ok();
+  std::string password;
+  bool generated = false;
+  if (const char* env = std::getenv("ARCA_ADMIN_PASSWORD"); env && *env) {
+    password = env;
+  } else {
+    password = auth::RandomSecret(18);
+    generated = true;
+  }
+  auth::AccountAdmin admin(store);
+  int64_t now = time(nullptr);
+  ARCA_RETURN_IF_ERROR(admin.AddUser("admin", password, now, "created at first start"));
+  auto grant = admin.AddGrant("user:admin", "**", "admin", now);
+  if (!grant.ok()) return grant.status();
+  if (generated) {
+    std::fprintf(stderr, "arca: created the user \"admin\" with the password %s "
+                         "(shown this once; change it with `arca user passwd admin`)\n",
+                 password.c_str());
+  } else {
+    std::fprintf(stderr, "arca: created the user \"admin\" with the password from "
+                         "ARCA_ADMIN_PASSWORD\n");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string KeysDir(const Config& config) { return config.root + "/auth/keys"; }
+
+int64_t KeyKeepSeconds(const Config& config) { return config.token_ttl + 120; }
+
+Result<std::unique_ptr<SqliteAccountStore>> OpenAccounts(const Config& config) {
+  ARCA_RETURN_IF_ERROR(MakeDirs(config.root));
+  return SqliteAccountStore::Open(config.root + "/auth.db");
+}
+
+Status CheckOpenAddress(const Config& config) {
+  if (config.auth != "none") return Status::Ok();
+  std::string host = config.addr.substr(0, config.addr.rfind(':'));
+  if (IsLoopbackHost(host)) return Status::Ok();
+  if (!config.insecure_open) {
+    return Status(ErrorCode::kInternal, "refusing to serve an open registry beyond loopback",
+                  config.addr + " is not a loopback address and auth is none: anyone who can "
+                  "reach it could push and delete. Set auth: token, or pass --insecure-open.");
+  }
+  std::fprintf(stderr, "arca: WARNING: auth is none on %s: anyone who can reach this address "
+                       "can push, overwrite and delete (--insecure-open)\n",
+               config.addr.c_str());
+  return Status::Ok();
+}
+
+Result<AuthSetup> SetUpAuth(const Config& config) {
+  AuthSetup setup;
+  if (config.token_ttl < 10) {
+    return Status(ErrorCode::kInternal, "invalid setting", "token_ttl: at least 10s");
+  }
+  auto accounts = OpenAccounts(config);
+  if (!accounts.ok()) return accounts.status();
+  setup.accounts = std::move(*accounts);
+  ARCA_RETURN_IF_ERROR(BootstrapAdmin(*setup.accounts));
+  auto keys = auth::KeyRing::Open(KeysDir(config), KeyKeepSeconds(config));
+  if (!keys.ok()) return keys.status();
+  setup.keys = std::move(*keys);
+  auth::AuthOptions options;
+  options.service = config.auth_service;
+  options.token_ttl = config.token_ttl;
+  options.admin_token = config.admin_token;
+  if (!config.trusted_issuers.empty()) {
+    auto issuers = ReadIssuers(config.trusted_issuers);
+    if (!issuers.ok()) return issuers.status();
+    options.external = std::move(*issuers);
+  }
+  setup.auth = std::make_unique<auth::Auth>(*setup.accounts, *setup.keys, std::move(options),
+                                            [] { return static_cast<int64_t>(time(nullptr)); });
+  return setup;
+}
+
+}  // namespace arca

@@ -1,0 +1,206 @@
+"""Real clients with login against `auth: token` (issue 11, docs/auth.md): skopeo, podman,
+oras, crane, regctl and helm each push and pull as a user, a robot and anonymously, and each
+permission boundary is tried both ways: pull-only cannot push, team A cannot see team B,
+delete needs delete, and the catalog is filtered.
+
+Plain HTTP on loopback (each client's insecure flag); TLS is not served yet."""
+import json
+import re
+
+import pytest
+
+from authlib import ADMIN_PASSWORD, AuthServer
+from client_helpers import require_tool
+from client_runner import Runner
+
+USER = ("alice", "alice-password")
+READER = ("reader", "reader-password")
+OTHER = ("bob", "bob-password")
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with AuthServer() as s:
+        s.add_user(*USER)
+        s.grant("user:alice", "team-a/**", "push")
+        s.add_user(*READER)
+        s.grant("user:reader", "team-a/**", "pull")
+        s.add_user(*OTHER)
+        s.grant("user:bob", "team-b/**", "push")
+        s.robot = ("ci-a", s.add_robot("ci-a"))
+        s.grant("robot:ci-a", "team-a/**", "push")
+        s.grant("anonymous", "public/**", "pull")
+        yield s
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A Runner with its own HOME, so that logins of one identity do not leak to the next."""
+    def make(name):
+        return Runner(str(tmp_path / name))
+    return make
+
+
+def who(srv, kind):
+    return {"user": USER, "robot": srv.robot}[kind]
+
+
+def failed(proc):
+    assert proc.returncode != 0, f"expected a refusal:\n{proc.stdout}\n{proc.stderr}"
+    text = (proc.stdout + proc.stderr).lower()
+    assert re.search(r"unauthori[sz]ed|denied|forbidden|401|403|authentication required", text), text[-800:]
+
+
+# ---------------------------------------------------------------------------- skopeo
+
+@pytest.mark.parametrize("kind", ["user", "robot"])
+def test_skopeo_with_creds(srv, layout, fresh, kind):
+    require_tool("skopeo")
+    run = fresh(kind)
+    user, secret = who(srv, kind)
+    dest = f"docker://{srv.addr}/team-a/skopeo-{kind}:v1"
+    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{user}:{secret}",
+        "--preserve-digests", f"oci:{layout.path}:amd64", dest)
+    out = json.loads(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds",
+                         f"{user}:{secret}", dest).stdout)
+    assert out["config"]["digest"] == layout.manifest("amd64")["config"]["digest"]
+    # the reader pulls and cannot push; bob sees nothing of team A; nobody anonymous either
+    run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", ":".join(READER), dest)
+    failed(run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", ":".join(READER),
+               f"oci:{layout.path}:amd64", f"docker://{srv.addr}/team-a/reader-push:v1", check=False))
+    failed(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", ":".join(OTHER), dest,
+               check=False))
+    failed(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--no-creds", dest, check=False))
+
+
+def test_skopeo_anonymous_pull_of_public(srv, layout, fresh):
+    require_tool("skopeo")
+    run = fresh("anon")
+    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"admin:{ADMIN_PASSWORD}",
+        f"oci:{layout.path}:arm64", f"docker://{srv.addr}/public/base:arm64")
+    run("skopeo", "copy", "--src-tls-verify=false", "--src-no-creds",
+        f"docker://{srv.addr}/public/base:arm64", f"oci:{run.root}/out:arm64")
+    failed(run("skopeo", "copy", "--dest-tls-verify=false", "--dest-no-creds",
+               f"oci:{layout.path}:arm64", f"docker://{srv.addr}/public/base:mine", check=False))
+
+
+# ---------------------------------------------------------------------------- podman
+
+def test_podman_login_push_pull(srv, layout, podman, run):
+    image_id = podman("pull", f"oci:{layout.path}:amd64").stdout.strip().splitlines()[-1]
+    ref = f"{srv.addr}/team-a/podman:v1"
+    podman("tag", image_id, ref)
+    podman("login", "--tls-verify=false", "-u", USER[0], "--password-stdin", srv.addr,
+           input=USER[1] + "\n")
+    podman("push", "--tls-verify=false", ref)
+    podman("rmi", "--force", ref)
+    podman("pull", "--tls-verify=false", ref)
+    podman("logout", srv.addr)
+    podman("login", "--tls-verify=false", "-u", READER[0], "--password-stdin", srv.addr,
+           input=READER[1] + "\n")
+    podman("tag", image_id, f"{srv.addr}/team-a/podman:reader")
+    failed(podman("push", "--tls-verify=false", f"{srv.addr}/team-a/podman:reader", check=False))
+    podman("pull", "--tls-verify=false", ref)
+    podman("logout", srv.addr)
+    # a wrong password fails at login
+    failed(podman("login", "--tls-verify=false", "-u", USER[0], "--password-stdin", srv.addr,
+                  input="wrong-password\n", check=False))
+
+
+# ---------------------------------------------------------------------------- Go clients
+
+@pytest.mark.parametrize("kind", ["user", "robot"])
+def test_oras_login_push_pull(srv, fresh, tool, tmp_path, kind):
+    oras = tool("oras")
+    run = fresh(kind)
+    user, secret = who(srv, kind)
+    run(oras, "login", "--plain-http", "-u", user, "--password-stdin", srv.addr, input=secret)
+    art = tmp_path / "artifact.txt"
+    art.write_text(f"pushed by {kind}\n")
+    ref = f"{srv.addr}/team-a/oras-{kind}:v1"
+    run(oras, "push", "--plain-http", "--no-tty", "--artifact-type", "application/vnd.example.note",
+        ref, "artifact.txt:text/plain", cwd=tmp_path)
+    out = tmp_path / "out"
+    run(oras, "pull", "--plain-http", "--no-tty", ref, "-o", out)
+    assert (out / "artifact.txt").read_text() == f"pushed by {kind}\n"
+    # team B is out of reach
+    failed(run(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/team-b/oras:v1",
+               "artifact.txt:text/plain", cwd=tmp_path, check=False))
+
+
+def test_oras_reader_and_anonymous(srv, fresh, tool, tmp_path):
+    oras = tool("oras")
+    (tmp_path / "a.txt").write_text("a\n")
+    admin = fresh("admin")
+    admin(oras, "login", "--plain-http", "-u", "admin", "--password-stdin", srv.addr,
+          input=ADMIN_PASSWORD)
+    admin(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v1", "a.txt:text/plain",
+          cwd=tmp_path)
+    anon = fresh("anon")
+    anon(oras, "pull", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v1", "-o", tmp_path / "o")
+    assert (tmp_path / "o" / "a.txt").read_text() == "a\n"
+    failed(anon(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v2",
+                "a.txt:text/plain", cwd=tmp_path, check=False))
+    reader = fresh("reader")
+    reader(oras, "login", "--plain-http", "-u", READER[0], "--password-stdin", srv.addr, input=READER[1])
+    failed(reader(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/team-a/oras-reader:v1",
+                  "a.txt:text/plain", cwd=tmp_path, check=False))
+    failed(anon(oras, "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
+                input="wrong", check=False))
+
+
+def test_crane_login_copy_catalog_delete(srv, layout, fresh, tool):
+    crane = tool("crane")
+    require_tool("skopeo")
+    run = fresh("crane")
+    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", ":".join(USER),
+        f"oci:{layout.path}:multi", f"docker://{srv.addr}/team-a/crane-src:multi", "--all")
+    run(crane, "auth", "login", srv.addr, "-u", USER[0], "--password-stdin", input=USER[1])
+    run(crane, "copy", "--insecure", f"{srv.addr}/team-a/crane-src:multi", f"{srv.addr}/team-a/crane-dst:multi")
+    digest = run(crane, "digest", "--insecure", f"{srv.addr}/team-a/crane-dst:multi").stdout.strip()
+    assert digest.startswith("sha256:")
+    catalog = run(crane, "catalog", "--insecure", srv.addr).stdout.split()
+    assert "team-a/crane-dst" in catalog
+    assert all(c.startswith("team-a/") for c in catalog), catalog
+    # delete needs delete
+    failed(run(crane, "delete", "--insecure", f"{srv.addr}/team-a/crane-dst@{digest}", check=False))
+    srv.grant("user:alice", "team-a/crane-dst", "delete")
+    run(crane, "delete", "--insecure", f"{srv.addr}/team-a/crane-dst@{digest}")
+    bob = fresh("crane-bob")
+    bob(crane, "auth", "login", srv.addr, "-u", OTHER[0], "--password-stdin", input=OTHER[1])
+    assert not [c for c in bob(crane, "catalog", "--insecure", srv.addr).stdout.split()
+                if c.startswith("team-a/")]
+    failed(bob(crane, "manifest", "--insecure", f"{srv.addr}/team-a/crane-src:multi", check=False))
+
+
+@pytest.mark.parametrize("kind", ["user", "robot"])
+def test_regctl_login_copy(srv, layout, fresh, tool, kind):
+    regctl = tool("regctl")
+    run = fresh(f"regctl-{kind}")
+    user, secret = who(srv, kind)
+    run(regctl, "registry", "set", "--tls", "disabled", srv.addr)
+    run(regctl, "registry", "login", srv.addr, "-u", user, "--pass-stdin", input=secret)
+    ref = f"{srv.addr}/team-a/regctl-{kind}:v1"
+    run(regctl, "image", "copy", f"ocidir://{layout.path}:arm64", ref)
+    body = json.loads(run(regctl, "manifest", "get", "--format", "raw-body", ref).stdout)
+    assert body["config"]["digest"] == layout.manifest("arm64")["config"]["digest"]
+    failed(run(regctl, "image", "copy", f"ocidir://{layout.path}:arm64",
+               f"{srv.addr}/team-b/regctl:v1", check=False))
+
+
+def test_helm_login_push_pull(srv, fresh, tool, tmp_path):
+    helm = tool("helm")
+    run = fresh("helm")
+    run(helm, "create", "authchart", cwd=tmp_path)
+    run(helm, "package", "authchart", cwd=tmp_path)
+    run(helm, "registry", "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
+        input=USER[1], cwd=tmp_path)
+    run(helm, "push", tmp_path / "authchart-0.1.0.tgz", f"oci://{srv.addr}/team-a/charts",
+        "--plain-http", cwd=tmp_path)
+    out = tmp_path / "pulled"
+    out.mkdir()
+    run(helm, "pull", f"oci://{srv.addr}/team-a/charts/authchart", "--version", "0.1.0",
+        "--plain-http", "-d", out, cwd=tmp_path)
+    assert (out / "authchart-0.1.0.tgz").exists()
+    failed(run(helm, "push", tmp_path / "authchart-0.1.0.tgz", f"oci://{srv.addr}/team-b/charts",
+               "--plain-http", cwd=tmp_path, check=False))

@@ -1,0 +1,263 @@
+// Decisions of auth::Auth over the real SQLite account store and key ring in a temp dir, with
+// an injected clock.
+#include "auth/auth.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "auth/account_admin.h"
+#include "auth/password.h"
+#include "meta/sqlite/sqlite_account_store.h"
+
+namespace arca::auth {
+namespace {
+
+std::string BasicHeader(const std::string& user, const std::string& secret) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = user + ":" + secret, out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    unsigned n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return "Basic " + out;
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("arca-auth-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto store = SqliteAccountStore::Open((dir_ / "auth.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().detail();
+    store_ = std::move(*store);
+    auto keys = KeyRing::Open((dir_ / "keys").string(), 600);
+    ASSERT_TRUE(keys.ok()) << keys.status().detail();
+    keys_ = std::move(*keys);
+    AuthOptions options;
+    options.max_failures_per_account = 3;
+    options.max_failures_per_address = 5;
+    auth_ = std::make_unique<Auth>(*store_, *keys_, options, [this] { return now_; });
+    admin_ = std::make_unique<AccountAdmin>(*store_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Principal Login(const std::string& user, const std::string& secret) {
+    auto p = auth_->Authenticate(BasicHeader(user, secret), "10.0.0.1");
+    EXPECT_TRUE(p.ok()) << user << ": " << p.status().message();
+    return p.ok() ? *p : Principal{};
+  }
+  std::string TokenFor(const Principal& p, std::vector<Access> asked) {
+    auto t = auth_->Issue(p, asked, false);
+    EXPECT_TRUE(t.ok()) << t.status().message();
+    return t.ok() ? t->token : "";
+  }
+
+  std::filesystem::path dir_;
+  int64_t now_ = 1'800'000'000;
+  std::unique_ptr<SqliteAccountStore> store_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<Auth> auth_;
+  std::unique_ptr<AccountAdmin> admin_;
+};
+
+TEST_F(AuthTest, GrantsImplyAndMatch) {
+  ASSERT_TRUE(admin_->AddUser("alice", "alice-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:alice", "team/**", "push", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:alice", "shared", "delete", now_).ok());
+  Principal alice = Login("alice", "alice-password");
+  EXPECT_TRUE(auth_->Allowed(alice, "team/app", Permission::kPull));  // push includes pull
+  EXPECT_TRUE(auth_->Allowed(alice, "team/app/x", Permission::kPush));
+  EXPECT_FALSE(auth_->Allowed(alice, "team/app", Permission::kDelete));
+  EXPECT_FALSE(auth_->Allowed(alice, "team", Permission::kPull));
+  EXPECT_TRUE(auth_->Allowed(alice, "shared", Permission::kDelete));
+  EXPECT_TRUE(auth_->Allowed(alice, "shared", Permission::kPull));
+  EXPECT_FALSE(auth_->Allowed(alice, "shared", Permission::kPush));
+  EXPECT_FALSE(auth_->IsAdmin(alice));
+  EXPECT_FALSE(auth_->Allowed(Principal{}, "team/app", Permission::kPull));
+}
+
+TEST_F(AuthTest, GroupsAnonymousAndAuthenticated) {
+  ASSERT_TRUE(admin_->AddUser("bob", "bob-password", now_).ok());
+  ASSERT_TRUE(admin_->AddMember("devs", "bob").ok());
+  ASSERT_TRUE(admin_->AddGrant("group:devs", "dev/*", "push", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("anonymous", "public/**", "pull", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("authenticated", "internal/**", "pull", now_).ok());
+  Principal bob = Login("bob", "bob-password");
+  EXPECT_TRUE(auth_->Allowed(bob, "dev/x", Permission::kPush));
+  EXPECT_TRUE(auth_->Allowed(bob, "internal/y", Permission::kPull));
+  // anonymous grants are for callers without credentials only
+  EXPECT_FALSE(auth_->Allowed(bob, "public/z", Permission::kPull));
+  Principal anon;
+  EXPECT_TRUE(auth_->Allowed(anon, "public/z", Permission::kPull));
+  EXPECT_FALSE(auth_->Allowed(anon, "internal/y", Permission::kPull));
+  ASSERT_TRUE(store_->RemoveMember("devs", "bob").ok());
+  auth_->Invalidate();
+  EXPECT_FALSE(auth_->Allowed(bob, "dev/x", Permission::kPush));
+}
+
+TEST_F(AuthTest, IssuedTokensCarryOnlyWhatIsGranted) {
+  ASSERT_TRUE(admin_->AddUser("carol", "carol-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:carol", "c/app", "pull", now_).ok());
+  Principal carol = Login("carol", "carol-password");
+  auto t = auth_->Issue(carol, ParseScopes({"repository:c/app:pull,push,delete",
+                                            "repository:c/other:pull registry:arca:admin",
+                                            "repository:C/app:pull", "registry:catalog:*"}),
+                        true);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->access.size(), 2u);
+  EXPECT_EQ(t->access[0], (Access{"repository", "c/app", {"pull"}}));
+  EXPECT_EQ(t->access[1], (Access{"registry", "catalog", {"*"}}));
+  EXPECT_FALSE(t->refresh_token.empty());
+  auto p = auth_->Authenticate("Bearer " + t->token, "10.0.0.1");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_TRUE(p->scoped);
+  EXPECT_EQ(p->name, "carol");
+  EXPECT_TRUE(auth_->Allowed(*p, "c/app", Permission::kPull));
+  // a grant added later does not widen a token already issued
+  ASSERT_TRUE(admin_->AddGrant("user:carol", "c/other", "pull", now_).ok());
+  auth_->Invalidate();
+  EXPECT_FALSE(auth_->Allowed(*p, "c/other", Permission::kPull));
+  // a grant removed narrows it at once
+  auto snap = store_->Load();
+  ASSERT_TRUE(store_->RemoveGrant(snap->grants[0].id).ok());
+  auth_->Invalidate();
+  EXPECT_FALSE(auth_->Allowed(*p, "c/app", Permission::kPull));
+  // tokens cannot be traded for tokens
+  EXPECT_EQ(auth_->Issue(*p, {}, false).status().code(), ErrorCode::kDenied);
+}
+
+TEST_F(AuthTest, TokensExpireAndAccountsRevoke) {
+  ASSERT_TRUE(admin_->AddUser("dave", "dave-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:dave", "d/**", "pull", now_).ok());
+  std::string tok = TokenFor(Login("dave", "dave-password"), ParseScopes({"repository:d/x:pull"}));
+  EXPECT_TRUE(auth_->Authenticate("Bearer " + tok, "").ok());
+  now_ += 300 + 31;  // past exp and the leeway
+  EXPECT_EQ(auth_->Authenticate("Bearer " + tok, "").status().code(), ErrorCode::kUnauthorized);
+  now_ -= 300 + 31;
+  EXPECT_TRUE(auth_->Authenticate("Bearer " + tok, "").ok());
+  ASSERT_TRUE(admin_->SetPassword("dave", "dave-password-2").ok());
+  auth_->Invalidate();
+  EXPECT_EQ(auth_->Authenticate("Bearer " + tok, "").status().code(), ErrorCode::kUnauthorized);
+  // the Basic cache does not outlive a password change
+  EXPECT_EQ(auth_->Authenticate(BasicHeader("dave", "dave-password"), "").status().code(),
+            ErrorCode::kUnauthorized);
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("dave", "dave-password-2"), "").ok());
+  ASSERT_TRUE(store_->SetDisabled("dave", true).ok());
+  auth_->Invalidate();
+  EXPECT_EQ(auth_->Authenticate(BasicHeader("dave", "dave-password-2"), "").status().code(),
+            ErrorCode::kUnauthorized);
+}
+
+TEST_F(AuthTest, ChangesByAnotherProcessAreSeenWithoutInvalidate) {
+  ASSERT_TRUE(admin_->AddUser("erin", "erin-password", now_).ok());
+  Principal erin = Login("erin", "erin-password");
+  EXPECT_FALSE(auth_->Allowed(erin, "e/x", Permission::kPull));
+  // a second connection, as the `arca grant` command would have
+  auto other = SqliteAccountStore::Open((dir_ / "auth.db").string());
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(AccountAdmin(**other).AddGrant("user:erin", "e/**", "pull", now_).ok());
+  // seen once the 2 ms between looks at the store's version have passed
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    seen = auth_->Allowed(erin, "e/x", Permission::kPull);
+    if (!seen) ::usleep(5000);
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(AuthTest, FailedLoginsAreLimitedPerAccountAndAddress) {
+  ASSERT_TRUE(admin_->AddUser("frank", "frank-password", now_).ok());
+  ASSERT_TRUE(admin_->AddUser("grace", "grace-password", now_).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(auth_->Authenticate(BasicHeader("frank", "wrong"), "10.0.0.9").status().code(),
+              ErrorCode::kUnauthorized);
+  }
+  int64_t retry = 0;
+  auto p = auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.8", &retry);
+  EXPECT_EQ(p.status().code(), ErrorCode::kTooManyRequests);
+  EXPECT_GT(retry, 0);
+  EXPECT_LE(retry, 300);
+  // other accounts from other addresses are not held up
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("grace", "grace-password"), "10.0.0.8").ok());
+  now_ += 301;
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.8").ok());
+  // per address: five failures on different accounts
+  for (int i = 0; i < 5; ++i) {
+    (void)auth_->Authenticate(BasicHeader("nobody" + std::to_string(i), "x"), "10.0.0.7");
+  }
+  EXPECT_EQ(auth_->Authenticate(BasicHeader("grace", "grace-password"), "10.0.0.7").status().code(),
+            ErrorCode::kTooManyRequests);
+}
+
+TEST_F(AuthTest, RobotsPersonalTokensAndRefresh) {
+  auto secret = admin_->AddRobot("ci", now_);
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(store_->Load()->accounts[0].secret_hash, SecretDigest(*secret));  // never in clear
+  Principal robot = Login("ci", *secret);
+  EXPECT_TRUE(robot.robot);
+  ASSERT_TRUE(admin_->AddUser("heidi", "heidi-password", now_).ok());
+  auto pat = admin_->AddToken("heidi", "laptop", 3600, now_);
+  ASSERT_TRUE(pat.ok());
+  Principal via = Login("heidi", pat->secret);
+  EXPECT_EQ(via.via_token, pat->token.id);
+  auto issued = auth_->Issue(via, {}, true);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_TRUE(auth_->Refresh(issued->refresh_token).ok());
+  EXPECT_EQ(auth_->Refresh(issued->token).status().code(), ErrorCode::kUnauthorized);
+  ASSERT_TRUE(store_->RemoveToken("heidi", pat->token.id).ok());
+  auth_->Invalidate();
+  EXPECT_EQ(auth_->Refresh(issued->refresh_token).status().code(), ErrorCode::kUnauthorized);
+  EXPECT_EQ(auth_->Authenticate("Bearer " + issued->token, "").status().code(),
+            ErrorCode::kUnauthorized);
+  now_ += 3601;
+  auto expired = admin_->AddToken("heidi", "short", 10, now_ - 20);
+  ASSERT_TRUE(expired.ok());
+  auth_->Invalidate();
+  EXPECT_EQ(auth_->Authenticate(BasicHeader("heidi", expired->secret), "").status().code(),
+            ErrorCode::kUnauthorized);
+}
+
+TEST_F(AuthTest, RegistryWideAdminNeedsAGrantOnEverything) {
+  ASSERT_TRUE(admin_->AddUser("ivan", "ivan-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:ivan", "*", "admin", now_).ok());
+  Principal ivan = Login("ivan", "ivan-password");
+  EXPECT_FALSE(auth_->IsAdmin(ivan));
+  EXPECT_TRUE(auth_->Allowed(ivan, "top", Permission::kDelete));
+  ASSERT_TRUE(admin_->AddGrant("user:ivan", "**", "admin", now_).ok());
+  auth_->Invalidate();
+  EXPECT_TRUE(auth_->IsAdmin(ivan));
+  // a bearer token is admin only if it carries registry:arca:admin
+  auto plain = auth_->Authenticate("Bearer " + TokenFor(ivan, {}), "");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(auth_->IsAdmin(*plain));
+  auto with = auth_->Authenticate(
+      "Bearer " + TokenFor(ivan, ParseScopes({"registry:arca:admin"})), "");
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(auth_->IsAdmin(*with));
+  EXPECT_EQ(admin_->AddGrant("anonymous", "**", "admin", now_).status().code(),
+            ErrorCode::kQueryInvalid);
+}
+
+TEST(ScopesTest, Parsing) {
+  auto s = ParseScopes({"repository:a/b:pull,push", "registry:catalog:* repository:c:pull",
+                        "repository(plugin):d:pull", "bad", "repository::pull",
+                        "repository:host:5000/x:pull", "repository:e:"});
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0], (Access{"repository", "a/b", {"pull", "push"}}));
+  EXPECT_EQ(s[1], (Access{"registry", "catalog", {"*"}}));
+  EXPECT_EQ(s[2], (Access{"repository", "c", {"pull"}}));
+  EXPECT_EQ(s[3], (Access{"repository", "d", {"pull"}}));
+  EXPECT_EQ(s[4], (Access{"repository", "host:5000/x", {"pull"}}));
+}
+
+}  // namespace
+}  // namespace arca::auth

@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include <exception>
+#include <optional>
 
 #include "api/errors.h"
 
@@ -17,16 +18,20 @@ std::string BlobLocation(const std::string& name, const std::string& digest) {
 void Api::Handle(http::Request& req, http::Response& res) {
   res.Set("Docker-Distribution-API-Version", "registry/2.0");
   Status s;
+  Caller caller;
+  std::optional<Route> routed;
   try {
     auto route = ParseRoute(req.path);
-    s = route.ok() ? Serve(*route, req, res) : route.status();
+    if (route.ok()) routed = std::move(*route);
+    s = routed ? Serve(*routed, req, res, caller) : route.status();
   } catch (const std::exception& e) {  // a bug, never the client's fault: report, keep serving
     s = Status(ErrorCode::kInternal, "internal error", e.what());
   }
   if (!s.ok()) WriteError(res, s);
+  if (audit_ && routed) Audit(*routed, caller, req, res);
 }
 
-Status Api::Serve(const Route& route, http::Request& req, http::Response& res) {
+Status Api::Serve(const Route& route, http::Request& req, http::Response& res, Caller& caller) {
   auto need = RequiredAction(route, req.method);
   if (!need) {
     std::string allow = Allow(route);
@@ -34,7 +39,6 @@ Status Api::Serve(const Route& route, http::Request& req, http::Response& res) {
     return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: " + allow);
   }
   if (*need == Action::kOpen) return Token(req, res);
-  Caller caller;
   ARCA_RETURN_IF_ERROR(Authorize(route, *need, req, res, caller));
   return Dispatch(route, caller, req, res);
 }
@@ -72,7 +76,7 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kGroupMember: return Accounts(route, req, res);
     case Route::kGrants:
     case Route::kGrant: return Grants(route, req, res);
-    case Route::kAudit:
+    case Route::kAudit: return ListAudit(req, res);
     case Route::kToken: break;
   }
   return Status(ErrorCode::kNotFound, "no such endpoint", req.path.substr(0, 256));

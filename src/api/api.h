@@ -15,6 +15,8 @@ class Collector;
 namespace auth {
 class Auth;
 class AccountStore;
+class AuditRecorder;
+class AuditStore;
 }
 }
 
@@ -48,11 +50,21 @@ class Api {
     auth_ = auth;
     accounts_ = accounts;
   }
+  // The audit stream (audit.cc): changes and failed logins are recorded, /arca/v1/audit lists
+  // them. Optional; both must outlive this.
+  void SetAudit(auth::AuditRecorder* recorder, auth::AuditStore* store) {
+    audit_ = recorder;
+    audit_store_ = store;
+  }
   // Handles one request; never throws, always fills res (an OCI error on failure).
   void Handle(http::Request& req, http::Response& res);
 
  private:
-  Status Serve(const Route& route, http::Request& req, http::Response& res);
+  Status Serve(const Route& route, http::Request& req, http::Response& res, Caller& caller);
+  // Records the request in the audit stream when it changed something or failed a login.
+  void Audit(const Route& route, const Caller& caller, const http::Request& req,
+             const http::Response& res);
+  Status ListAudit(http::Request& req, http::Response& res);
   Status Dispatch(const Route& route, const Caller& caller, http::Request& req,
                   http::Response& res);
   // Authentication and the route's permission check (auth_gate.cc).
@@ -94,6 +106,8 @@ class Api {
   Collector* collector_ = nullptr;
   auth::Auth* auth_ = nullptr;
   auth::AccountStore* accounts_ = nullptr;
+  auth::AuditRecorder* audit_ = nullptr;
+  auth::AuditStore* audit_store_ = nullptr;
 };
 
 // "/v2/<name>/blobs/uploads/<id>" and friends.

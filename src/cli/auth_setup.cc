@@ -141,6 +141,14 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
     if (!issuers.ok()) return issuers.status();
     options.external = std::move(*issuers);
   }
+  auto audit = SqliteAuditStore::Open(config.root + "/audit.db");
+  if (!audit.ok()) return audit.status();
+  setup.audit_store = std::move(*audit);
+  setup.audit = std::make_unique<auth::AuditRecorder>(
+      *setup.audit_store,
+      auth::AuditOptions{.retention = config.audit_retention,
+                         .max_entries = config.audit_max_entries},
+      [] { return static_cast<int64_t>(time(nullptr)); });
   setup.auth = std::make_unique<auth::Auth>(*setup.accounts, *setup.keys, std::move(options),
                                             [] { return static_cast<int64_t>(time(nullptr)); });
   return setup;

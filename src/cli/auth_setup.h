@@ -8,7 +8,9 @@
 
 #include "auth/auth.h"
 #include "config/config.h"
+#include "auth/audit.h"
 #include "meta/sqlite/sqlite_account_store.h"
+#include "meta/sqlite/sqlite_audit_store.h"
 
 namespace arca {
 
@@ -24,11 +26,13 @@ struct AuthSetup {
   std::unique_ptr<SqliteAccountStore> accounts;
   std::unique_ptr<auth::KeyRing> keys;
   std::unique_ptr<auth::Auth> auth;
+  std::unique_ptr<SqliteAuditStore> audit_store;
+  std::unique_ptr<auth::AuditRecorder> audit;  // declared last: stopped first
 };
 
 // For auth: token: opens the store and key ring, reads trusted_issuers, and on a store with
 // no account creates "admin" (password from ARCA_ADMIN_PASSWORD, else generated and printed
-// once on stderr) with admin on "**".
+// once on stderr) with admin on "**"; opens the audit stream (<root>/audit.db).
 Result<AuthSetup> SetUpAuth(const Config& config);
 
 }  // namespace arca

@@ -71,6 +71,8 @@ environment, which wins over the file):
   token_ttl        lifetime of a bearer token (default 5m)
   external_url     the URL clients reach the registry at (default: from the request's Host)
   trusted_issuers  JSON file of external token issuers to trust (issuer, audience, jwks)
+  audit_retention  audit entries are kept this long (default 90d; auth: token)
+  audit_max_entries  audit entries kept at most (default 10000000)
   gc_interval      time between background GC passes, e.g. 10m; 0: none (default 10m)
   gc_retention     untagged and deleted manifests stay restorable (default 7d)
   gc_blob_grace    a pushed blob is kept unreferenced this long (default 1h)
@@ -135,6 +137,7 @@ int Serve(const std::vector<std::string>& args) {
     if (!setup.ok()) return Fail(setup.status());
     auth = std::move(*setup);
     api.SetAuth(auth.auth.get(), auth.accounts.get());
+    api.SetAudit(auth.audit.get(), auth.audit_store.get());
   }
 
   http::ServerOptions options{.addr = config->addr,

@@ -126,6 +126,9 @@ const std::map<std::string, Setter>& Setters() {
       {"insecure_open", [](Config& c, const std::string& k, const std::string& v) {
          return ParseBool(k, v, c.insecure_open);
        }},
+      {"audit_retention", DurationSetter(&Config::audit_retention)},
+      {"audit_max_entries", IntSetter(1000, 1'000'000'000'000LL,
+                                      [](Config& c, long long n) { c.audit_max_entries = n; })},
       {"gc_interval", DurationSetter(&Config::gc_interval)},
       {"gc_retention", DurationSetter(&Config::gc_retention)},
       {"gc_blob_grace", DurationSetter(&Config::gc_blob_grace)},

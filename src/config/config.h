@@ -35,6 +35,8 @@ struct Config {
   std::string external_url;           // e.g. https://registry.example.com: the token realm's base
   std::string trusted_issuers;        // JSON file: external token issuers to trust
   bool insecure_open = false;         // auth: none on a non-loopback address (--insecure-open)
+  int64_t audit_retention = 90 * 86400;  // seconds an audit entry is kept (auth: token)
+  int64_t audit_max_entries = 10'000'000;
   // Garbage collection (docs/gc.md); all in seconds.
   int64_t gc_interval = 600;         // between background passes; 0: none
   int64_t gc_retention = 7 * 86400;  // untagged and deleted manifests stay restorable

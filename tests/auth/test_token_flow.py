@@ -1,5 +1,7 @@
 """The token protocol as clients meet it (docs/auth.md): challenges, /token by GET and POST,
 Basic on /v2, anonymous tokens, scopes cut down to grants, filtered listings, revocation."""
+import json
+
 import requests
 
 from authlib import ADMIN_PASSWORD, bearer, challenge_params, jwt_parts, now
@@ -334,3 +336,43 @@ def test_bad_account_input_is_refused_cleanly(srv):
         assert r.status_code == 400, (body, r.text)
     assert srv.admin("DELETE", "/arca/v1/grants/999999").status_code == 404
     assert srv.admin("DELETE", "/arca/v1/accounts/no-such-account").status_code == 404
+
+
+def test_audit_stream_records_changes_and_failed_logins(srv):
+    srv.add_user("aud-user", "aud-password")
+    srv.grant("user:aud-user", "aud/app", "delete")
+    srv.grant("user:aud-user", "aud/app", "push")
+    reg = Registry(srv.url)
+    reg.s.auth = ("aud-user", "aud-password")
+    config = reg.push_blob("aud/app", b"{}")
+    manifest = ('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+                '"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"%s","size":2},'
+                '"layers":[]}' % config).encode()
+    r = reg.put("/v2/aud/app/manifests/v1", data=manifest,
+                headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+    digest = r.headers["Docker-Content-Digest"]
+    assert reg.delete("/v2/aud/app/manifests/v1").status_code == 202
+    requests.get(f"{srv.url}/v2/", auth=("aud-user", "not-the-password"), timeout=30)
+    r = srv.admin("GET", "/arca/v1/audit?repository=aud/app")
+    assert r.status_code == 200, r.text
+    entries = r.json()["entries"]
+    got = [(e["principal"], e["action"], e["target"], e["status"]) for e in entries]
+    assert ("user:aud-user", "manifest.put", "v1", 201) in got
+    assert ("user:aud-user", "manifest.delete", "v1", 202) in got
+    put = [e for e in entries if e["action"] == "manifest.put"][0]
+    assert put["detail"] == digest and put["remote"].startswith("127.") and put["requestId"]
+    assert [e["id"] for e in entries] == sorted((e["id"] for e in entries), reverse=True)
+    logins = srv.admin("GET", "/arca/v1/audit?action=login").json()["entries"]
+    assert any(e["principal"] == "user:aud-user" and e["status"] == 401 for e in logins)
+    assert not any("not-the-password" in json.dumps(e) for e in logins)
+    grants = srv.admin("GET", "/arca/v1/audit?action=grant.add&principal=user:admin").json()["entries"]
+    assert any("aud/app" in e["detail"] for e in grants)
+    # reads are not recorded
+    assert not [e for e in entries if e["action"] in ("", "manifest.get")]
+    # paginated newest first with a Link
+    r = srv.admin("GET", "/arca/v1/audit?n=2")
+    assert len(r.json()["entries"]) == 2 and "rel=\"next\"" in r.headers["Link"]
+    # admins only
+    r = requests.get(f"{srv.url}/arca/v1/audit", auth=("aud-user", "aud-password"), timeout=30)
+    assert r.status_code == 403

@@ -48,7 +48,7 @@ def who(srv, kind):
 def failed(proc):
     assert proc.returncode != 0, f"expected a refusal:\n{proc.stdout}\n{proc.stderr}"
     text = (proc.stdout + proc.stderr).lower()
-    assert re.search(r"unauthori[sz]ed|denied|forbidden|401|403|authentication required", text), text[-800:]
+    assert re.search(r"unauthori[sz]ed|denied|forbidden|401|403|authentication required|invalid username/password", text), text[-800:]
 
 
 # ---------------------------------------------------------------------------- skopeo

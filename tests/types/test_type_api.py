@@ -605,7 +605,8 @@ def local_non_loopback_ipv4():
 
 def test_writes_from_non_loopback_clients_need_the_token(make_arca):
     ip = local_non_loopback_ipv4()
-    srv, _ = make_arca(listen="0.0.0.0")
+    # auth: none beyond loopback must be asked for (docs/auth.md)
+    srv, _ = make_arca(listen="0.0.0.0", extra_args=["--insecure-open"])
     remote = Arca(f"http://{ip}:{srv.port}")
     assert remote.get("/arca/v1/types").status_code == 200, "reads are open"
     r = remote.put_type(widget())
@@ -617,7 +618,7 @@ def test_writes_from_non_loopback_clients_need_the_token(make_arca):
     assert_error(local.get_type(WIDGET), 404, "NAME_UNKNOWN")
     assert local.put_type(widget()).status_code == 201
 
-    srv2, _ = make_arca(listen="0.0.0.0", extra_args=["--admin-token", ADMIN_TOKEN])
+    srv2, _ = make_arca(listen="0.0.0.0", extra_args=["--insecure-open", "--admin-token", ADMIN_TOKEN])
     remote2 = Arca(f"http://{ip}:{srv2.port}")
     assert_error(remote2.put_type(widget()), 401, "UNAUTHORIZED")
     r = remote2.put_type(widget(), token=ADMIN_TOKEN)

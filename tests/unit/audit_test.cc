@@ -1,0 +1,123 @@
+// The audit stream: the SQLite store's listing, filters and pruning, and the recorder's queue.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "auth/audit.h"
+#include "meta/sqlite/sqlite_audit_store.h"
+
+namespace arca {
+namespace {
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("arca-audit-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto s = SqliteAuditStore::Open((dir_ / "audit.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().detail();
+    store_ = std::move(*s);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  static auth::AuditEntry Entry(int64_t time, std::string who, std::string repo) {
+    auth::AuditEntry e;
+    e.time = time;
+    e.principal = std::move(who);
+    e.action = "manifest.put";
+    e.repository = std::move(repo);
+    e.status = 201;
+    return e;
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteAuditStore> store_;
+};
+
+TEST_F(AuditTest, ListsNewestFirstWithFiltersAndPages) {
+  std::vector<auth::AuditEntry> batch;
+  for (int i = 0; i < 30; ++i) {
+    batch.push_back(Entry(1000 + i, i % 3 ? "user:a" : "user:b", i % 2 ? "r/odd" : "r/even"));
+  }
+  ASSERT_TRUE(store_->Append(batch).ok());
+  auth::AuditQuery q;
+  q.limit = 10;
+  auto page = store_->List(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->first.size(), 10u);
+  EXPECT_TRUE(page->second);
+  EXPECT_EQ(page->first.front().time, 1029);
+  q.before_id = page->first.back().id;
+  auto next = store_->List(q);
+  EXPECT_EQ(next->first.front().time, 1019);
+  q = {};
+  q.limit = 100;
+  q.principal = "user:b";
+  q.repository = "r/even";
+  auto filtered = store_->List(q);
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->first.size(), 5u);  // i = 0, 6, 12, 18, 24
+  for (const auto& e : filtered->first) EXPECT_EQ(e.principal, "user:b");
+  q.principal.clear();
+  EXPECT_EQ(store_->List(q)->first.size(), 15u);
+  EXPECT_FALSE(store_->List(q)->second);
+}
+
+TEST_F(AuditTest, PrunesByAgeAndByCount) {
+  std::vector<auth::AuditEntry> batch;
+  for (int i = 0; i < 50000; ++i) batch.push_back(Entry(i, "user:a", "r"));
+  ASSERT_TRUE(store_->Append(batch).ok());
+  auto removed = store_->Prune(25000, 1'000'000);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 25000);
+  removed = store_->Prune(0, 1000);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 24000);
+  auth::AuditQuery q;
+  q.limit = 5000;
+  auto left = store_->List(q);
+  ASSERT_EQ(left->first.size(), 1000u);
+  EXPECT_EQ(left->first.front().time, 49999);  // the newest stay
+  EXPECT_EQ(left->first.back().time, 49000);
+}
+
+// A store that blocks until released, to fill the recorder's queue.
+class SlowStore : public auth::AuditStore {
+ public:
+  Status Append(const std::vector<auth::AuditEntry>& e) override {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return open; });
+    written += e.size();
+    return Status::Ok();
+  }
+  Result<std::pair<std::vector<auth::AuditEntry>, bool>> List(const auth::AuditQuery&) override {
+    return std::make_pair(std::vector<auth::AuditEntry>{}, false);
+  }
+  Result<int64_t> Prune(int64_t, int64_t) override { return int64_t{0}; }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  size_t written = 0;
+};
+
+TEST(AuditRecorderTest, BoundedQueueDropsAndCountsNeverBlocks) {
+  SlowStore store;
+  auth::AuditRecorder rec(store, auth::AuditOptions{.max_queue = 100, .flush_ms = 10},
+                          [] { return int64_t{1}; });
+  for (int i = 0; i < 1000; ++i) rec.Record(auth::AuditEntry{});  // returns though the store blocks
+  EXPECT_GE(rec.dropped(), 1000 - 100 - 5000);
+  EXPECT_GT(rec.dropped(), 0);
+  {
+    std::lock_guard lock(store.mu);
+    store.open = true;
+  }
+  store.cv.notify_all();
+  rec.Flush();
+  std::lock_guard lock(store.mu);
+  EXPECT_EQ(store.written + static_cast<size_t>(rec.dropped()), 1000u);
+}
+
+}  // namespace
+}  // namespace arca

@@ -22,7 +22,11 @@ import sys
 import tempfile
 import threading
 import time
+import base64
+import crypt
+import urllib.error
 import urllib.request
+import warnings
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 ARCA = os.path.join(TOP, "build", "release", "arca")
@@ -92,8 +96,9 @@ class Registry:
     """One registry under test: "arca", "distribution" (2.8, Debian's docker-registry) or
     "distribution-v3"."""
 
-    def __init__(self, name, workdir, arca_args=()):
+    def __init__(self, name, workdir, arca_args=(), htpasswd=None):
         self.name, self.port = name, free_port()
+        self.htpasswd = htpasswd  # Distribution: serve with this htpasswd file as its auth
         self.data = os.path.join(workdir, name + "-data")
         self.workdir, self.proc, self.arca_args = workdir, None, list(arca_args)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -122,6 +127,8 @@ storage:
 http:
   addr: 127.0.0.1:{self.port}
 """)
+            if self.htpasswd:
+                f.write(f"auth:\n  htpasswd:\n    realm: bench\n    path: {self.htpasswd}\n")
         if self.name == "distribution-v3":
             return [DIST_V3, "serve", cfg]
         return ["docker-registry", "serve", cfg]
@@ -133,10 +140,13 @@ http:
         self.log = open(os.path.join(self.workdir, self.name + ".log"), "ab")
         # v3 would otherwise try to export traces to an OTLP collector on localhost.
         env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
+        env.update(getattr(self, "env", {}))
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log, env=env)
         for _ in range(200):
             try:
                 urllib.request.urlopen(self.url + "/v2/", timeout=1)
+                break
+            except urllib.error.HTTPError:  # 401: auth is on, and the server is up
                 break
             except OSError:
                 time.sleep(0.05)
@@ -169,10 +179,12 @@ def raise_nofile():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def wrk(url, seconds, allow_errors=False):
+def wrk(url, seconds, allow_errors=False, header=None):
     """wrk's requests per second and p99 latency in ms; with allow_errors, also the number of
-    non-2xx answers and socket errors (else any of them is fatal)."""
-    out = sh("wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H", ACCEPT, url)
+    non-2xx answers and socket errors (else any of them is fatal). header: one more, e.g.
+    "Authorization: Bearer ..."."""
+    extra = ["-H", header] if header else []
+    out = sh("wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H", ACCEPT, *extra, url)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     p99 = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)] if p99 else 0
@@ -237,7 +249,80 @@ def idle_conns(reg, args):
     return r
 
 
-WORKLOADS = ("get_head", "push", "pull", "push_1g", "artifacts", "tags", "idle")
+WORKLOADS = ("get_head", "push", "pull", "push_1g", "artifacts", "tags", "idle", "auth")
+AUTH_USER = ("bench", "bench-password")
+
+
+def auth_rows(workdir, args, with_peer):
+    """Issue 11: manifest GET with credentials against without, side by side. Each registry is
+    filled without auth, then restarted on the same data with auth on: Arca with `auth: token`
+    (a bearer token from /token, and Basic straight on /v2), Distribution 2.8 with its htpasswd
+    auth (Basic on every request, as it has no tokens of its own)."""
+    res = {}
+    url_path = "/v2/bench/base/manifests/v1"
+    basic = "Authorization: Basic " + base64.b64encode(":".join(AUTH_USER).encode()).decode()
+
+    def rps(u, header=None):
+        return statistics.median(wrk(u + url_path, args.seconds, header=header)[0]
+                                 for _ in range(args.repeat))
+
+    arca = Registry("arca", workdir, args.arca_arg)
+    arca.start()
+    try:
+        loadgen("setup", "-url", arca.url, "-repo", "bench/base")
+        res["arca_open_rps"] = rps(arca.url)
+    finally:
+        arca.stop()
+    arca.arca_args = list(args.arca_arg) + ["--auth", "token", "--token-ttl", "1h"]
+    arca.env = {"ARCA_ADMIN_PASSWORD": AUTH_USER[1] + "-admin"}
+    arca.start(fresh=False)
+    try:
+        sh(ARCA, "user", "add", AUTH_USER[0], "--root", arca.data,
+           env=dict(os.environ, ARCA_PASSWORD=AUTH_USER[1]))
+        sh(ARCA, "grant", "add", f"user:{AUTH_USER[0]}", "bench/**", "pull", "--root", arca.data)
+        req = urllib.request.Request(arca.url + "/token?service=arca&scope=repository:bench/base:pull",
+                                     headers={basic.split(": ", 1)[0]: basic.split(": ", 1)[1]})
+        token = json.loads(urllib.request.urlopen(req, timeout=30).read())["token"]
+        res["arca_bearer_rps"] = rps(arca.url, "Authorization: Bearer " + token)
+        res["arca_basic_rps"] = rps(arca.url, basic)
+    finally:
+        arca.stop()
+    if with_peer:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            hashed = crypt.crypt(AUTH_USER[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5))
+        ht = os.path.join(workdir, "htpasswd")
+        with open(ht, "w") as f:
+            f.write(f"{AUTH_USER[0]}:{hashed}\n")
+        dist = Registry("distribution", workdir)
+        dist.start()
+        try:
+            loadgen("setup", "-url", dist.url, "-repo", "bench/base")
+            res["dist_open_rps"] = rps(dist.url)
+        finally:
+            dist.stop()
+        dist.htpasswd = ht
+        dist.start(fresh=False)
+        try:
+            res["dist_basic_rps"] = rps(dist.url, basic)
+        finally:
+            dist.stop()
+    return res
+
+
+def auth_report(a):
+    lines = ["", "## Authentication (issue 11): manifest GET by tag with credentials (wrk, 32 conns)", "",
+             "| registry | without auth | with auth | with/without |", "|---|---:|---:|---:|"]
+    for label, open_key, key in [("Arca, bearer token (`auth: token`)", "arca_open_rps", "arca_bearer_rps"),
+                                 ("Arca, Basic on every request", "arca_open_rps", "arca_basic_rps"),
+                                 ("Distribution 2.8, htpasswd (Basic on every request)", "dist_open_rps", "dist_basic_rps")]:
+        if a.get(key):
+            lines.append(f"| {label} | {fmt(a[open_key])} | {fmt(a[key])} | {a[key] / a[open_key]:.2f} |")
+    if a.get("arca_bearer_rps") and a.get("dist_basic_rps"):
+        lines += ["", f"Arca with a bearer token against Distribution with htpasswd: "
+                  f"{a['arca_bearer_rps'] / a['dist_basic_rps']:.2f}×; target (issue 11): Arca with a "
+                  f"token ≥ 0.85× of Arca without: {'met' if a['arca_bearer_rps'] >= 0.85 * a['arca_open_rps'] else 'not met'}."]
+    return lines
 
 
 def measure(reg, args):
@@ -556,6 +641,8 @@ def main():
         limits = machine_limits(workdir, args) if "limits" in args.only else None
         res, sc = {}, None
         for name in [PEERS[x] for x in peers] + ["arca"]:
+            if not set(WORKLOADS[:-1]) & args.only:
+                break  # only the auth rows were asked for
             reg = Registry(name, workdir, args.arca_arg)
             reg.start()
             try:
@@ -566,12 +653,17 @@ def main():
                     sc = scale(reg, args)
             finally:
                 reg.stop()
+        auth = auth_rows(workdir, args, "2.8" in peers) if "auth" in args.only else None
         minutes = (time.time() - started) / 60
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "latest.json"), "w") as f:
-            json.dump({"results": res, "limits": limits, "scale": sc, "minutes": minutes}, f,
+            json.dump({"results": res, "limits": limits, "scale": sc, "auth": auth,
+                       "minutes": minutes}, f,
                       indent=1, default=str)
-        text = report(res, limits, sc, machine_info(res), args, minutes)
+        text = report(res, limits, sc, machine_info(res), args, minutes) if res else \
+            f"# Arca — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\nMachine: {machine_info({'arca': 1})}.\n"
+        if auth:
+            text += "\n".join(auth_report(auth)) + "\n"
         path = os.path.join(args.out, f"{datetime.datetime.utcnow():%Y%m%d-%H%M%S}.md")
         with open(path, "w") as f:
             f.write(text)

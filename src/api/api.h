@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <string_view>
 
 #include "api/routes.h"
 #include "auth/principal.h"
@@ -70,7 +72,10 @@ class Api {
   // Authentication and the route's permission check (auth_gate.cc).
   Status Authorize(const Route& route, Action need, const http::Request& req,
                    http::Response& res, Caller& caller);
-  // Whether the caller may pull from repo: listings show only those.
+  // Which repositories listings show the caller: those it may pull (one snapshot of the
+  // grants per listing).
+  std::function<bool(std::string_view)> Visibility(const Caller& caller) const;
+  // Whether the caller may pull from repo with these credentials (a token: within its scope).
   bool MayPull(const Caller& caller, const std::string& repo) const;
   Status Blob(const Route& route, http::Request& req, http::Response& res);
   Status StartUpload(const Route& route, const Caller& caller, http::Request& req,

@@ -87,6 +87,7 @@ Status Api::TypedRepositories(const Caller& caller, http::Request& req, http::Re
   if (!n.ok()) return n.status();
   std::string type = req.Query("artifactType").value_or("");
   json repos = json::array();
+  auto visible = Visibility(caller);
   // Only repositories the caller may pull are listed: pages are read until one is full, or
   // kMaxScan rows were passed over (then the page is short, and its Link goes on from there).
   std::string last = req.Query("last").value_or("");
@@ -96,7 +97,7 @@ Status Api::TypedRepositories(const Caller& caller, http::Request& req, http::Re
     if (!page.ok()) return page.status();
     more = page->more;
     for (const RepositorySummary& r : page->items) {
-      if (MayPull(caller, r.name)) {
+      if (visible(r.name)) {
         repos.push_back({{"name", r.name}, {"artifacts", r.artifacts}, {"types", r.types}});
       }
     }
@@ -152,6 +153,7 @@ Status Api::Events(const Caller& caller, http::Request& req, http::Response& res
   int64_t after = 0;
   if (auto last = req.Query("last")) after = std::atoll(last->c_str());
   json list = json::array();
+  auto visible = Visibility(caller);
   bool more = true;
   // As for repositories: only events of repositories the caller may pull.
   for (size_t scanned = 0; more && list.size() < *n && scanned < kMaxScan;) {
@@ -159,7 +161,7 @@ Status Api::Events(const Caller& caller, http::Request& req, http::Response& res
     if (!page.ok()) return page.status();
     more = page->more;
     for (const Event& e : page->items) {
-      if (!MayPull(caller, e.repository)) continue;
+      if (!visible(e.repository)) continue;
       list.push_back({{"id", e.id}, {"time", Rfc3339(e.time)}, {"kind", e.kind},
                       {"repository", e.repository}, {"digest", e.digest}, {"message", e.message}});
     }

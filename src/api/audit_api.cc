@@ -37,50 +37,20 @@ std::string ActionOf(Route::Kind kind, const std::string& m) {
   }
 }
 
-// The user name in Basic credentials (never the secret), for failed logins.
-std::string BasicUser(std::string_view header) {
-  if (!header.starts_with("Basic ")) return "";
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : header.substr(6, 400)) {
-    size_t v = kAlphabet.find(c);
-    if (v == std::string_view::npos) break;
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      char ch = static_cast<char>((buf >> bits) & 0xff);
-      if (ch == ':') return out;
-      out.push_back(ch);
-      if (out.size() > 64) return "";
-    }
-  }
-  return "";
-}
-
 }  // namespace
 
 void Api::Audit(const Route& route, const Caller& caller, const http::Request& req,
                 const http::Response& res) {
+  // Failed logins are recorded by auth itself (AuthOptions::on_login_failure). A refusal
+  // before any credential was checked (a client's first, anonymous try) is no change.
   auth::AuditEntry e;
-  bool failed_login = (res.status == 401 || res.status == 429) &&
-                      (req.HasHeader("Authorization") || route.kind == Route::kToken);
-  if (failed_login) {
-    e.action = "login";
-    std::string user = BasicUser(req.HeaderValue("Authorization"));
-    e.principal = user.empty() ? "unknown" : "user:" + user;
-    e.detail = res.status == 429 ? "too many failed logins" : "invalid credentials";
-  } else {
-    e.action = ActionOf(route.kind, req.method);
-    if (e.action.empty()) return;
-    e.principal = caller.principal.Display();
-    if (route.kind == Route::kManifest && req.method == "PUT") {
-      for (const auto& h : res.headers) {
-        if (h.name == "Docker-Content-Digest") e.detail = h.value;
-      }
+  e.action = ActionOf(route.kind, req.method);
+  if (e.action.empty() || (!caller.has_credentials && res.status >= 400)) return;
+  if (res.status == 401 || res.status == 429) return;
+  e.principal = caller.principal.Display();
+  if (route.kind == Route::kManifest && req.method == "PUT") {
+    for (const auto& h : res.headers) {
+      if (h.name == "Docker-Content-Digest") e.detail = h.value;
     }
   }
   e.repository = route.name;

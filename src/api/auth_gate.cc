@@ -95,9 +95,13 @@ Status Api::Authorize(const Route& route, Action need, const http::Request& req,
   return Status(ErrorCode::kDenied, "requested access to the resource is denied", "");
 }
 
+std::function<bool(std::string_view)> Api::Visibility(const Caller& caller) const {
+  if (!auth_) return [](std::string_view) { return true; };
+  return auth_->VisibilityOf(caller.principal);
+}
+
 bool Api::MayPull(const Caller& caller, const std::string& repo) const {
-  if (!auth_) return true;
-  return auth_->Visible(caller.principal, repo);
+  return !auth_ || auth_->Allowed(caller.principal, repo, auth::Permission::kPull);
 }
 
 }  // namespace arca::api

@@ -99,6 +99,7 @@ Status Api::Catalog(const Caller& caller, http::Request& req, http::Response& re
   // were passed over; a short page then still has its Link, from the last name passed.
   constexpr size_t kMaxScan = 100000;
   NameListWriter w("", "repositories", *n);
+  auto visible = Visibility(caller);
   bool more = true;
   for (size_t scanned = 0; more && w.count() < *n && scanned < kMaxScan;) {
     auto page = registry_.ListRepositories(last, std::min<size_t>(*n - w.count() + 16, 1000));
@@ -112,7 +113,7 @@ Status Api::Catalog(const Caller& caller, http::Request& req, http::Response& re
       }
       ++used;
       last = name;
-      if (MayPull(caller, name)) w.Add(name);
+      if (visible(name)) w.Add(name);
     }
     scanned += used;
     if (page->items.empty()) break;

@@ -44,7 +44,7 @@ Status Api::StartUpload(const Route& route, const Caller& caller, http::Request&
           from || !auth_
               ? registry_.MountBlob(route.name, *digest, from.value_or(""))
               : registry_.MountBlobFromVisible(route.name, *digest, [&](const std::string& r) {
-                  return MayPull(caller, r);
+                  return MayPull(caller, r);  // a token: within its scope, as for `from`
                 });
       if (!mounted.ok()) return mounted.status();
       if (mounted->has_value()) {

@@ -1,5 +1,7 @@
 #include "auth/account_admin.h"
 
+#include <algorithm>
+
 #include "auth/password.h"
 #include "auth/pattern.h"
 
@@ -87,6 +89,15 @@ Result<NewToken> AccountAdmin::AddToken(const std::string& account, const std::s
   }
   if (description.size() > 256) {
     return Status(ErrorCode::kQueryInvalid, "description too long", "at most 256 bytes");
+  }
+  auto snap = store_.Load();
+  if (!snap.ok()) return snap.status();
+  auto owner = std::find_if(snap->accounts.begin(), snap->accounts.end(),
+                            [&](const Account& a) { return a.name == account; });
+  if (owner == snap->accounts.end()) return Status(ErrorCode::kNameUnknown, "no such account", account);
+  if (owner->kind != Account::kUser) {
+    return Status(ErrorCode::kQueryInvalid, "personal access tokens are for users",
+                  "a robot has its own secret");
   }
   NewToken t;
   // The id is hex (no '_'), so the secret's form arca_pat_<id>_<secret> splits unambiguously.

@@ -1,7 +1,11 @@
 #include "auth/auth.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
+
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -94,14 +98,44 @@ bool HasAction(const std::vector<Access>& access, std::string_view type, std::st
   return false;
 }
 
-struct Failures {
+// The address failed logins count against: an IPv6 address by its /64, which one host
+// usually holds whole; IPv4 (and IPv4-mapped) addresses as they are.
+std::string AddressKey(std::string_view remote) {
+  std::string r(remote.substr(0, 64));
+  in6_addr a;
+  if (r.find(':') == std::string::npos || r.starts_with("::ffff:") ||
+      inet_pton(AF_INET6, r.c_str(), &a) != 1) {
+    return r;
+  }
+  std::memset(a.s6_addr + 8, 0, 8);
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return std::string(buf) + "/64";
+}
+
+// Unix seconds from a numeric claim already checked by ValidateClaims; huge values clamp.
+int64_t Seconds(const json& v) {
+  double d = v.get<double>();
+  if (!(d < 4e18)) return int64_t{4'000'000'000'000'000'000};
+  return d > 0 ? static_cast<int64_t>(d) : 0;
+}
+
+}  // namespace
+
+
+struct Auth::Index : IndexData {};
+
+struct Auth::Failures {
   int count = 0;
   int64_t since = 0;
 };
 
-}  // namespace
+bool Auth::PatValid(const Index& index, const std::string& id, const std::string& account,
+                    int64_t now) {
+  auto t = index.tokens.find(id);
+  return t != index.tokens.end() && t->second.account == account && now < t->second.expires_at;
+}
 
-struct Auth::Index : IndexData {};
 
 struct Auth::Caches {
   std::mutex mu;
@@ -119,7 +153,7 @@ struct Auth::Caches {
     int64_t exp;
   };
   std::unordered_map<std::string, BearerEntry> bearer;  // by token
-  std::unordered_map<std::string, Failures> by_account, by_address;
+  FailureMap by_account, by_address;  // by account and address; by address
 };
 
 Auth::Auth(AccountStore& store, KeyRing& keys, AuthOptions options, Clock clock)
@@ -159,16 +193,28 @@ std::shared_ptr<const Auth::Index> Auth::Current() {
   return index;
 }
 
+// Authorization schemes are case-insensitive (RFC 9110 11.1).
+static bool HasScheme(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return false;
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) !=
+        std::tolower(static_cast<unsigned char>(scheme[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Result<Principal> Auth::Authenticate(std::string_view authorization, std::string_view remote,
                                      int64_t* retry_after) {
   if (authorization.empty()) return Principal{};
   if (authorization.size() > kMaxTokenSize + 16) {
     return Unauthorized("authorization header too large");
   }
-  if (authorization.starts_with("Basic ")) {
+  if (HasScheme(authorization, "Basic")) {
     return Basic(authorization.substr(6), remote, retry_after);
   }
-  if (authorization.starts_with("Bearer ")) {
+  if (HasScheme(authorization, "Bearer")) {
     std::string_view token = authorization.substr(7);
     if (!options_.admin_token.empty() && ConstantTimeEquals(token, options_.admin_token)) {
       Principal p;
@@ -193,47 +239,76 @@ Result<Principal> Auth::Login(std::string_view user, std::string_view secret,
                               std::string_view remote, int64_t* retry_after) {
   int64_t now = clock_();
   std::string account(user.substr(0, 64));
-  std::string address(remote);
+  // Failures count per account *from one address* (so that nobody elsewhere can lock an
+  // account out) and per address (so that one address cannot try many accounts).
+  std::string address = AddressKey(remote);
+  std::string pair = account + '\n' + address;
   {
     std::lock_guard lock(caches_->mu);
-    auto blocked = [&](std::unordered_map<std::string, Failures>& m, const std::string& key,
-                       int max) -> int64_t {
-      auto it = m.find(key);
-      if (it == m.end() || it->second.count < max) return 0;
-      int64_t left = it->second.since + options_.failure_window - now;
-      if (left <= 0) {
-        m.erase(it);
-        return 0;
-      }
-      return left;
-    };
-    int64_t wait = std::max(blocked(caches_->by_account, account, options_.max_failures_per_account),
-                            blocked(caches_->by_address, address, options_.max_failures_per_address));
+    int64_t wait = std::max(Blocked(caches_->by_account, pair, options_.max_failures_per_account, now),
+                            Blocked(caches_->by_address, address, options_.max_failures_per_address, now));
     if (wait > 0) {
       if (retry_after) *retry_after = wait;
       return Status(ErrorCode::kTooManyRequests, "too many failed logins",
                     "try again in " + std::to_string(wait) + " s");
     }
+    // The attempt is counted before the (slow) check, so that concurrent attempts cannot all
+    // pass the limit; a success takes it back.
+    Count(caches_->by_account, pair, now);
+    Count(caches_->by_address, address, now);
   }
   auto index = Current();
   auto p = CheckSecret(*index, user, secret);
-  std::lock_guard lock(caches_->mu);
-  if (p.ok()) {
-    caches_->by_account.erase(account);
-    return p;
-  }
-  auto count = [&](std::unordered_map<std::string, Failures>& m, const std::string& key) {
-    if (m.size() >= kMaxCacheEntries) {
-      std::erase_if(m, [&](const auto& kv) { return kv.second.since + options_.failure_window <= now; });
+  bool locked = false;
+  {
+    std::lock_guard lock(caches_->mu);
+    if (p.ok()) {
+      caches_->by_account.erase(pair);
+      Uncount(caches_->by_address, address);
+      return p;
     }
-    if (m.size() >= kMaxCacheEntries) return;  // bounded: an attack on the table itself
-    Failures& f = m[key];
-    if (f.since + options_.failure_window <= now) f = Failures{0, now};
-    ++f.count;
-  };
-  count(caches_->by_account, account);
-  count(caches_->by_address, address);
+    auto it = caches_->by_account.find(pair);
+    locked = it != caches_->by_account.end() &&
+             it->second.count == options_.max_failures_per_account;
+    auto at = caches_->by_address.find(address);
+    locked = locked || (at != caches_->by_address.end() &&
+                        at->second.count == options_.max_failures_per_address);
+  }
+  if (options_.on_login_failure) options_.on_login_failure(account, std::string(remote), locked);
   return p;
+}
+
+int64_t Auth::Blocked(FailureMap& m, const std::string& key, int max, int64_t now) {
+  auto it = m.find(key);
+  if (it == m.end() || it->second.count < max) return 0;
+  int64_t left = it->second.since + options_.failure_window - now;
+  if (left <= 0) {
+    m.erase(it);
+    return 0;
+  }
+  return left;
+}
+
+void Auth::Count(FailureMap& m, const std::string& key, int64_t now) {
+  if (m.size() >= kMaxCacheEntries && !m.contains(key)) {
+    std::erase_if(m, [&](const auto& kv) { return kv.second.since + options_.failure_window <= now; });
+    if (m.size() >= kMaxCacheEntries) {
+      // Full of live entries (many addresses at once): the oldest window goes, so that new
+      // keys are still counted rather than let through.
+      auto oldest = std::min_element(m.begin(), m.end(), [](const auto& a, const auto& b) {
+        return a.second.since < b.second.since;
+      });
+      m.erase(oldest);
+    }
+  }
+  Failures& f = m[key];
+  if (f.since + options_.failure_window <= now) f = Failures{0, now};
+  ++f.count;
+}
+
+void Auth::Uncount(FailureMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it != m.end() && --it->second.count <= 0) m.erase(it);
 }
 
 Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
@@ -241,7 +316,12 @@ Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
   int64_t now = clock_();
   Status bad = Unauthorized("invalid username or password");
   auto it = index.accounts.find(std::string(user));
-  if (it == index.accounts.end() || !Active(it->second, now)) return bad;
+  if (it == index.accounts.end() || !Active(it->second, now)) {
+    // As long as a real password check, so that timing does not tell which accounts exist.
+    static const std::string dummy = HashPassword("arca: no such account").value();
+    (void)VerifyPassword(secret.substr(0, kMaxPasswordSize), dummy);
+    return bad;
+  }
   const Account& a = it->second;
   Principal p;
   p.kind = Principal::kAccount;
@@ -254,7 +334,7 @@ Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
     size_t sep = rest.find('_');
     if (sep == std::string_view::npos) return bad;
     auto t = index.tokens.find(std::string(rest.substr(0, sep)));
-    if (t == index.tokens.end() || t->second.account != a.name || now >= t->second.expires_at ||
+    if (!PatValid(index, std::string(rest.substr(0, sep)), a.name, now) ||
         !ConstantTimeEquals(SecretDigest(rest.substr(sep + 1)), t->second.secret_digest)) {
       return bad;
     }
@@ -286,7 +366,7 @@ Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
 Result<Principal> Auth::Bearer(std::string_view token) {
   int64_t now = clock_();
   if (token.size() > kMaxTokenSize) return Unauthorized("token too large");
-  std::string key(token);
+  std::string key = SecretDigest(token);
   std::optional<Principal> cached;
   {
     std::lock_guard lock(caches_->mu);
@@ -346,9 +426,13 @@ Result<Principal> Auth::Bearer(std::string_view token) {
     p.secret_version = str("sv");
     p.scoped = true;
     p.access = AccessFromClaim(c);
-    int64_t exp = c["exp"].is_number() ? c["exp"].get<int64_t>() : now;
+    int64_t exp = Seconds(c["exp"]);
     std::lock_guard lock(caches_->mu);
-    if (caches_->bearer.size() >= kMaxCacheEntries) caches_->bearer.clear();
+    if (caches_->bearer.size() >= kMaxCacheEntries) {
+      // One entry out (no order: tokens are short-lived), not all: an attacker presenting
+      // many tokens must not empty everyone else's entries at once.
+      caches_->bearer.erase(caches_->bearer.begin());
+    }
     caches_->bearer[key] = {p, exp};
   }
   if (p.kind == Principal::kAccount) {
@@ -358,7 +442,7 @@ Result<Principal> Auth::Bearer(std::string_view token) {
     auto a = index->accounts.find(p.name);
     if (a == index->accounts.end() || !Active(a->second, now) ||
         SecretVersion(a->second) != p.secret_version ||
-        (!p.via_token.empty() && !index->tokens.contains(p.via_token))) {
+        (!p.via_token.empty() && !PatValid(*index, p.via_token, p.name, now))) {
       return Unauthorized("the token's account or credential was revoked");
     }
   }
@@ -380,7 +464,7 @@ Result<Principal> Auth::Refresh(std::string_view refresh_token) {
   std::string sv = c.contains("sv") && c["sv"].is_string() ? c["sv"].get<std::string>() : "";
   std::string pat = c.contains("pat") && c["pat"].is_string() ? c["pat"].get<std::string>() : "";
   if (a == index->accounts.end() || !Active(a->second, now) || SecretVersion(a->second) != sv ||
-      (!pat.empty() && !index->tokens.contains(pat))) {
+      (!pat.empty() && !PatValid(*index, pat, a->first, now))) {
     return Unauthorized("the refresh token's account or credential was revoked");
   }
   Principal p;
@@ -408,7 +492,8 @@ bool Auth::Granted(const Index& index, const Principal& p, std::string_view repo
     }
     return false;
   };
-  if (p.kind == Principal::kAnonymous) return check("anonymous");
+  // What anonymous callers may do, everyone may: logging in never takes access away.
+  if (check("anonymous")) return true;
   if (p.kind != Principal::kAccount) return false;
   if (check((p.robot ? "robot:" : "user:") + p.name) || check("authenticated")) return true;
   auto groups = index.groups.find(p.name);
@@ -438,6 +523,17 @@ bool Auth::Visible(const Principal& p, std::string_view repository) {
   auto index = Current();
   if (repository.empty()) return Granted(*index, p, "**", static_cast<unsigned>(Permission::kAdmin));
   return Granted(*index, p, repository, static_cast<unsigned>(Permission::kPull));
+}
+
+std::function<bool(std::string_view)> Auth::VisibilityOf(const Principal& p) {
+  if (p.kind != Principal::kAccount && p.kind != Principal::kAnonymous) {
+    return [this, p](std::string_view repo) { return Visible(p, repo); };
+  }
+  auto index = Current();
+  return [this, index, p](std::string_view repo) {
+    if (repo.empty()) return Granted(*index, p, "**", static_cast<unsigned>(Permission::kAdmin));
+    return Granted(*index, p, repo, static_cast<unsigned>(Permission::kPull));
+  };
 }
 
 bool Auth::IsAdmin(const Principal& p) {
@@ -485,14 +581,34 @@ Result<IssuedToken> Auth::Issue(const Principal& p, const std::vector<Access>& a
         grant("admin");
       }
     }
-    if (!granted.actions.empty()) out.access.push_back(std::move(granted));
+    if (granted.actions.empty()) continue;
+    // One entry per resource: asking for the same thing many times gives one answer.
+    auto same = std::find_if(out.access.begin(), out.access.end(), [&](const Access& x) {
+      return x.type == granted.type && x.name == granted.name;
+    });
+    if (same == out.access.end()) {
+      out.access.push_back(std::move(granted));
+    } else {
+      for (const std::string& act : granted.actions) {
+        if (std::find(same->actions.begin(), same->actions.end(), act) == same->actions.end()) {
+          same->actions.push_back(act);
+        }
+      }
+    }
+  }
+  // A token got with a personal access token lives no longer than it.
+  int64_t limit = INT64_MAX;
+  if (!p.via_token.empty()) {
+    auto pat = index->tokens.find(p.via_token);
+    if (pat == index->tokens.end()) return Status(ErrorCode::kUnauthorized, "token revoked", "");
+    limit = pat->second.expires_at;
   }
   json access = json::array();
   for (const Access& a : out.access) {
     access.push_back({{"type", a.type}, {"name", a.name}, {"actions", a.actions}});
   }
   json claims = {{"iss", options_.issuer}, {"sub", p.kind == Principal::kAccount ? p.name : ""},
-                 {"aud", options_.service},  {"exp", now + options_.token_ttl},
+                 {"aud", options_.service},  {"exp", std::min(now + options_.token_ttl, limit)},
                  {"nbf", now - 5},           {"iat", now},
                  {"jti", RandomSecret(16)},  {"access", access}};
   if (p.kind == Principal::kAccount) {
@@ -505,11 +621,16 @@ Result<IssuedToken> Auth::Issue(const Principal& p, const std::vector<Access>& a
   if (!signer) return Status(ErrorCode::kInternal, "no signing key", "");
   out.token = signer->Sign(claims);
   if (out.token.empty()) return Status(ErrorCode::kInternal, "cannot sign the token", "");
-  out.expires_in = options_.token_ttl;
+  if (out.token.size() > kMaxTokenSize) {
+    return Status(ErrorCode::kQueryInvalid, "too much access asked for at once",
+                  "the token would exceed " + std::to_string(kMaxTokenSize) + " bytes");
+  }
+  out.expires_in = std::min(now + options_.token_ttl, limit) - now;
   out.issued_at = now;
   if (with_refresh && p.kind == Principal::kAccount) {
     json r = {{"iss", options_.issuer}, {"sub", p.name}, {"aud", options_.service + "#refresh"},
-              {"exp", now + options_.refresh_ttl}, {"iat", now}, {"jti", RandomSecret(16)},
+              {"exp", std::min(now + options_.refresh_ttl, limit)}, {"iat", now},
+              {"jti", RandomSecret(16)},
               {"sv", p.secret_version}};
     if (!p.via_token.empty()) r["pat"] = p.via_token;
     out.refresh_token = signer->Sign(r);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/account_store.h"
@@ -36,6 +37,10 @@ struct AuthOptions {
   int max_failures_per_account = 10;
   int max_failures_per_address = 30;
   int64_t failure_window = 300;
+  // Called for each failed login (not for refusals because of the limit), with whether this
+  // failure reached the limit: the audit stream records them. Never given the secret.
+  std::function<void(const std::string& user, const std::string& remote, bool limit_reached)>
+      on_login_failure;
 };
 
 // A parsed scope: "repository:team/app:pull,push", "registry:catalog:*".
@@ -79,6 +84,8 @@ class Auth {
   // allow pull, whatever the token's scope (external tokens: their access). An empty
   // repository (registry-wide events) is shown to registry-wide admins only.
   bool Visible(const Principal& p, std::string_view repository);
+  // The same over one snapshot of the grants, for a listing that asks for many repositories.
+  std::function<bool(std::string_view)> VisibilityOf(const Principal& p);
   // Registry-wide admin: admin on "**", or the admin token (and, for a bearer token,
   // "registry:arca:admin" in its access).
   bool IsAdmin(const Principal& p);
@@ -97,6 +104,13 @@ class Auth {
  private:
   struct Index;
   struct Caches;
+  struct Failures;
+  using FailureMap = std::unordered_map<std::string, Failures>;
+  int64_t Blocked(FailureMap& m, const std::string& key, int max, int64_t now);
+  void Count(FailureMap& m, const std::string& key, int64_t now);
+  static void Uncount(FailureMap& m, const std::string& key);
+  static bool PatValid(const Index& index, const std::string& id, const std::string& account,
+                       int64_t now);
   std::shared_ptr<const Index> Current();
   Result<Principal> Bearer(std::string_view token);
   Result<Principal> Basic(std::string_view value, std::string_view remote, int64_t* retry_after);

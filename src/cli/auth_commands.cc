@@ -125,6 +125,17 @@ int UserOrRobot(bool robot, std::vector<std::string>& words, std::vector<std::st
     std::printf("%s\n", secret->c_str());
     return 0;
   }
+  if (verb == "rm" || verb == "disable" || verb == "enable" || verb == "passwd" || verb == "reset") {
+    // `arca robot rm alice` must not remove the user alice, nor the reverse.
+    auto snap = store.Load();
+    if (!snap.ok()) return Fail(snap.status());
+    for (const auth::Account& a : snap->accounts) {
+      if (a.name == name && (a.kind == auth::Account::kRobot) != robot) {
+        return Fail(Status(ErrorCode::kQueryInvalid, std::string("not a ") + (robot ? "robot" : "user"),
+                           name + " is a " + auth::KindName(a.kind)));
+      }
+    }
+  }
   if (verb == "add" || verb == "passwd") {
     auto pw = ReadPassword(TakeFlag(args, "--password-stdin"));
     if (!pw.ok()) return Fail(pw.status());

@@ -149,6 +149,17 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
       auth::AuditOptions{.retention = config.audit_retention,
                          .max_entries = config.audit_max_entries},
       [] { return static_cast<int64_t>(time(nullptr)); });
+  options.on_login_failure = [audit = setup.audit.get()](const std::string& user,
+                                                         const std::string& remote, bool limit) {
+    auth::AuditEntry e;
+    e.principal = "user:" + user;
+    e.action = "login";
+    e.status = 401;
+    e.remote = remote;
+    e.detail = limit ? "invalid credentials; the failed-login limit is reached"
+                     : "invalid credentials";
+    audit->Record(std::move(e));
+  };
   setup.auth = std::make_unique<auth::Auth>(*setup.accounts, *setup.keys, std::move(options),
                                             [] { return static_cast<int64_t>(time(nullptr)); });
   return setup;

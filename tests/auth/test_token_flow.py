@@ -302,7 +302,19 @@ def test_mount_needs_pull_on_the_source(srv):
         assert r.status_code == 202, (query, r.status_code)  # an upload, not a mount
     assert requests.head(f"{srv.url}/v2/mnt/mine/blobs/{digest}", auth=a, timeout=30).status_code == 404
     srv.grant("user:mnt-user", "mnt/secret", "pull")
-    r = requests.post(f"{srv.url}/v2/mnt/mine/blobs/uploads/?mount={digest}", auth=a, timeout=30)
+    # a token scoped to the target alone does not reach the source, though the account may
+    narrow = srv.token(["repository:mnt/mine:pull,push"], auth=a)
+    for query in (f"mount={digest}&from=mnt/secret", f"mount={digest}"):
+        r = requests.post(f"{srv.url}/v2/mnt/mine/blobs/uploads/?{query}", headers=bearer(narrow), timeout=30)
+        assert r.status_code == 202, (query, r.status_code)
+    wide = srv.token(["repository:mnt/mine:pull,push", "repository:mnt/secret:pull"], auth=a)
+    r = requests.post(f"{srv.url}/v2/mnt/mine/blobs/uploads/?mount={digest}&from=mnt/secret",
+                      headers=bearer(wide), timeout=30)
+    assert r.status_code == 201
+    r = requests.post(f"{srv.url}/v2/mnt/mine2/blobs/uploads/?mount={digest}", auth=a, timeout=30)
+    assert r.status_code == 403  # no push on mine2 yet
+    srv.grant("user:mnt-user", "mnt/mine2", "push")
+    r = requests.post(f"{srv.url}/v2/mnt/mine2/blobs/uploads/?mount={digest}", auth=a, timeout=30)
     assert r.status_code == 201  # automatic mount from a repository it may pull
 
 

@@ -4,6 +4,7 @@ blocking work off the I/O threads). Read from an strace of the server."""
 import hashlib
 import os
 import re
+import subprocess
 import time
 
 import requests
@@ -27,10 +28,26 @@ def blob_path(t, digest):
     return os.path.join(t.dir, "data", "blobs", "sha256", hexpart[:2], hexpart)
 
 
+def cached_bytes(path):
+    """How much of the file is in the page cache (util-linux fincore, which uses mincore)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.strip() or 0)
+
+
 def evict(path):
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    """Drops the file from the page cache. The kernel may keep pages a moment (writeback just
+    finished, a readahead still in flight): tried until fincore sees none, as the test's
+    precondition, which fails loudly rather than test nothing."""
+    deadline = time.time() + 30 * SCALE
+    while True:
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        if cached_bytes(path) == 0:
+            return
+        assert time.time() < deadline, f"{path} stays in the page cache: cannot test a cold read"
+        time.sleep(0.1)
 
 
 def calls_on(t, name, path):

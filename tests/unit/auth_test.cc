@@ -94,8 +94,9 @@ TEST_F(AuthTest, GroupsAnonymousAndAuthenticated) {
   Principal bob = Login("bob", "bob-password");
   EXPECT_TRUE(auth_->Allowed(bob, "dev/x", Permission::kPush));
   EXPECT_TRUE(auth_->Allowed(bob, "internal/y", Permission::kPull));
-  // anonymous grants are for callers without credentials only
-  EXPECT_FALSE(auth_->Allowed(bob, "public/z", Permission::kPull));
+  // what anonymous callers may do, every caller may
+  EXPECT_TRUE(auth_->Allowed(bob, "public/z", Permission::kPull));
+  EXPECT_FALSE(auth_->Allowed(bob, "public/z", Permission::kPush));
   Principal anon;
   EXPECT_TRUE(auth_->Allowed(anon, "public/z", Permission::kPull));
   EXPECT_FALSE(auth_->Allowed(anon, "internal/y", Permission::kPull));
@@ -182,20 +183,68 @@ TEST_F(AuthTest, FailedLoginsAreLimitedPerAccountAndAddress) {
               ErrorCode::kUnauthorized);
   }
   int64_t retry = 0;
-  auto p = auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.8", &retry);
+  auto p = auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.9", &retry);
   EXPECT_EQ(p.status().code(), ErrorCode::kTooManyRequests);
   EXPECT_GT(retry, 0);
   EXPECT_LE(retry, 300);
-  // other accounts from other addresses are not held up
-  EXPECT_TRUE(auth_->Authenticate(BasicHeader("grace", "grace-password"), "10.0.0.8").ok());
-  now_ += 301;
+  // the account is not locked for its owner elsewhere, nor other accounts from that address
   EXPECT_TRUE(auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.8").ok());
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("grace", "grace-password"), "10.0.0.9").ok());
+  now_ += 301;
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("frank", "frank-password"), "10.0.0.9").ok());
   // per address: five failures on different accounts
   for (int i = 0; i < 5; ++i) {
     (void)auth_->Authenticate(BasicHeader("nobody" + std::to_string(i), "x"), "10.0.0.7");
   }
   EXPECT_EQ(auth_->Authenticate(BasicHeader("grace", "grace-password"), "10.0.0.7").status().code(),
             ErrorCode::kTooManyRequests);
+  // an IPv6 /64 is one address
+  for (int i = 0; i < 5; ++i) {
+    (void)auth_->Authenticate(BasicHeader("ghost" + std::to_string(i), "x"),
+                              "2001:db8:1:2::" + std::to_string(i + 1));
+  }
+  EXPECT_EQ(auth_->Authenticate(BasicHeader("grace", "grace-password"), "2001:db8:1:2:ffff::9")
+                .status().code(),
+            ErrorCode::kTooManyRequests);
+  EXPECT_TRUE(auth_->Authenticate(BasicHeader("grace", "grace-password"), "2001:db8:1:3::1").ok());
+}
+
+TEST_F(AuthTest, ExpiredPersonalTokenEndsTheTokensAndRefreshTokensMadeWithIt) {
+  ASSERT_TRUE(admin_->AddUser("judy", "judy-password", now_).ok());
+  auto pat = admin_->AddToken("judy", "short", 600, now_);
+  ASSERT_TRUE(pat.ok());
+  Principal via = Login("judy", pat->secret);
+  auto issued = auth_->Issue(via, {}, true);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(issued->expires_in, 300);
+  now_ += 500;
+  // a token got now lives no longer than the personal token
+  auto later = auth_->Issue(*auth_->Refresh(issued->refresh_token), {}, true);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->expires_in, 100);
+  now_ += 101;
+  EXPECT_EQ(auth_->Refresh(later->refresh_token).status().code(), ErrorCode::kUnauthorized);
+  EXPECT_EQ(auth_->Authenticate("Bearer " + later->token, "").status().code(),
+            ErrorCode::kUnauthorized);
+  // and robots have no personal tokens
+  ASSERT_TRUE(admin_->AddRobot("bot", now_).ok());
+  EXPECT_EQ(admin_->AddToken("bot", "x", 60, now_).status().code(), ErrorCode::kQueryInvalid);
+}
+
+TEST_F(AuthTest, SchemesAreCaseInsensitiveAndTokensDeduplicated) {
+  ASSERT_TRUE(admin_->AddUser("kim", "kim-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:kim", "k/**", "push", now_).ok());
+  std::string basic = BasicHeader("kim", "kim-password");
+  EXPECT_TRUE(auth_->Authenticate("basic " + basic.substr(6), "").ok());
+  EXPECT_TRUE(auth_->Authenticate("BASIC " + basic.substr(6), "").ok());
+  Principal kim = Login("kim", "kim-password");
+  std::vector<std::string> many(63, "repository:k/a:pull");
+  many.insert(many.begin(), "repository:k/a:push");
+  auto t = auth_->Issue(kim, ParseScopes(many), false);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->access.size(), 1u);  // one entry for the resource, its actions merged
+  EXPECT_EQ(t->access[0].actions, (std::vector<std::string>{"push", "pull"}));
+  EXPECT_TRUE(auth_->Authenticate("bearer " + t->token, "").ok());
 }
 
 TEST_F(AuthTest, RobotsPersonalTokensAndRefresh) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <chrono>
 #include <mutex>
@@ -21,6 +22,7 @@ namespace {
 using json = nlohmann::json;
 constexpr size_t kMaxCacheEntries = 10000;
 constexpr int64_t kBasicCacheSeconds = 60;
+constexpr size_t kMaxBearerBytes = 16 << 20;  // of tokens held by the verified-token cache
 constexpr const char* kTokenPrefix = "arca_pat_";
 
 // The decision-ready form of an AccountSnapshot.
@@ -29,6 +31,9 @@ struct IndexData {
   std::unordered_map<std::string, PersonalToken> tokens;
   std::unordered_map<std::string, std::vector<Grant>> grants;  // by subject
   std::unordered_map<std::string, std::vector<std::string>> groups;  // by member
+  // SecretVersion of each account, worked out once per snapshot rather than per request.
+  std::unordered_map<std::string, std::string> versions;
+  const std::string& VersionOf(const Account& a) const { return versions.at(a.name); }
 };
 
 std::optional<std::string> Base64Decode(std::string_view in) {
@@ -143,16 +148,24 @@ struct Auth::Caches {
   int64_t version = -1;
   std::atomic<bool> stale{true};
   int64_t checked_us = 0;
+  int64_t load_error_logged_us = -60'000'001;
   struct BasicEntry {
     std::string secret_hash;
     int64_t until;
   };
   std::unordered_map<std::string, BasicEntry> basic;  // by SecretDigest(user \0 secret)
   struct BearerEntry {
+    std::string token;  // the whole token: a hit must be this very token, byte for byte
     Principal principal;
     int64_t exp;
   };
-  std::unordered_map<std::string, BearerEntry> bearer;  // by token
+  size_t bearer_bytes = 0;  // of the tokens held, bounded by kMaxBearerBytes
+  // By signature; heterogeneous lookup, so a hit allocates nothing.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, BearerEntry, Hash, std::equal_to<>> bearer;
   FailureMap by_account, by_address;  // by account and address; by address
 };
 
@@ -178,13 +191,22 @@ std::shared_ptr<const Auth::Index> Auth::Current() {
   if (!changed && caches_->index) return caches_->index;
   auto snap = store_.Load();
   if (!snap.ok()) {
-    // Keep deciding on what was loaded last rather than failing every request; a store that
-    // cannot be read yet has nothing to grant.
+    // Keep deciding on what was loaded last rather than failing every request (a store that
+    // cannot be read yet has nothing to grant), but say so: changes are not seen meanwhile.
+    if (mono - caches_->load_error_logged_us > 60'000'000) {
+      std::fprintf(stderr, "arca: auth: cannot read the accounts, deciding on those read "
+                           "before: %s: %s\n",
+                   snap.status().message().c_str(), snap.status().detail().c_str());
+      caches_->load_error_logged_us = mono;
+    }
     if (!caches_->index) caches_->index = std::make_shared<Index>();
     return caches_->index;
   }
   auto index = std::make_shared<Index>();
-  for (Account& a : snap->accounts) index->accounts.emplace(a.name, std::move(a));
+  for (Account& a : snap->accounts) {
+    index->versions.emplace(a.name, SecretVersion(a));
+    index->accounts.emplace(a.name, std::move(a));
+  }
   for (PersonalToken& t : snap->tokens) index->tokens.emplace(t.id, std::move(t));
   for (Grant& g : snap->grants) index->grants[g.subject].push_back(std::move(g));
   for (Membership& m : snap->memberships) index->groups[m.member].push_back(m.group);
@@ -327,7 +349,7 @@ Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
   p.kind = Principal::kAccount;
   p.name = a.name;
   p.robot = a.kind == Account::kRobot;
-  p.secret_version = SecretVersion(a);
+  p.secret_version = index.VersionOf(a);
   if (secret.starts_with(kTokenPrefix)) {
     // arca_pat_<id>_<secret>: the id names the token, the secret proves it.
     std::string_view rest = secret.substr(std::string_view(kTokenPrefix).size());
@@ -366,17 +388,23 @@ Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
 Result<Principal> Auth::Bearer(std::string_view token) {
   int64_t now = clock_();
   if (token.size() > kMaxTokenSize) return Unauthorized("token too large");
-  std::string key = SecretDigest(token);
+  // Verified tokens are cached by their signature (cheap to hash), and a hit is compared
+  // with the whole token, so that a known signature under another header (alg: none...) or
+  // payload goes through verification like any unknown token.
+  std::string_view key = token.substr(std::min(token.rfind('.') + 1, token.size()));
+  if (key.empty() || key.size() > 1024) return Unauthorized("malformed token");
   std::optional<Principal> cached;
   {
     std::lock_guard lock(caches_->mu);
     auto it = caches_->bearer.find(key);
     if (it != caches_->bearer.end()) {
-      if (now < it->second.exp) {
-        cached = it->second.principal;
-      } else {
+      if (now >= it->second.exp) {
+        caches_->bearer_bytes -= it->second.token.size();
         caches_->bearer.erase(it);
+      } else if (it->second.token == token) {
+        cached = it->second.principal;
       }
+      // else: another header or payload under a known signature: verified (and refused) below
     }
   }
   Principal p;
@@ -428,12 +456,17 @@ Result<Principal> Auth::Bearer(std::string_view token) {
     p.access = AccessFromClaim(c);
     int64_t exp = Seconds(c["exp"]);
     std::lock_guard lock(caches_->mu);
-    if (caches_->bearer.size() >= kMaxCacheEntries) {
-      // One entry out (no order: tokens are short-lived), not all: an attacker presenting
-      // many tokens must not empty everyone else's entries at once.
+    while (!caches_->bearer.empty() && (caches_->bearer.size() >= kMaxCacheEntries ||
+                                         caches_->bearer_bytes + token.size() > kMaxBearerBytes)) {
+      // Entries out one by one (no order: tokens are short-lived), not all: an attacker
+      // presenting many tokens must not empty everyone else's entries at once.
+      caches_->bearer_bytes -= caches_->bearer.begin()->second.token.size();
       caches_->bearer.erase(caches_->bearer.begin());
     }
-    caches_->bearer[key] = {p, exp};
+    auto [slot, fresh] = caches_->bearer.try_emplace(std::string(key));
+    if (!fresh) caches_->bearer_bytes -= slot->second.token.size();
+    slot->second = {std::string(token), p, exp};
+    caches_->bearer_bytes += token.size();
   }
   if (p.kind == Principal::kAccount) {
     // Checked at every use, not cached: revoking the account, its secret or the personal
@@ -441,7 +474,7 @@ Result<Principal> Auth::Bearer(std::string_view token) {
     auto index = Current();
     auto a = index->accounts.find(p.name);
     if (a == index->accounts.end() || !Active(a->second, now) ||
-        SecretVersion(a->second) != p.secret_version ||
+        index->VersionOf(a->second) != p.secret_version ||
         (!p.via_token.empty() && !PatValid(*index, p.via_token, p.name, now))) {
       return Unauthorized("the token's account or credential was revoked");
     }
@@ -463,7 +496,7 @@ Result<Principal> Auth::Refresh(std::string_view refresh_token) {
   auto a = index->accounts.find(c["sub"].get<std::string>());
   std::string sv = c.contains("sv") && c["sv"].is_string() ? c["sv"].get<std::string>() : "";
   std::string pat = c.contains("pat") && c["pat"].is_string() ? c["pat"].get<std::string>() : "";
-  if (a == index->accounts.end() || !Active(a->second, now) || SecretVersion(a->second) != sv ||
+  if (a == index->accounts.end() || !Active(a->second, now) || index->VersionOf(a->second) != sv ||
       (!pat.empty() && !PatValid(*index, pat, a->first, now))) {
     return Unauthorized("the refresh token's account or credential was revoked");
   }

@@ -5,6 +5,7 @@
 
 #include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/manifest_rows.h"
+#include "meta/sqlite/name_page.h"
 #include "meta/sqlite/sqlite_db.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 
@@ -315,14 +316,7 @@ Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,
                "(SELECT id FROM repositories WHERE name = ?) AND t.name > ? "
                "ORDER BY t.name LIMIT ?");
   q.Bind(1, repo).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
-  Page<std::string> page;
-  while (q.Step()) page.items.push_back(q.Text(0));
-  ARCA_RETURN_IF_ERROR(q.status());
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.more = true;
-  }
-  return page;
+  return sqlite::NamePage(q, limit);
 }
 
 Result<Page<ManifestRecord>> SqliteMetaStore::ListReferrers(const std::string& repo,

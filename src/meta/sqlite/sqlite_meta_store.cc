@@ -8,6 +8,7 @@
 
 #include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/schema.h"
+#include "meta/sqlite/name_page.h"
 #include "meta/sqlite/sqlite_db.h"
 
 namespace arca {
@@ -237,14 +238,7 @@ Result<Page<std::string>> SqliteMetaStore::ListRepositories(const std::string& a
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?");
   q.Bind(1, after).Bind(2, static_cast<int64_t>(limit) + 1);
-  Page<std::string> page;
-  while (q.Step()) page.items.push_back(q.Text(0));
-  ARCA_RETURN_IF_ERROR(q.status());
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.more = true;
-  }
-  return page;
+  return sqlite::NamePage(q, limit);
 }
 
 Status SqliteMetaStore::LinkBlob(const std::string& repo, const std::string& digest,
@@ -338,14 +332,7 @@ Result<Page<std::string>> SqliteMetaStore::ListBlobHolders(const std::string& di
                "SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = "
                "rb.repository_id WHERE rb.digest = ? AND r.name > ? ORDER BY r.name LIMIT ?");
   q.Bind(1, digest).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
-  Page<std::string> page;
-  while (q.Step()) page.items.push_back(q.Text(0));
-  ARCA_RETURN_IF_ERROR(q.status());
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.more = true;
-  }
-  return page;
+  return sqlite::NamePage(q, limit);
 }
 
 Result<bool> SqliteMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {

@@ -105,7 +105,7 @@ Status Api::Accounts(const Route& route, http::Request& req, http::Response& res
       return Status::Ok();
     }
     case Route::kAccount: {
-      if (m == "DELETE") return done(accounts_->RemoveAccount(route.arg), 202);
+      if (m == "DELETE") return done(admin.RemoveAccount(route.arg), 202);
       if (m == "PATCH") {
         auto body = ReadObject(req);
         if (!body.ok()) return body.status();
@@ -113,7 +113,7 @@ Status Api::Accounts(const Route& route, http::Request& req, http::Response& res
         if (it == body->end() || !it->is_boolean()) {
           return Status(ErrorCode::kQueryInvalid, "nothing to change", "send {\"disabled\": true|false}");
         }
-        return done(accounts_->SetDisabled(route.arg, it->get<bool>()), 204);
+        return done(admin.SetDisabled(route.arg, it->get<bool>()), 204);
       }
       json j = AccountJson(*account);
       json groups = json::array();
@@ -170,7 +170,7 @@ Status Api::Accounts(const Route& route, http::Request& req, http::Response& res
       return Status::Ok();
     }
     case Route::kGroupMember:
-      if (m == "DELETE") return done(accounts_->RemoveMember(route.arg, route.arg2), 202);
+      if (m == "DELETE") return done(admin.RemoveMember(route.arg, route.arg2), 202);
       return done(admin.AddMember(route.arg, route.arg2), 204);
     default: break;
   }
@@ -183,7 +183,7 @@ Status Api::Grants(const Route& route, http::Request& req, http::Response& res) 
     char* end = nullptr;
     long long id = std::strtoll(route.arg.c_str(), &end, 10);
     if (*end || id <= 0) return Status(ErrorCode::kNameUnknown, "no such grant", route.arg);
-    Status s = accounts_->RemoveGrant(id);
+    Status s = auth::AccountAdmin(*accounts_).RemoveGrant(id);
     if (s.ok()) {
       auth_->Invalidate();
       res.status = 202;

@@ -23,7 +23,79 @@ Status CheckPassword(const std::string& password) {
   return Status::Ok();
 }
 
+// Enabled accounts that hold admin on "**", directly, through a group or as "authenticated".
+size_t RegistryAdmins(const AccountSnapshot& snap) {
+  auto is_admin_grant = [](const Grant& g) {
+    return g.permission == Permission::kAdmin && g.repositories == "**";
+  };
+  bool everyone = false;
+  std::vector<std::string> subjects;
+  for (const Grant& g : snap.grants) {
+    if (!is_admin_grant(g)) continue;
+    if (g.subject == "authenticated") everyone = true;
+    subjects.push_back(g.subject);
+  }
+  size_t n = 0;
+  for (const Account& a : snap.accounts) {
+    if (a.disabled) continue;
+    bool admin = everyone;
+    std::string own = std::string(KindName(a.kind)) + ":" + a.name;
+    for (const std::string& s : subjects) admin = admin || s == own;
+    for (const Membership& m : snap.memberships) {
+      if (m.member != a.name) continue;
+      for (const std::string& s : subjects) admin = admin || s == "group:" + m.group;
+    }
+    n += admin;
+  }
+  return n;
+}
+
+// Refuses `change` (applied to a copy of the snapshot) when it takes the last admin away.
+template <typename F>
+Status KeepAnAdmin(AccountStore& store, F&& change) {
+  auto snap = store.Load();
+  if (!snap.ok()) return snap.status();
+  AccountSnapshot after = *snap;
+  change(after);
+  if (RegistryAdmins(*snap) > 0 && RegistryAdmins(after) == 0) {
+    return Status(ErrorCode::kConflict, "that would leave no administrator",
+                  "grant admin on \"**\" to another enabled account first");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status AccountAdmin::RemoveAccount(const std::string& name) {
+  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
+    std::erase_if(s.accounts, [&](const Account& a) { return a.name == name; });
+  }));
+  return store_.RemoveAccount(name);
+}
+
+Status AccountAdmin::SetDisabled(const std::string& name, bool disabled) {
+  if (disabled) {
+    ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
+      for (Account& a : s.accounts) a.disabled = a.disabled || a.name == name;
+    }));
+  }
+  return store_.SetDisabled(name, disabled);
+}
+
+Status AccountAdmin::RemoveMember(const std::string& group, const std::string& member) {
+  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
+    std::erase_if(s.memberships,
+                  [&](const Membership& m) { return m.group == group && m.member == member; });
+  }));
+  return store_.RemoveMember(group, member);
+}
+
+Status AccountAdmin::RemoveGrant(int64_t id) {
+  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
+    std::erase_if(s.grants, [&](const Grant& g) { return g.id == id; });
+  }));
+  return store_.RemoveGrant(id);
+}
 
 Status AccountAdmin::AddUser(const std::string& name, const std::string& password, int64_t now,
                              const std::string& description) {
@@ -128,11 +200,23 @@ Result<int64_t> AccountAdmin::AddGrant(const std::string& subject, const std::st
       return Status(ErrorCode::kQueryInvalid, "invalid grant subject",
                     "user:<name>, robot:<name>, group:<name>, anonymous or authenticated");
     }
-    if (!ValidAccountName(subject.substr(colon + 1))) return BadName(kind, subject.substr(colon + 1));
+    std::string name = subject.substr(colon + 1);
+    if (!ValidAccountName(name)) return BadName(kind, name);
   }
   ARCA_RETURN_IF_ERROR(ValidatePattern(repositories));
   if (g.permission == Permission::kAdmin && subject == "anonymous") {
     return Status(ErrorCode::kQueryInvalid, "anonymous callers cannot be admins", "");
+  }
+  if (kind == "user" || kind == "robot") {
+    // A grant to an account that does not exist would wait silently for whoever takes the
+    // name later.
+    std::string name = subject.substr(colon + 1);
+    auto snap = store_.Load();
+    if (!snap.ok()) return snap.status();
+    bool found = std::any_of(snap->accounts.begin(), snap->accounts.end(), [&](const Account& a) {
+      return a.name == name && kind == KindName(a.kind);
+    });
+    if (!found) return Status(ErrorCode::kNameUnknown, "no such " + kind, name);
   }
   g.subject = subject;
   g.repositories = repositories;

@@ -41,6 +41,14 @@ class AccountAdmin {
                            const std::string& permission, int64_t now);
   Status AddMember(const std::string& group, const std::string& member);
 
+  // Removals and disabling. One that would leave no enabled account with admin on "**"
+  // (where there was one) is refused with CONFLICT: the registry would have no administrator
+  // but the admin token.
+  Status RemoveAccount(const std::string& name);
+  Status SetDisabled(const std::string& name, bool disabled);
+  Status RemoveMember(const std::string& group, const std::string& member);
+  Status RemoveGrant(int64_t id);
+
   AccountStore& store() { return store_; }
 
  private:

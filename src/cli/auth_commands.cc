@@ -160,9 +160,9 @@ int UserOrRobot(bool robot, std::vector<std::string>& words, std::vector<std::st
     std::printf("imported %d of %zu users\n", imported, entries->size());
     return imported == static_cast<int>(entries->size()) ? 0 : 1;
   } else if (verb == "disable" || verb == "enable") {
-    s = store.SetDisabled(name, verb == "disable");
+    s = admin.SetDisabled(name, verb == "disable");
   } else if (verb == "rm") {
-    s = store.RemoveAccount(name);
+    s = admin.RemoveAccount(name);
   } else {
     return Usage();
   }
@@ -216,7 +216,7 @@ int GroupCommand(std::vector<std::string>& words, auth::AccountAdmin& admin) {
   }
   if (words.size() != 4 || (verb != "add" && verb != "rm")) return Usage();
   Status s = verb == "add" ? admin.AddMember(words[2], words[3])
-                           : admin.store().RemoveMember(words[2], words[3]);
+                           : admin.RemoveMember(words[2], words[3]);
   return s.ok() ? 0 : Fail(s);
 }
 
@@ -241,7 +241,7 @@ int GrantCommand(std::vector<std::string>& words, auth::AccountAdmin& admin) {
     char* end = nullptr;
     long long id = std::strtoll(words[2].c_str(), &end, 10);
     if (*end || id <= 0) return Usage();
-    Status s = admin.store().RemoveGrant(id);
+    Status s = admin.RemoveGrant(id);
     return s.ok() ? 0 : Fail(s);
   }
   return Usage();

@@ -348,6 +348,18 @@ def test_bad_account_input_is_refused_cleanly(srv):
         assert r.status_code == 400, (body, r.text)
     assert srv.admin("DELETE", "/arca/v1/grants/999999").status_code == 404
     assert srv.admin("DELETE", "/arca/v1/accounts/no-such-account").status_code == 404
+    r = srv.admin("POST", "/arca/v1/grants",
+                  json={"subject": "user:no-such-user", "repositories": "x", "permission": "pull"})
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    # the last administrator stays: not removed, not disabled, its grant not taken
+    admin_grant = [g for g in srv.admin("GET", "/arca/v1/grants").json()["grants"]
+                   if g["subject"] == "user:admin" and g["repositories"] == "**"][0]
+    for method, path, body in (("DELETE", "/arca/v1/accounts/admin", None),
+                               ("PATCH", "/arca/v1/accounts/admin", {"disabled": True}),
+                               ("DELETE", f"/arca/v1/grants/{admin_grant['id']}", None)):
+        r = srv.admin(method, path, json=body)
+        assert r.status_code == 409, (method, path, r.text)
+    assert srv.admin("GET", "/arca/v1/accounts").status_code == 200
 
 
 def test_audit_stream_records_changes_and_failed_logins(srv):

@@ -296,6 +296,29 @@ TEST_F(AuthTest, RegistryWideAdminNeedsAGrantOnEverything) {
             ErrorCode::kQueryInvalid);
 }
 
+TEST_F(AuthTest, TheLastAdministratorStays) {
+  ASSERT_TRUE(admin_->AddUser("root1", "root1-password", now_).ok());
+  auto grant = admin_->AddGrant("user:root1", "**", "admin", now_);
+  ASSERT_TRUE(grant.ok());
+  // the one admin can be neither removed, disabled, nor lose the grant
+  EXPECT_EQ(admin_->RemoveAccount("root1").code(), ErrorCode::kConflict);
+  EXPECT_EQ(admin_->SetDisabled("root1", true).code(), ErrorCode::kConflict);
+  EXPECT_EQ(admin_->RemoveGrant(*grant).code(), ErrorCode::kConflict);
+  // with a second admin (through a group), the first may go; then the group's member stays
+  ASSERT_TRUE(admin_->AddUser("root2", "root2-password", now_).ok());
+  ASSERT_TRUE(admin_->AddMember("ops", "root2").ok());
+  ASSERT_TRUE(admin_->AddGrant("group:ops", "**", "admin", now_).ok());
+  EXPECT_TRUE(admin_->RemoveAccount("root1").ok());
+  EXPECT_EQ(admin_->RemoveMember("ops", "root2").code(), ErrorCode::kConflict);
+  EXPECT_TRUE(admin_->SetDisabled("root2", false).ok());
+  // grants name accounts that exist, of the kind they say
+  EXPECT_EQ(admin_->AddGrant("user:nobody", "x", "pull", now_).status().code(), ErrorCode::kNameUnknown);
+  ASSERT_TRUE(admin_->AddRobot("bot", now_).ok());
+  EXPECT_EQ(admin_->AddGrant("user:bot", "x", "pull", now_).status().code(), ErrorCode::kNameUnknown);
+  EXPECT_TRUE(admin_->AddGrant("robot:bot", "x", "pull", now_).ok());
+  EXPECT_TRUE(admin_->AddGrant("group:not-yet", "x", "pull", now_).ok());  // groups are implicit
+}
+
 TEST(ScopesTest, Parsing) {
   auto s = ParseScopes({"repository:a/b:pull,push", "registry:catalog:* repository:c:pull",
                         "repository(plugin):d:pull", "bad", "repository::pull",

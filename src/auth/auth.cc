@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <unordered_map>
 
@@ -147,6 +148,8 @@ struct Auth::Caches {
   std::shared_ptr<const Index> index;
   int64_t version = -1;
   std::atomic<bool> stale{true};
+  bool loading = false;  // one thread is reading the store (without holding mu)
+  std::condition_variable loaded;
   int64_t checked_us = 0;
   int64_t load_error_logged_us = -60'000'001;
   struct BasicEntry {
@@ -177,42 +180,67 @@ Auth::~Auth() = default;
 void Auth::Invalidate() { caches_->stale = true; }
 
 std::shared_ptr<const Auth::Index> Auth::Current() {
-  std::lock_guard lock(caches_->mu);
+  std::unique_lock lock(caches_->mu);
   // Changes by other processes (the `arca` commands) are looked for at most every 2 ms:
-  // one request asks several times, and a listing once per item.
-  int64_t mono = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now().time_since_epoch()).count();
-  if (caches_->index && !caches_->stale && mono - caches_->checked_us < 2000) {
-    return caches_->index;
-  }
-  caches_->checked_us = mono;
-  auto version = store_.Version();
-  bool changed = !version.ok() || *version != caches_->version || caches_->stale.exchange(false);
-  if (!changed && caches_->index) return caches_->index;
-  auto snap = store_.Load();
-  if (!snap.ok()) {
-    // Keep deciding on what was loaded last rather than failing every request (a store that
-    // cannot be read yet has nothing to grant), but say so: changes are not seen meanwhile.
-    if (mono - caches_->load_error_logged_us > 60'000'000) {
-      std::fprintf(stderr, "arca: auth: cannot read the accounts, deciding on those read "
-                           "before: %s: %s\n",
-                   snap.status().message().c_str(), snap.status().detail().c_str());
-      caches_->load_error_logged_us = mono;
+  // one request asks several times, and a listing once per item. One thread looks at a time,
+  // without the lock (the store may wait on SQLite's busy timeout while a command writes);
+  // the others go on with the snapshot they have, unless it is known to be stale.
+  while (true) {
+    int64_t mono = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count();
+    bool fresh_enough = caches_->index && !caches_->stale && mono - caches_->checked_us < 2000;
+    if (fresh_enough || (caches_->loading && caches_->index && !caches_->stale)) {
+      return caches_->index;
     }
-    if (!caches_->index) caches_->index = std::make_shared<Index>();
+    if (caches_->loading) {
+      caches_->loaded.wait(lock, [&] { return !caches_->loading; });
+      continue;
+    }
+    caches_->loading = true;
+    caches_->checked_us = mono;
+    bool stale = caches_->stale.exchange(false);
+    int64_t known = caches_->version;
+    bool have = caches_->index != nullptr;
+    lock.unlock();
+    auto version = store_.Version();
+    std::shared_ptr<Index> loaded;
+    Status failed;
+    if (stale || !have || !version.ok() || *version != known) {
+      auto snap = store_.Load();
+      if (snap.ok()) {
+        loaded = std::make_shared<Index>();
+        for (Account& a : snap->accounts) {
+          loaded->versions.emplace(a.name, SecretVersion(a));
+          loaded->accounts.emplace(a.name, std::move(a));
+        }
+        for (PersonalToken& t : snap->tokens) loaded->tokens.emplace(t.id, std::move(t));
+        for (Grant& g : snap->grants) loaded->grants[g.subject].push_back(std::move(g));
+        for (Membership& m : snap->memberships) loaded->groups[m.member].push_back(m.group);
+      } else {
+        failed = snap.status();
+      }
+    }
+    lock.lock();
+    caches_->loading = false;
+    caches_->loaded.notify_all();
+    if (loaded) {
+      caches_->index = std::move(loaded);
+      caches_->version = version.ok() ? *version : -1;
+    } else if (!failed.ok()) {
+      // Keep deciding on what was loaded last rather than failing every request (a store
+      // that cannot be read yet has nothing to grant), but say so: changes are not seen.
+      if (mono - caches_->load_error_logged_us > 60'000'000) {
+        std::fprintf(stderr, "arca: auth: cannot read the accounts, deciding on those read "
+                             "before: %s: %s\n",
+                     failed.message().c_str(), failed.detail().c_str());
+        caches_->load_error_logged_us = mono;
+      }
+      if (stale) caches_->stale = true;  // the change asked for is still to be seen
+      if (!caches_->index) caches_->index = std::make_shared<Index>();
+      return caches_->index;
+    }
     return caches_->index;
   }
-  auto index = std::make_shared<Index>();
-  for (Account& a : snap->accounts) {
-    index->versions.emplace(a.name, SecretVersion(a));
-    index->accounts.emplace(a.name, std::move(a));
-  }
-  for (PersonalToken& t : snap->tokens) index->tokens.emplace(t.id, std::move(t));
-  for (Grant& g : snap->grants) index->grants[g.subject].push_back(std::move(g));
-  for (Membership& m : snap->memberships) index->groups[m.member].push_back(m.group);
-  caches_->index = index;
-  caches_->version = version.ok() ? *version : -1;
-  return index;
 }
 
 // Authorization schemes are case-insensitive (RFC 9110 11.1).

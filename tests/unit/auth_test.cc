@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "auth/account_admin.h"
 #include "auth/password.h"
@@ -317,6 +320,60 @@ TEST_F(AuthTest, TheLastAdministratorStays) {
   EXPECT_EQ(admin_->AddGrant("user:bot", "x", "pull", now_).status().code(), ErrorCode::kNameUnknown);
   EXPECT_TRUE(admin_->AddGrant("robot:bot", "x", "pull", now_).ok());
   EXPECT_TRUE(admin_->AddGrant("group:not-yet", "x", "pull", now_).ok());  // groups are implicit
+}
+
+// A store whose reads can be held up, as SQLite's busy timeout holds them while another
+// process writes.
+class GatedStore : public AccountStore {
+ public:
+  explicit GatedStore(AccountStore& inner) : inner_(inner) {}
+  Result<AccountSnapshot> Load() override { Wait(); return inner_.Load(); }
+  Result<int64_t> Version() override { Wait(); return inner_.Version(); }
+  Status AddAccount(const Account& a) override { return inner_.AddAccount(a); }
+  Status SetSecret(const std::string& n, const std::string& h) override { return inner_.SetSecret(n, h); }
+  Status SetDisabled(const std::string& n, bool d) override { return inner_.SetDisabled(n, d); }
+  Status RemoveAccount(const std::string& n) override { return inner_.RemoveAccount(n); }
+  Status AddToken(const PersonalToken& t) override { return inner_.AddToken(t); }
+  Status RemoveToken(const std::string& a, const std::string& i) override { return inner_.RemoveToken(a, i); }
+  Status AddMember(const std::string& g, const std::string& m) override { return inner_.AddMember(g, m); }
+  Status RemoveMember(const std::string& g, const std::string& m) override { return inner_.RemoveMember(g, m); }
+  Result<int64_t> AddGrant(const Grant& g) override { return inner_.AddGrant(g); }
+  Status RemoveGrant(int64_t id) override { return inner_.RemoveGrant(id); }
+  void Close() { std::lock_guard l(mu_); open_ = false; }
+  void Open() { { std::lock_guard l(mu_); open_ = true; } cv_.notify_all(); }
+  bool waiting() { std::lock_guard l(mu_); return waiting_ > 0; }
+
+ private:
+  void Wait() {
+    std::unique_lock l(mu_);
+    ++waiting_;
+    cv_.wait(l, [&] { return open_; });
+    --waiting_;
+  }
+  AccountStore& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+};
+
+TEST_F(AuthTest, AStoreHeldUpDoesNotStallTheOtherRequests) {
+  ASSERT_TRUE(admin_->AddUser("lee", "lee-password", now_).ok());
+  ASSERT_TRUE(admin_->AddGrant("user:lee", "l/**", "pull", now_).ok());
+  GatedStore gated(*store_);
+  Auth auth(gated, *keys_, AuthOptions{}, [this] { return now_; });
+  Principal lee;
+  lee.kind = Principal::kAccount;
+  lee.name = "lee";
+  ASSERT_TRUE(auth.Allowed(lee, "l/x", Permission::kPull));  // a first snapshot
+  gated.Close();
+  ::usleep(3000);  // past the 2 ms between looks
+  std::thread looker([&] { (void)auth.Allowed(lee, "l/x", Permission::kPull); });
+  while (!gated.waiting()) ::usleep(100);
+  // one thread is held in the store; others decide on the snapshot they have
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(auth.Allowed(lee, "l/x", Permission::kPull));
+  gated.Open();
+  looker.join();
 }
 
 TEST(ScopesTest, Parsing) {

@@ -90,7 +90,12 @@ Status Api::Accounts(const Route& route, http::Request& req, http::Response& res
       std::string name = Str(*body, "name"), kind = Str(*body, "kind");
       json out = {{"name", name}, {"kind", kind.empty() ? "user" : kind}};
       if (kind == "robot") {
-        auto secret = admin.AddRobot(name, now, Int(*body, "expiresAt", 0), Str(*body, "description"));
+        // Relative, as for personal tokens: `expiresIn` seconds from now (absent: never).
+        int64_t in = Int(*body, "expiresIn", 0);
+        if (in < 0 || in > 100 * 366 * 86400LL) {
+          return Status(ErrorCode::kQueryInvalid, "invalid expiresIn", "seconds from now, at most 100 years");
+        }
+        auto secret = admin.AddRobot(name, now, in ? now + in : 0, Str(*body, "description"));
         if (!secret.ok()) return secret.status();
         out["secret"] = *secret;  // shown this once
       } else if (kind.empty() || kind == "user") {

@@ -6,7 +6,7 @@ import requests
 
 from authlib import ADMIN_PASSWORD, bearer, challenge_params, jwt_parts, now
 from ocihttp import Registry, random_bytes
-from testkit import sha256
+from testkit import parse_rfc3339, sha256
 
 
 def push_blob(srv, repo, token=None, auth=None, data=None):
@@ -223,6 +223,20 @@ def test_robot_secret_and_revocation_take_effect_at_once(srv):
     assert r.status_code == 204
     assert push_blob(srv, "flow/ci/app", token=tok)[0].status_code == 401
     srv.token([], auth=("flow-ci", new_secret), expect=401)
+
+
+def test_robot_with_an_expiry(srv):
+    r = srv.admin("POST", "/arca/v1/accounts", json={"name": "flow-temp-bot", "kind": "robot",
+                                                    "expiresIn": 3600})
+    assert r.status_code == 201, r.text
+    listed = [a for a in srv.admin("GET", "/arca/v1/accounts").json()["accounts"]
+              if a["name"] == "flow-temp-bot"][0]
+    expires = parse_rfc3339(listed["expiresAt"]).timestamp()
+    assert 3500 < expires - now() <= 3600 + 5
+    srv.token([], auth=("flow-temp-bot", r.json()["secret"]))  # works now
+    r = srv.admin("POST", "/arca/v1/accounts", json={"name": "flow-bad-bot", "kind": "robot",
+                                                    "expiresIn": -5})
+    assert r.status_code == 400
 
 
 def test_personal_access_token(srv):

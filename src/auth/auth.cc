@@ -1,5 +1,7 @@
 #include "auth/auth.h"
 
+#include "auth/auth_internal.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 
@@ -21,57 +23,19 @@ namespace arca::auth {
 namespace {
 
 using json = nlohmann::json;
-constexpr size_t kMaxCacheEntries = 10000;
-constexpr int64_t kBasicCacheSeconds = 60;
-constexpr size_t kMaxBearerBytes = 16 << 20;  // of tokens held by the verified-token cache
 constexpr const char* kTokenPrefix = "arca_pat_";
 
-// The decision-ready form of an AccountSnapshot.
-struct IndexData {
-  std::unordered_map<std::string, Account> accounts;
-  std::unordered_map<std::string, PersonalToken> tokens;
-  std::unordered_map<std::string, std::vector<Grant>> grants;  // by subject
-  std::unordered_map<std::string, std::vector<std::string>> groups;  // by member
-  // SecretVersion of each account, worked out once per snapshot rather than per request.
-  std::unordered_map<std::string, std::string> versions;
-  const std::string& VersionOf(const Account& a) const { return versions.at(a.name); }
-};
-
+// Standard base64 (Basic credentials), through jwt.h's strict base64url decoder.
 std::optional<std::string> Base64Decode(std::string_view in) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (char c : in) {
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad) return std::nullopt;  // data after padding
-    size_t v = kAlphabet.find(c);
-    if (v == std::string_view::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string url(in.substr(0, in.find_last_not_of('=') + 1));
+  if (in.size() - url.size() > 2) return std::nullopt;
+  for (char& c : url) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+    else if (c == '-' || c == '_') return std::nullopt;  // not in the standard alphabet
   }
-  if (pad > 2 || (in.size() % 4) != 0) return std::nullopt;
-  return out;
-}
-
-Status Unauthorized(const std::string& message) {
-  return Status(ErrorCode::kUnauthorized, message, "");
-}
-
-// A short digest of an account's secret hash: tokens carry it, so that a new secret ends them.
-std::string SecretVersion(const Account& a) { return SecretDigest(a.secret_hash).substr(0, 16); }
-
-bool Active(const Account& a, int64_t now) {
-  return !a.disabled && (a.expires_at == 0 || now < a.expires_at);
+  return Base64UrlDecode(url);
 }
 
 std::vector<Access> AccessFromClaim(const json& claims) {
@@ -93,32 +57,6 @@ std::vector<Access> AccessFromClaim(const json& claims) {
   return out;
 }
 
-bool HasAction(const std::vector<Access>& access, std::string_view type, std::string_view name,
-               std::string_view action) {
-  for (const Access& a : access) {
-    if (a.type != type || a.name != name) continue;
-    for (const std::string& act : a.actions) {
-      if (act == action || act == "*") return true;
-    }
-  }
-  return false;
-}
-
-// The address failed logins count against: an IPv6 address by its /64, which one host
-// usually holds whole; IPv4 (and IPv4-mapped) addresses as they are.
-std::string AddressKey(std::string_view remote) {
-  std::string r(remote.substr(0, 64));
-  in6_addr a;
-  if (r.find(':') == std::string::npos || r.starts_with("::ffff:") ||
-      inet_pton(AF_INET6, r.c_str(), &a) != 1) {
-    return r;
-  }
-  std::memset(a.s6_addr + 8, 0, 8);
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, &a, buf, sizeof buf);
-  return std::string(buf) + "/64";
-}
-
 // Unix seconds from a numeric claim already checked by ValidateClaims; huge values clamp.
 int64_t Seconds(const json& v) {
   double d = v.get<double>();
@@ -128,49 +66,12 @@ int64_t Seconds(const json& v) {
 
 }  // namespace
 
-
-struct Auth::Index : IndexData {};
-
-struct Auth::Failures {
-  int count = 0;
-  int64_t since = 0;
-};
-
 bool Auth::PatValid(const Index& index, const std::string& id, const std::string& account,
                     int64_t now) {
   auto t = index.tokens.find(id);
   return t != index.tokens.end() && t->second.account == account && now < t->second.expires_at;
 }
 
-
-struct Auth::Caches {
-  std::mutex mu;
-  std::shared_ptr<const Index> index;
-  int64_t version = -1;
-  std::atomic<bool> stale{true};
-  bool loading = false;  // one thread is reading the store (without holding mu)
-  std::condition_variable loaded;
-  int64_t checked_us = 0;
-  int64_t load_error_logged_us = -60'000'001;
-  struct BasicEntry {
-    std::string secret_hash;
-    int64_t until;
-  };
-  std::unordered_map<std::string, BasicEntry> basic;  // by SecretDigest(user \0 secret)
-  struct BearerEntry {
-    std::string token;  // the whole token: a hit must be this very token, byte for byte
-    Principal principal;
-    int64_t exp;
-  };
-  size_t bearer_bytes = 0;  // of the tokens held, bounded by kMaxBearerBytes
-  // By signature; heterogeneous lookup, so a hit allocates nothing.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, BearerEntry, Hash, std::equal_to<>> bearer;
-  FailureMap by_account, by_address;  // by account and address; by address
-};
 
 Auth::Auth(AccountStore& store, KeyRing& keys, AuthOptions options, Clock clock)
     : store_(store), keys_(keys), options_(std::move(options)), clock_(std::move(clock)),
@@ -283,82 +184,6 @@ Result<Principal> Auth::Basic(std::string_view value, std::string_view remote,
   if (colon == std::string::npos) return Unauthorized("malformed basic credentials");
   return Login(std::string_view(*decoded).substr(0, colon),
                std::string_view(*decoded).substr(colon + 1), remote, retry_after);
-}
-
-Result<Principal> Auth::Login(std::string_view user, std::string_view secret,
-                              std::string_view remote, int64_t* retry_after) {
-  int64_t now = clock_();
-  std::string account(user.substr(0, 64));
-  // Failures count per account *from one address* (so that nobody elsewhere can lock an
-  // account out) and per address (so that one address cannot try many accounts).
-  std::string address = AddressKey(remote);
-  std::string pair = account + '\n' + address;
-  {
-    std::lock_guard lock(caches_->mu);
-    int64_t wait = std::max(Blocked(caches_->by_account, pair, options_.max_failures_per_account, now),
-                            Blocked(caches_->by_address, address, options_.max_failures_per_address, now));
-    if (wait > 0) {
-      if (retry_after) *retry_after = wait;
-      return Status(ErrorCode::kTooManyRequests, "too many failed logins",
-                    "try again in " + std::to_string(wait) + " s");
-    }
-    // The attempt is counted before the (slow) check, so that concurrent attempts cannot all
-    // pass the limit; a success takes it back.
-    Count(caches_->by_account, pair, now);
-    Count(caches_->by_address, address, now);
-  }
-  auto index = Current();
-  auto p = CheckSecret(*index, user, secret);
-  bool locked = false;
-  {
-    std::lock_guard lock(caches_->mu);
-    if (p.ok()) {
-      caches_->by_account.erase(pair);
-      Uncount(caches_->by_address, address);
-      return p;
-    }
-    auto it = caches_->by_account.find(pair);
-    locked = it != caches_->by_account.end() &&
-             it->second.count == options_.max_failures_per_account;
-    auto at = caches_->by_address.find(address);
-    locked = locked || (at != caches_->by_address.end() &&
-                        at->second.count == options_.max_failures_per_address);
-  }
-  if (options_.on_login_failure) options_.on_login_failure(account, std::string(remote), locked);
-  return p;
-}
-
-int64_t Auth::Blocked(FailureMap& m, const std::string& key, int max, int64_t now) {
-  auto it = m.find(key);
-  if (it == m.end() || it->second.count < max) return 0;
-  int64_t left = it->second.since + options_.failure_window - now;
-  if (left <= 0) {
-    m.erase(it);
-    return 0;
-  }
-  return left;
-}
-
-void Auth::Count(FailureMap& m, const std::string& key, int64_t now) {
-  if (m.size() >= kMaxCacheEntries && !m.contains(key)) {
-    std::erase_if(m, [&](const auto& kv) { return kv.second.since + options_.failure_window <= now; });
-    if (m.size() >= kMaxCacheEntries) {
-      // Full of live entries (many addresses at once): the oldest window goes, so that new
-      // keys are still counted rather than let through.
-      auto oldest = std::min_element(m.begin(), m.end(), [](const auto& a, const auto& b) {
-        return a.second.since < b.second.since;
-      });
-      m.erase(oldest);
-    }
-  }
-  Failures& f = m[key];
-  if (f.since + options_.failure_window <= now) f = Failures{0, now};
-  ++f.count;
-}
-
-void Auth::Uncount(FailureMap& m, const std::string& key) {
-  auto it = m.find(key);
-  if (it != m.end() && --it->second.count <= 0) m.erase(it);
 }
 
 Result<Principal> Auth::CheckSecret(const Index& index, std::string_view user,
@@ -606,132 +431,6 @@ bool Auth::IsAdmin(const Principal& p) {
 
 bool Auth::MayListCatalog(const Principal& p) const {
   return !p.scoped || HasAction(p.access, "registry", "catalog", "*");
-}
-
-Result<IssuedToken> Auth::Issue(const Principal& p, const std::vector<Access>& asked,
-                                bool with_refresh) {
-  if (p.kind == Principal::kExternal || p.kind == Principal::kAdminToken || p.scoped) {
-    return Status(ErrorCode::kDenied, "this credential cannot obtain tokens",
-                  "log in with a username and password, a robot secret or a personal token");
-  }
-  int64_t now = clock_();
-  auto index = Current();
-  IssuedToken out;
-  for (const Access& a : asked) {
-    Access granted{a.type, a.name, {}};
-    auto grant = [&](const char* action) {
-      if (std::find(granted.actions.begin(), granted.actions.end(), action) == granted.actions.end()) {
-        granted.actions.push_back(action);
-      }
-    };
-    if (a.type == "repository" && ValidateRepositoryName(a.name).ok()) {
-      for (const std::string& act : a.actions) {
-        for (Permission perm : {Permission::kPull, Permission::kPush, Permission::kDelete}) {
-          if ((act == PermissionName(perm) || act == "*") &&
-              Granted(*index, p, a.name, static_cast<unsigned>(perm))) {
-            grant(PermissionName(perm));
-          }
-        }
-      }
-    } else if (a.type == "registry" && a.name == "catalog") {
-      // The catalog is filtered by pull permission, so anyone may ask for it.
-      if (std::find(a.actions.begin(), a.actions.end(), "*") != a.actions.end()) grant("*");
-    } else if (a.type == "registry" && a.name == "arca") {
-      if (std::find(a.actions.begin(), a.actions.end(), "admin") != a.actions.end() &&
-          Granted(*index, p, "**", static_cast<unsigned>(Permission::kAdmin))) {
-        grant("admin");
-      }
-    }
-    if (granted.actions.empty()) continue;
-    // One entry per resource: asking for the same thing many times gives one answer.
-    auto same = std::find_if(out.access.begin(), out.access.end(), [&](const Access& x) {
-      return x.type == granted.type && x.name == granted.name;
-    });
-    if (same == out.access.end()) {
-      out.access.push_back(std::move(granted));
-    } else {
-      for (const std::string& act : granted.actions) {
-        if (std::find(same->actions.begin(), same->actions.end(), act) == same->actions.end()) {
-          same->actions.push_back(act);
-        }
-      }
-    }
-  }
-  // A token got with a personal access token lives no longer than it.
-  int64_t limit = INT64_MAX;
-  if (!p.via_token.empty()) {
-    auto pat = index->tokens.find(p.via_token);
-    if (pat == index->tokens.end()) return Status(ErrorCode::kUnauthorized, "token revoked", "");
-    limit = pat->second.expires_at;
-  }
-  json access = json::array();
-  for (const Access& a : out.access) {
-    access.push_back({{"type", a.type}, {"name", a.name}, {"actions", a.actions}});
-  }
-  json claims = {{"iss", options_.issuer}, {"sub", p.kind == Principal::kAccount ? p.name : ""},
-                 {"aud", options_.service},  {"exp", std::min(now + options_.token_ttl, limit)},
-                 {"nbf", now - 5},           {"iat", now},
-                 {"jti", RandomSecret(16)},  {"access", access}};
-  if (p.kind == Principal::kAccount) {
-    claims["sv"] = p.secret_version;
-    claims["kind"] = p.robot ? "robot" : "user";
-    if (!p.via_token.empty()) claims["pat"] = p.via_token;
-  }
-  (void)keys_.Refresh(now);
-  auto signer = keys_.Signer();
-  if (!signer) return Status(ErrorCode::kInternal, "no signing key", "");
-  out.token = signer->Sign(claims);
-  if (out.token.empty()) return Status(ErrorCode::kInternal, "cannot sign the token", "");
-  if (out.token.size() > kMaxTokenSize) {
-    return Status(ErrorCode::kQueryInvalid, "too much access asked for at once",
-                  "the token would exceed " + std::to_string(kMaxTokenSize) + " bytes");
-  }
-  out.expires_in = std::min(now + options_.token_ttl, limit) - now;
-  out.issued_at = now;
-  if (with_refresh && p.kind == Principal::kAccount) {
-    json r = {{"iss", options_.issuer}, {"sub", p.name}, {"aud", options_.service + "#refresh"},
-              {"exp", std::min(now + options_.refresh_ttl, limit)}, {"iat", now},
-              {"jti", RandomSecret(16)},
-              {"sv", p.secret_version}};
-    if (!p.via_token.empty()) r["pat"] = p.via_token;
-    out.refresh_token = signer->Sign(r);
-    if (out.refresh_token.empty()) return Status(ErrorCode::kInternal, "cannot sign the token", "");
-  }
-  return out;
-}
-
-std::vector<Access> ParseScopes(const std::vector<std::string>& params) {
-  std::vector<Access> out;
-  for (const std::string& param : params) {
-    size_t start = 0;
-    while (start < param.size() && out.size() < 64) {
-      size_t end = param.find(' ', start);
-      std::string_view s = std::string_view(param).substr(
-          start, end == std::string::npos ? std::string::npos : end - start);
-      start = end == std::string::npos ? param.size() : end + 1;
-      // type:name:actions, where the name may hold a port-like colon (Docker's grammar
-      // allows "registry.example:5000/x" in some clients): type is before the first colon,
-      // actions after the last.
-      size_t first = s.find(':'), last = s.rfind(':');
-      if (first == std::string_view::npos || first == last) continue;
-      Access a;
-      a.type = std::string(s.substr(0, first));
-      if (size_t paren = a.type.find('('); paren != std::string::npos) a.type.resize(paren);
-      a.name = std::string(s.substr(first + 1, last - first - 1));
-      std::string_view acts = s.substr(last + 1);
-      size_t p = 0;
-      while (p <= acts.size()) {
-        size_t comma = acts.find(',', p);
-        std::string_view act = acts.substr(p, comma == std::string_view::npos ? acts.npos : comma - p);
-        if (!act.empty()) a.actions.emplace_back(act);
-        if (comma == std::string_view::npos) break;
-        p = comma + 1;
-      }
-      if (a.name.empty() || a.actions.empty()) continue;
-      out.push_back(std::move(a));
-    }
-  }
-  return out;
 }
 
 }  // namespace arca::auth

@@ -61,6 +61,9 @@ environment, which wins over the file):
   io_threads       event-loop threads (default 0: one per core)
   shutdown_grace   seconds in-flight requests get on SIGTERM/SIGINT (default 10)
   access_log       JSON access log lines on stdout (default true)
+  tls_cert         PEM certificate (chain) file: serve HTTPS, TLS 1.2/1.3 (with tls_key);
+                   a renewed file is picked up within a second (docs/auth.md "TLS")
+  tls_key          PEM private key file of tls_cert
   auto_mount       mount without `from` searches all repositories (default true)
   types_dir        operators' artifact type definitions (default <root>/types)
   policy_file      artifact type policy, YAML (default <root>/policy.yaml)
@@ -128,7 +131,8 @@ int Serve(const std::vector<std::string>& args) {
   collector.StartSchedule();
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
                                          .admin_token = config->admin_token,
-                                         .external_url = config->external_url});
+                                         .external_url = config->external_url,
+                                         .tls = !config->tls_cert.empty()});
   api.SetTypes(&types);
   api.SetCollector(&collector);
   AuthSetup auth;
@@ -150,7 +154,9 @@ int Serve(const std::vector<std::string>& args) {
                               .rate_window_s = config->rate_window,
                               .shutdown_grace_s = config->shutdown_grace,
                               .io_threads = config->io_threads,
-                              .access_log = config->access_log};
+                              .access_log = config->access_log,
+                              .tls_cert = config->tls_cert,
+                              .tls_key = config->tls_key};
   http::Server server(options, [&api](http::Request& req, http::Response& res) {
     api.Handle(req, res);
   });
@@ -166,6 +172,9 @@ int Serve(const std::vector<std::string>& args) {
   // The port actually bound, so that `--addr 127.0.0.1:0` can be used.
   std::string bound = config->addr.substr(0, config->addr.rfind(':') + 1) +
                       std::to_string(server.port());
+  if (server.tls()) {
+    std::fprintf(stderr, "arca: HTTPS with the certificate %s\n", server.TlsDescription().c_str());
+  }
   std::fprintf(stderr, "arca %s serving on %s (root %s)\n", ARCA_VERSION, bound.c_str(),
                config->root.c_str());
   size_t left = server.Serve();

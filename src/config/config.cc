@@ -119,6 +119,14 @@ const std::map<std::string, Setter>& Setters() {
          c.external_url = v;
          return Status::Ok();
        }},
+      {"tls_cert", [](Config& c, const std::string&, const std::string& v) {
+         c.tls_cert = v;
+         return Status::Ok();
+       }},
+      {"tls_key", [](Config& c, const std::string&, const std::string& v) {
+         c.tls_key = v;
+         return Status::Ok();
+       }},
       {"trusted_issuers", [](Config& c, const std::string&, const std::string& v) {
          c.trusted_issuers = v;
          return Status::Ok();

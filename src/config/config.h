@@ -24,6 +24,8 @@ struct Config {
   size_t io_threads = 0;    // event-loop threads; 0: one per core
   int shutdown_grace = 10;  // seconds in-flight requests get on SIGTERM
   bool access_log = true;
+  std::string tls_cert;     // PEM certificate chain: HTTPS when set (with tls_key)
+  std::string tls_key;      // PEM private key
   bool auto_mount = true;   // `mount` without `from` searches every repository
   std::string types_dir;    // operators' artifact type definitions; default <root>/types
   std::string policy_file;  // type policy (YAML); default <root>/policy.yaml

@@ -1,7 +1,6 @@
 #include "http/blocking_socket.h"
 
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,7 +11,7 @@ bool BlockingSocket::Wait(short events) {
   while (true) {
     auto wait = guard_.NextWait();
     auto start = std::chrono::steady_clock::now();
-    pollfd p{fd_, events, 0};
+    pollfd p{transport_.fd(), events, 0};
     int r = ::poll(&p, 1, static_cast<int>(wait.count()));
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
@@ -24,31 +23,42 @@ bool BlockingSocket::Wait(short events) {
 
 BlockingSocket::Outcome BlockingSocket::Recv(char* buf, size_t len, size_t* n) {
   while (true) {
-    ssize_t r = ::recv(fd_, buf, len, 0);
-    if (r > 0) {
-      guard_.Bytes(static_cast<uint64_t>(r));
-      *n = static_cast<size_t>(r);
-      return Outcome::kOk;
+    Transport::Step step = transport_.Read(buf, len);
+    switch (step.io) {
+      case Transport::Io::kDone:
+        guard_.Bytes(step.n);
+        *n = step.n;
+        return Outcome::kOk;
+      case Transport::Io::kEof: return Outcome::kEof;
+      case Transport::Io::kError: return Outcome::kError;
+      case Transport::Io::kWantRead:
+      case Transport::Io::kWantWrite:
+        if (!Wait(step.io == Transport::Io::kWantRead ? POLLIN : POLLOUT)) {
+          return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
+        }
+        break;
     }
-    if (r == 0) return Outcome::kEof;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return Outcome::kError;
-    if (!Wait(POLLIN)) return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
   }
 }
 
 BlockingSocket::Outcome BlockingSocket::SendAll(const char* data, size_t len) {
   while (len > 0) {
-    ssize_t r = ::send(fd_, data, len, MSG_NOSIGNAL);
-    if (r > 0) {
-      guard_.Bytes(static_cast<uint64_t>(r));
-      data += r;
-      len -= static_cast<size_t>(r);
-      continue;
+    Transport::Step step = transport_.Write(data, len);
+    switch (step.io) {
+      case Transport::Io::kDone:
+        guard_.Bytes(step.n);
+        data += step.n;
+        len -= step.n;
+        break;
+      case Transport::Io::kEof:
+      case Transport::Io::kError: return Outcome::kError;
+      case Transport::Io::kWantRead:
+      case Transport::Io::kWantWrite:
+        if (!Wait(step.io == Transport::Io::kWantRead ? POLLIN : POLLOUT)) {
+          return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
+        }
+        break;
     }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Outcome::kError;
-    if (!Wait(POLLOUT)) return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
   }
   return Outcome::kOk;
 }

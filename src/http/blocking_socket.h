@@ -1,5 +1,5 @@
-// Blocking reads and writes on a non-blocking socket, for the worker thread that runs a
-// request's handler: each wait is a poll() bounded by the transfer's guard, so a client
+// Blocking reads and writes over a connection's non-blocking transport (transport.h), for
+// the worker thread that runs a request's handler: each wait is a poll() bounded by the transfer's guard, so a client
 // that stalls or trickles is cut off by the TransferLimits rules (transfer_guard.h), and a
 // socket shut down from another thread (server stop) wakes the wait at once.
 #pragma once
@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "http/transfer_guard.h"
+#include "http/transport.h"
 
 namespace arca::http {
 
@@ -14,8 +15,8 @@ class BlockingSocket {
  public:
   enum class Outcome { kOk, kEof, kTooSlow, kError };
 
-  BlockingSocket(int fd, TransferGuard& guard) : fd_(fd), guard_(guard) {}
-  int fd() const { return fd_; }
+  BlockingSocket(Transport& transport, TransferGuard& guard)
+      : transport_(transport), guard_(guard) {}
   TransferGuard& guard() { return guard_; }
 
   // Reads at least one byte into buf (kOk, *n > 0), or says why not.
@@ -27,7 +28,7 @@ class BlockingSocket {
   // Waits for `events`; false when the guard gives up.
   bool Wait(short events);
 
-  int fd_;
+  Transport& transport_;
   TransferGuard& guard_;
 };
 

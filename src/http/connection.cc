@@ -13,7 +13,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -105,6 +105,10 @@ bool TransferCodingSupported(const Parser::value_type& msg) {
 // sendfile's unit of fairness: after this many bytes to one client, the loop serves others.
 constexpr uint64_t kSendSection = 8u << 20;
 constexpr uint64_t kSendChunk = 1u << 20;  // bytes per sendfile call
+// Under TLS a file is read into memory to be encrypted: this much at a time per connection.
+constexpr uint64_t kTlsChunk = 256u << 10;
+// The first byte of a TLS connection: a handshake record.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 // Whether the first and the last byte of a range of the file are in the page cache (a probe
 // that never waits for the disk). Both cached: the range is, most likely, too.
@@ -136,10 +140,12 @@ Status PumpStream(BlockingSocket& s, BodySource& src, uint64_t& sent) {
 
 }  // namespace
 
-Connection::Connection(Server::Impl& server, Lane& lane, tcp::socket socket, std::string remote)
+Connection::Connection(Server::Impl& server, Lane& lane, tcp::socket socket,
+                       std::unique_ptr<Transport> transport, std::string remote)
     : server_(server),
       lane_(lane),
       socket_(std::move(socket)),
+      transport_(std::move(transport)),
       remote_(std::move(remote)),
       guard_(server.transfer_limits()) {
   self_ = lane_.connections.insert(lane_.connections.end(), this);
@@ -148,6 +154,7 @@ Connection::Connection(Server::Impl& server, Lane& lane, tcp::socket socket, std
 Connection::~Connection() {
   lane_.connections.erase(self_);
   if (phase_ == Phase::kIdle) lane_.idle.fetch_sub(1);
+  transport_->Close();
   error_code ignored;
   socket_.close(ignored);
   server_.ConnectionClosed(remote_);
@@ -197,6 +204,7 @@ void Connection::Sweep(SteadyClock::time_point now, std::chrono::milliseconds ti
 bool Connection::reclaimable() const {
   if (phase_ != Phase::kIdle || expired_) return false;
   // A request that already arrived would be lost by closing: such a connection is busy.
+  if (transport_->Buffered()) return false;
   char c;
   return ::recv(const_cast<tcp::socket&>(socket_).native_handle(), &c, 1,
                 MSG_PEEK | MSG_DONTWAIT) < 0;
@@ -220,20 +228,92 @@ void Connection::Cut() {
 void Connection::SendErrorNow(int status, const char* code, const char* message) {
   std::string out = ErrorResponse(status, code, message);
   // Best effort on a fresh or idle socket: its send buffer has room for a small answer.
-  (void)!::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)transport_->Write(out.data(), out.size());
+}
+
+asio::awaitable<bool> Connection::WaitFor(Transport::Io want) {
+  error_code ec;
+  co_await socket_.async_wait(
+      want == Transport::Io::kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read,
+      asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && !expired_;
 }
 
 asio::awaitable<bool> Connection::WriteAll(const char* data, size_t len) {
   while (len > 0) {
-    error_code ec;
-    size_t n = co_await socket_.async_write_some(asio::buffer(data, len),
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || expired_) co_return false;
-    guard_.Bytes(n);
-    data += n;
-    len -= n;
+    Transport::Step step = transport_->Write(data, len);
+    if (expired_) co_return false;
+    switch (step.io) {
+      case Transport::Io::kDone:
+        guard_.Bytes(step.n);
+        data += step.n;
+        len -= step.n;
+        break;
+      case Transport::Io::kWantRead:
+      case Transport::Io::kWantWrite:
+        if (!co_await WaitFor(step.io)) co_return false;
+        break;
+      default: co_return false;
+    }
   }
   co_return true;
+}
+
+asio::awaitable<bool> Connection::Handshake() {
+  EnterPhase(Phase::kHeaders,
+             SteadyClock::now() + std::chrono::seconds(server_.options.header_timeout_s));
+  if (!co_await WaitFor(Transport::Io::kWantRead)) co_return false;
+  unsigned char first = 0;
+  ssize_t peeked = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (peeked == 1 && first != kTlsHandshakeRecord) {
+    // Most likely "GET / HTTP/1.1": say so in the client's own protocol.
+    std::string out = ErrorResponse(400, "UNSUPPORTED", "this port serves HTTPS, not plain HTTP");
+    (void)!::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    co_await LingeringClose();
+    co_return false;
+  }
+  while (true) {
+    Transport::Step step = transport_->Handshake();
+    if (step.io == Transport::Io::kDone) co_return true;
+    if (step.io != Transport::Io::kWantRead && step.io != Transport::Io::kWantWrite) {
+      co_return false;
+    }
+    if (!co_await WaitFor(step.io)) co_return false;
+  }
+}
+
+asio::awaitable<error_code> Connection::ReadHeader(beast::flat_buffer& buf, Parser& parser) {
+  // What Beast's read_header does, over the transport: parse what is buffered, read more
+  // while the parser needs it.
+  while (!parser.is_header_done()) {
+    if (buf.size() > 0) {
+      error_code ec;
+      size_t used = parser.put(buf.data(), ec);
+      buf.consume(used);
+      if (parser.is_header_done()) break;
+      if (ec && ec != bhttp::error::need_more) co_return ec;
+      if (!ec && used > 0) continue;
+    }
+    // As Beast sizes its reads: the room the buffer has, at least 512 and at most 64 KiB, so
+    // an idle connection's buffer stays small.
+    size_t room = std::clamp<size_t>(buf.capacity() - buf.size(), 512, 65536);
+    room = std::min(room, buf.max_size() - buf.size());
+    if (room == 0) co_return bhttp::error::buffer_overflow;
+    auto space = buf.prepare(room);
+    Transport::Step step = transport_->Read(static_cast<char*>(space.data()), space.size());
+    switch (step.io) {
+      case Transport::Io::kDone: buf.commit(step.n); break;
+      case Transport::Io::kEof:
+        co_return parser.got_some() || buf.size() > 0 ? error_code(bhttp::error::partial_message)
+                                                      : error_code(bhttp::error::end_of_stream);
+      case Transport::Io::kWantRead:
+      case Transport::Io::kWantWrite:
+        if (!co_await WaitFor(step.io)) co_return asio::error::operation_aborted;
+        break;
+      case Transport::Io::kError: co_return asio::error::connection_reset;
+    }
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t length,
@@ -242,6 +322,7 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
   uint64_t left = length;
   uint64_t since_yield = 0;
   bool section_start = true;
+  std::unique_ptr<char[]> tls_buffer;
   while (left > 0) {
     if (section_start) {
       // sendfile reads the file on this thread: a section that is not in the page cache is
@@ -266,6 +347,24 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
         EnterPhase(Phase::kWriting, {});
         if (expired_) co_return false;
       }
+    }
+    if (transport_->secure()) {
+      // Encryption needs the bytes in memory (this kernel has no kTLS to do it in sendfile).
+      if (!tls_buffer) tls_buffer = std::make_unique<char[]>(kTlsChunk);
+      ssize_t got = ::pread(fd, tls_buffer.get(), std::min<uint64_t>(left, kTlsChunk), off);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) co_return false;  // an error, or the file is shorter than promised
+      if (!co_await WriteAll(tls_buffer.get(), static_cast<size_t>(got))) co_return false;
+      off += got;
+      sent += static_cast<uint64_t>(got);
+      left -= static_cast<uint64_t>(got);
+      if ((since_yield += static_cast<uint64_t>(got)) >= kSendSection && left > 0) {
+        since_yield = 0;
+        section_start = true;
+        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+        if (expired_) co_return false;
+      }
+      continue;
     }
     ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, kSendChunk));
     if (n > 0) {
@@ -298,6 +397,7 @@ asio::awaitable<void> Connection::LingeringClose() {
   // Unread request bytes at close() make the kernel send RST, which can destroy a response
   // the client has not read yet. So stop writing, then discard what still comes, briefly.
   error_code ec;
+  transport_->Close();
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   EnterPhase(Phase::kClosing, SteadyClock::now() + std::chrono::seconds(2));
   auto sink = std::make_unique<char[]>(16384);
@@ -321,22 +421,24 @@ asio::awaitable<void> Connection::Run() {
   lane_.idle.fetch_add(1);  // a new connection starts idle
   idle_since_ = SteadyClock::now();
   deadline_ = idle_since_ + std::chrono::seconds(opt.idle_timeout_s);
+  if (transport_->secure() && !co_await Handshake()) co_return;
   while (!server_.stopping.load(std::memory_order_relaxed)) {
     if (buf.size() == 0) {
       if (buf.capacity() > 16384) buf.shrink_to_fit();  // idle connections stay small
       if (phase_ != Phase::kIdle) {
         EnterPhase(Phase::kIdle, SteadyClock::now() + std::chrono::seconds(opt.idle_timeout_s));
       }
-      co_await socket_.async_wait(tcp::socket::wait_read,
-                                  asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || expired_ || server_.stopping.load()) break;
+      if (!transport_->Buffered()) {
+        co_await socket_.async_wait(tcp::socket::wait_read,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || expired_ || server_.stopping.load()) break;
+      }
     }
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(boost::none);
     EnterPhase(Phase::kHeaders, SteadyClock::now() + std::chrono::seconds(opt.header_timeout_s));
-    co_await bhttp::async_read_header(socket_, buf, parser,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await ReadHeader(buf, parser);
     if (ec) {
       if (expired_ && !server_.stopping.load()) {
         SendErrorNow(408, "UNSUPPORTED", "request headers not received in time");
@@ -397,7 +499,7 @@ asio::awaitable<void> Connection::Run() {
     const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
     bool body_complete = !has_body;
     EnterPhase(Phase::kHandler, {});
-    BlockingSocket blocking(socket_.native_handle(), guard_);
+    BlockingSocket blocking(*transport_, guard_);
     auto work = [&] {
       SyncStream stream(blocking);
       BodyReader body(stream, buf, parser, expect_continue);

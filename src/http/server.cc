@@ -40,8 +40,8 @@ constexpr auto kQuickMaxWait = std::chrono::milliseconds(20);
 
 // Constructed on the lane's thread, since it joins the lane's list of connections.
 asio::awaitable<void> RunConnection(Server::Impl& server, Lane& lane, tcp::socket socket,
-                                    std::string remote) {
-  Connection c(server, lane, std::move(socket), std::move(remote));
+                                    std::unique_ptr<Transport> transport, std::string remote) {
+  Connection c(server, lane, std::move(socket), std::move(transport), std::move(remote));
   co_await c.Run();
 }
 
@@ -188,6 +188,11 @@ bool Server::Impl::ReclaimIdle() {
 }
 
 void Server::Impl::Refuse(int fd, int status, const char* message) {
+  if (tls) {
+    // No plain-text answer on a TLS port, and no handshake spent on a refused client.
+    ::close(fd);
+    return;
+  }
   AnswerAndClose(fd, ErrorResponse(status, "TOOMANYREQUESTS", message));
 }
 
@@ -218,7 +223,16 @@ void Server::Impl::Admit(tcp::socket socket, Lane& lane) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  asio::co_spawn(lane.ctx, RunConnection(*this, lane, std::move(socket), std::move(remote)),
+  int fd = socket.native_handle();
+  std::unique_ptr<Transport> transport =
+      tls ? tls->Accept(fd) : std::make_unique<PlainTransport>(fd);
+  if (!transport) {
+    limits.Release(remote);
+    return;  // the socket closes here
+  }
+  asio::co_spawn(lane.ctx,
+                 RunConnection(*this, lane, std::move(socket), std::move(transport),
+                               std::move(remote)),
                  asio::detached);
 }
 
@@ -260,6 +274,16 @@ Server::~Server() {
 int Server::port() const { return impl_->port; }
 
 Status Server::Listen() {
+  if (!impl_->options.tls_cert.empty() || !impl_->options.tls_key.empty()) {
+    if (impl_->options.tls_cert.empty() || impl_->options.tls_key.empty()) {
+      return Status(ErrorCode::kInternal, "TLS needs both a certificate and a key",
+                    "set tls_cert and tls_key");
+    }
+    auto tls = std::make_unique<TlsContext>(impl_->options.tls_cert, impl_->options.tls_key);
+    Status s = tls->Load();
+    if (!s.ok()) return s;
+    impl_->tls = std::move(tls);
+  }
   const std::string& addr = impl_->options.addr;
   std::string host = addr;
   size_t colon = host.rfind(':');
@@ -309,8 +333,13 @@ void Server::Shutdown() {
   s.closed_cv.notify_all();
 }
 
+bool Server::tls() const { return impl_->tls != nullptr; }
+
+std::string Server::TlsDescription() const { return impl_->tls ? impl_->tls->Describe() : ""; }
+
 size_t Server::Serve() {
   Impl& s = *impl_;
+  if (s.tls && s.options.tls_reload_ms > 0) s.tls->Watch(s.options.tls_reload_ms);
   asio::co_spawn(s.lanes[0]->ctx, s.AcceptLoop(), asio::detached);
   for (auto& lane : s.lanes) {
     Lane* l = lane.get();

@@ -1,5 +1,5 @@
-// The HTTP/1.1 server: accepts connections on a loopback or public address and hands each
-// request to one Handler.
+// The HTTP/1.1 server: accepts connections on a loopback or public address, over plain TCP
+// or TLS, and hands each request to one Handler.
 //
 // Thread model. `io_threads` threads (one per core by default) each run an event loop over
 // their share of the connections: accepting, waiting for and parsing request headers, idle
@@ -46,6 +46,11 @@ struct ServerOptions {
   int shutdown_grace_s = 10;            // how long in-flight requests may finish on stop
   size_t io_threads = 0;                // event-loop threads; 0: one per core
   bool access_log = true;               // JSON lines on stdout
+  // HTTPS when both are set (PEM files; tls.h): TLS 1.2 and 1.3, the files checked for a new
+  // version every tls_reload_ms (0: never).
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_reload_ms = 1000;
 };
 
 class Server {
@@ -57,6 +62,9 @@ class Server {
   Status Listen();
   // The port actually bound (useful with port 0).
   int port() const;
+  // Serving HTTPS (after a successful Listen), and the certificate's subject and expiry.
+  bool tls() const;
+  std::string TlsDescription() const;
   // Serves until Shutdown; then lets in-flight requests finish for up to the grace period,
   // cuts what is left, and joins every thread it started. Returns the number of connections
   // that were cut.

@@ -18,8 +18,11 @@
 
 #include "http/access_log.h"
 #include "http/client_limits.h"
+#include "http/request_body.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "http/transfer_guard.h"
+#include "http/transport.h"
 #include "http/worker_pool.h"
 
 namespace arca::http {
@@ -82,6 +85,7 @@ struct Server::Impl {
   std::atomic<uint64_t> request_counter{0};
   std::string request_prefix;
   std::unique_ptr<AccessLog> access_log;  // null when access_log is off
+  std::unique_ptr<TlsContext> tls;        // null when serving plain HTTP
 
   std::mutex mu;
   std::condition_variable closed_cv;  // a connection closed
@@ -92,7 +96,8 @@ class Connection {
  public:
   enum class Phase { kIdle, kHeaders, kHandler, kWriting, kClosing };
 
-  Connection(Server::Impl& server, Lane& lane, tcp::socket socket, std::string remote);
+  Connection(Server::Impl& server, Lane& lane, tcp::socket socket,
+             std::unique_ptr<Transport> transport, std::string remote);
   ~Connection();
   asio::awaitable<void> Run();
 
@@ -110,6 +115,13 @@ class Connection {
  private:
   void EnterPhase(Phase p, SteadyClock::time_point deadline);
   void Expire(const char* why);
+  // Waits for what the transport asked for (kWantRead or kWantWrite); false when the wait
+  // failed or the connection expired meanwhile.
+  asio::awaitable<bool> WaitFor(Transport::Io want);
+  // The TLS handshake, within header_timeout; a client speaking plain HTTP gets a 400.
+  asio::awaitable<bool> Handshake();
+  // Reads until `parser` has a request's whole header; the error says why not.
+  asio::awaitable<error_code> ReadHeader(beast::flat_buffer& buf, Parser& parser);
   asio::awaitable<bool> WriteAll(const char* data, size_t len);
   asio::awaitable<bool> SendFile(int fd, uint64_t offset, uint64_t length, uint64_t& sent);
   asio::awaitable<void> LingeringClose();
@@ -118,6 +130,7 @@ class Connection {
   Server::Impl& server_;
   Lane& lane_;
   tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;  // over socket_, which it does not own
   std::string remote_;
   std::list<Connection*>::iterator self_;
   Phase phase_ = Phase::kIdle;

@@ -3,7 +3,9 @@ oras, crane, regctl and helm each push and pull as a user, a robot and anonymous
 permission boundary is tried both ways: pull-only cannot push, team A cannot see team B,
 delete needs delete, and the catalog is filtered.
 
-Plain HTTP on loopback (each client's insecure flag); TLS is not served yet."""
+Over HTTPS with a CA the test makes (tlslib): the containers tools are given it with
+--cert-dir, the Go clients through SSL_CERT_FILE, and no client is told to skip verification;
+a client without the CA is refused (test_clients_without_the_ca_are_refused)."""
 import json
 import re
 
@@ -12,6 +14,7 @@ import pytest
 from authlib import ADMIN_PASSWORD, AuthServer
 from client_helpers import require_tool
 from client_runner import Runner
+from tlslib import ServerTls
 
 USER = ("alice", "alice-password")
 READER = ("reader", "reader-password")
@@ -19,8 +22,8 @@ OTHER = ("bob", "bob-password")
 
 
 @pytest.fixture(scope="module")
-def srv():
-    with AuthServer() as s:
+def srv(tmp_path_factory):
+    with AuthServer(tls=ServerTls(str(tmp_path_factory.mktemp("pki")))) as s:
         s.add_user(*USER)
         s.grant("user:alice", "team-a/**", "push")
         s.add_user(*READER)
@@ -34,10 +37,13 @@ def srv():
 
 
 @pytest.fixture
-def fresh(tmp_path):
-    """A Runner with its own HOME, so that logins of one identity do not leak to the next."""
+def fresh(tmp_path, srv):
+    """A Runner with its own HOME, so that logins of one identity do not leak to the next,
+    whose Go clients trust the test CA (and only it)."""
     def make(name):
-        return Runner(str(tmp_path / name))
+        r = Runner(str(tmp_path / name))
+        r.env["SSL_CERT_FILE"] = srv.tls.ca_path
+        return r
     return make
 
 
@@ -59,28 +65,28 @@ def test_skopeo_with_creds(srv, layout, fresh, kind):
     run = fresh(kind)
     user, secret = who(srv, kind)
     dest = f"docker://{srv.addr}/team-a/skopeo-{kind}:v1"
-    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{user}:{secret}",
+    run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-creds", f"{user}:{secret}",
         "--preserve-digests", f"oci:{layout.path}:amd64", dest)
-    out = json.loads(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds",
+    out = json.loads(run("skopeo", "inspect", "--raw", "--cert-dir", srv.tls.cert_dir, "--creds",
                          f"{user}:{secret}", dest).stdout)
     assert out["config"]["digest"] == layout.manifest("amd64")["config"]["digest"]
     # the reader pulls and cannot push; bob sees nothing of team A; nobody anonymous either
-    run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", ":".join(READER), dest)
-    failed(run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", ":".join(READER),
+    run("skopeo", "inspect", "--raw", "--cert-dir", srv.tls.cert_dir, "--creds", ":".join(READER), dest)
+    failed(run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-creds", ":".join(READER),
                f"oci:{layout.path}:amd64", f"docker://{srv.addr}/team-a/reader-push:v1", check=False))
-    failed(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", ":".join(OTHER), dest,
+    failed(run("skopeo", "inspect", "--raw", "--cert-dir", srv.tls.cert_dir, "--creds", ":".join(OTHER), dest,
                check=False))
-    failed(run("skopeo", "inspect", "--raw", "--tls-verify=false", "--no-creds", dest, check=False))
+    failed(run("skopeo", "inspect", "--raw", "--cert-dir", srv.tls.cert_dir, "--no-creds", dest, check=False))
 
 
 def test_skopeo_anonymous_pull_of_public(srv, layout, fresh):
     require_tool("skopeo")
     run = fresh("anon")
-    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"admin:{ADMIN_PASSWORD}",
+    run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-creds", f"admin:{ADMIN_PASSWORD}",
         f"oci:{layout.path}:arm64", f"docker://{srv.addr}/public/base:arm64")
-    run("skopeo", "copy", "--src-tls-verify=false", "--src-no-creds",
+    run("skopeo", "copy", "--src-cert-dir", srv.tls.cert_dir, "--src-no-creds",
         f"docker://{srv.addr}/public/base:arm64", f"oci:{run.root}/out:arm64")
-    failed(run("skopeo", "copy", "--dest-tls-verify=false", "--dest-no-creds",
+    failed(run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-no-creds",
                f"oci:{layout.path}:arm64", f"docker://{srv.addr}/public/base:mine", check=False))
 
 
@@ -90,20 +96,20 @@ def test_podman_login_push_pull(srv, layout, podman, run):
     image_id = podman("pull", f"oci:{layout.path}:amd64").stdout.strip().splitlines()[-1]
     ref = f"{srv.addr}/team-a/podman:v1"
     podman("tag", image_id, ref)
-    podman("login", "--tls-verify=false", "-u", USER[0], "--password-stdin", srv.addr,
+    podman("login", "--cert-dir", srv.tls.cert_dir, "-u", USER[0], "--password-stdin", srv.addr,
            input=USER[1] + "\n")
-    podman("push", "--tls-verify=false", ref)
+    podman("push", "--cert-dir", srv.tls.cert_dir, ref)
     podman("rmi", "--force", ref)
-    podman("pull", "--tls-verify=false", ref)
+    podman("pull", "--cert-dir", srv.tls.cert_dir, ref)
     podman("logout", srv.addr)
-    podman("login", "--tls-verify=false", "-u", READER[0], "--password-stdin", srv.addr,
+    podman("login", "--cert-dir", srv.tls.cert_dir, "-u", READER[0], "--password-stdin", srv.addr,
            input=READER[1] + "\n")
     podman("tag", image_id, f"{srv.addr}/team-a/podman:reader")
-    failed(podman("push", "--tls-verify=false", f"{srv.addr}/team-a/podman:reader", check=False))
-    podman("pull", "--tls-verify=false", ref)
+    failed(podman("push", "--cert-dir", srv.tls.cert_dir, f"{srv.addr}/team-a/podman:reader", check=False))
+    podman("pull", "--cert-dir", srv.tls.cert_dir, ref)
     podman("logout", srv.addr)
     # a wrong password fails at login
-    failed(podman("login", "--tls-verify=false", "-u", USER[0], "--password-stdin", srv.addr,
+    failed(podman("login", "--cert-dir", srv.tls.cert_dir, "-u", USER[0], "--password-stdin", srv.addr,
                   input="wrong-password\n", check=False))
 
 
@@ -114,17 +120,17 @@ def test_oras_login_push_pull(srv, fresh, tool, tmp_path, kind):
     oras = tool("oras")
     run = fresh(kind)
     user, secret = who(srv, kind)
-    run(oras, "login", "--plain-http", "-u", user, "--password-stdin", srv.addr, input=secret)
+    run(oras, "login", "-u", user, "--password-stdin", srv.addr, input=secret)
     art = tmp_path / "artifact.txt"
     art.write_text(f"pushed by {kind}\n")
     ref = f"{srv.addr}/team-a/oras-{kind}:v1"
-    run(oras, "push", "--plain-http", "--no-tty", "--artifact-type", "application/vnd.example.note",
+    run(oras, "push", "--no-tty", "--artifact-type", "application/vnd.example.note",
         ref, "artifact.txt:text/plain", cwd=tmp_path)
     out = tmp_path / "out"
-    run(oras, "pull", "--plain-http", "--no-tty", ref, "-o", out)
+    run(oras, "pull", "--no-tty", ref, "-o", out)
     assert (out / "artifact.txt").read_text() == f"pushed by {kind}\n"
     # team B is out of reach
-    failed(run(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/team-b/oras:v1",
+    failed(run(oras, "push", "--no-tty", f"{srv.addr}/team-b/oras:v1",
                "artifact.txt:text/plain", cwd=tmp_path, check=False))
 
 
@@ -132,20 +138,20 @@ def test_oras_reader_and_anonymous(srv, fresh, tool, tmp_path):
     oras = tool("oras")
     (tmp_path / "a.txt").write_text("a\n")
     admin = fresh("admin")
-    admin(oras, "login", "--plain-http", "-u", "admin", "--password-stdin", srv.addr,
+    admin(oras, "login", "-u", "admin", "--password-stdin", srv.addr,
           input=ADMIN_PASSWORD)
-    admin(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v1", "a.txt:text/plain",
+    admin(oras, "push", "--no-tty", f"{srv.addr}/public/notes:v1", "a.txt:text/plain",
           cwd=tmp_path)
     anon = fresh("anon")
-    anon(oras, "pull", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v1", "-o", tmp_path / "o")
+    anon(oras, "pull", "--no-tty", f"{srv.addr}/public/notes:v1", "-o", tmp_path / "o")
     assert (tmp_path / "o" / "a.txt").read_text() == "a\n"
-    failed(anon(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/public/notes:v2",
+    failed(anon(oras, "push", "--no-tty", f"{srv.addr}/public/notes:v2",
                 "a.txt:text/plain", cwd=tmp_path, check=False))
     reader = fresh("reader")
-    reader(oras, "login", "--plain-http", "-u", READER[0], "--password-stdin", srv.addr, input=READER[1])
-    failed(reader(oras, "push", "--plain-http", "--no-tty", f"{srv.addr}/team-a/oras-reader:v1",
+    reader(oras, "login", "-u", READER[0], "--password-stdin", srv.addr, input=READER[1])
+    failed(reader(oras, "push", "--no-tty", f"{srv.addr}/team-a/oras-reader:v1",
                   "a.txt:text/plain", cwd=tmp_path, check=False))
-    failed(anon(oras, "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
+    failed(anon(oras, "login", "-u", USER[0], "--password-stdin", srv.addr,
                 input="wrong", check=False))
 
 
@@ -153,25 +159,25 @@ def test_crane_login_copy_catalog_delete(srv, layout, fresh, tool):
     crane = tool("crane")
     require_tool("skopeo")
     run = fresh("crane")
-    run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", ":".join(USER),
+    run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-creds", ":".join(USER),
         f"oci:{layout.path}:multi", f"docker://{srv.addr}/team-a/crane-src:multi", "--all")
     run(crane, "auth", "login", srv.addr, "-u", USER[0], "--password-stdin", input=USER[1])
-    run(crane, "copy", "--insecure", f"{srv.addr}/team-a/crane-src:multi", f"{srv.addr}/team-a/crane-dst:multi")
-    digest = run(crane, "digest", "--insecure", f"{srv.addr}/team-a/crane-dst:multi").stdout.strip()
+    run(crane, "copy", f"{srv.addr}/team-a/crane-src:multi", f"{srv.addr}/team-a/crane-dst:multi")
+    digest = run(crane, "digest", f"{srv.addr}/team-a/crane-dst:multi").stdout.strip()
     assert digest.startswith("sha256:")
-    catalog = run(crane, "catalog", "--insecure", srv.addr).stdout.split()
+    catalog = run(crane, "catalog", srv.addr).stdout.split()
     assert "team-a/crane-dst" in catalog
     # team A's and what anonymous callers may pull (everyone may), nothing of team B
     assert all(c.startswith(("team-a/", "public/")) for c in catalog), catalog
     # delete needs delete
-    failed(run(crane, "delete", "--insecure", f"{srv.addr}/team-a/crane-dst@{digest}", check=False))
+    failed(run(crane, "delete", f"{srv.addr}/team-a/crane-dst@{digest}", check=False))
     srv.grant("user:alice", "team-a/crane-dst", "delete")
-    run(crane, "delete", "--insecure", f"{srv.addr}/team-a/crane-dst@{digest}")
+    run(crane, "delete", f"{srv.addr}/team-a/crane-dst@{digest}")
     bob = fresh("crane-bob")
     bob(crane, "auth", "login", srv.addr, "-u", OTHER[0], "--password-stdin", input=OTHER[1])
-    assert not [c for c in bob(crane, "catalog", "--insecure", srv.addr).stdout.split()
+    assert not [c for c in bob(crane, "catalog", srv.addr).stdout.split()
                 if c.startswith("team-a/")]
-    failed(bob(crane, "manifest", "--insecure", f"{srv.addr}/team-a/crane-src:multi", check=False))
+    failed(bob(crane, "manifest", f"{srv.addr}/team-a/crane-src:multi", check=False))
 
 
 @pytest.mark.parametrize("kind", ["user", "robot"])
@@ -179,7 +185,6 @@ def test_regctl_login_copy(srv, layout, fresh, tool, kind):
     regctl = tool("regctl")
     run = fresh(f"regctl-{kind}")
     user, secret = who(srv, kind)
-    run(regctl, "registry", "set", "--tls", "disabled", srv.addr)
     run(regctl, "registry", "login", srv.addr, "-u", user, "--pass-stdin", input=secret)
     ref = f"{srv.addr}/team-a/regctl-{kind}:v1"
     run(regctl, "image", "copy", f"ocidir://{layout.path}:arm64", ref)
@@ -194,14 +199,35 @@ def test_helm_login_push_pull(srv, fresh, tool, tmp_path):
     run = fresh("helm")
     run(helm, "create", "authchart", cwd=tmp_path)
     run(helm, "package", "authchart", cwd=tmp_path)
-    run(helm, "registry", "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
+    run(helm, "registry", "login", "-u", USER[0], "--password-stdin", srv.addr,
         input=USER[1], cwd=tmp_path)
     run(helm, "push", tmp_path / "authchart-0.1.0.tgz", f"oci://{srv.addr}/team-a/charts",
-        "--plain-http", cwd=tmp_path)
+        cwd=tmp_path)
     out = tmp_path / "pulled"
     out.mkdir()
     run(helm, "pull", f"oci://{srv.addr}/team-a/charts/authchart", "--version", "0.1.0",
-        "--plain-http", "-d", out, cwd=tmp_path)
+        "-d", out, cwd=tmp_path)
     assert (out / "authchart-0.1.0.tgz").exists()
     failed(run(helm, "push", tmp_path / "authchart-0.1.0.tgz", f"oci://{srv.addr}/team-b/charts",
-               "--plain-http", cwd=tmp_path, check=False))
+               cwd=tmp_path, check=False))
+
+
+# ---------------------------------------------------------------------------- TLS itself
+
+def test_clients_without_the_ca_are_refused(srv, fresh, tool, tmp_path):
+    """The clients above verify the server: without the test CA, each refuses the certificate
+    (so their successes above were over verified TLS, not a fallback)."""
+    require_tool("skopeo")
+    oras = tool("oras")
+    run = fresh("no-ca")
+    del run.env["SSL_CERT_FILE"]
+    bad = run("skopeo", "inspect", "--raw", "--creds", ":".join(USER),
+              f"docker://{srv.addr}/team-a/anything:v1", check=False)
+    assert bad.returncode != 0 and "certificate" in bad.stderr.lower(), bad.stderr
+    bad = run(oras, "login", "-u", USER[0], "--password-stdin", srv.addr, input=USER[1],
+              check=False)
+    assert bad.returncode != 0 and "certificate" in (bad.stdout + bad.stderr).lower(), bad.stderr
+    # a Go client that trusts the CA but is sent to the plain-HTTP scheme gets a clear answer
+    bad = run(oras, "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
+              input=USER[1], check=False)
+    assert bad.returncode != 0

@@ -166,12 +166,17 @@ class ServerCheckFailed(AssertionError):
 
 
 class ArcaServer:
-    def __init__(self, root=None, port=None, extra_args=(), env=None, preexec_fn=None):
+    def __init__(self, root=None, port=None, extra_args=(), env=None, preexec_fn=None, tls=None):
+        """tls: a tlslib.ServerTls to serve HTTPS with (url is then https://, and `verify`
+        names the CA file for requests)."""
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="arca-test-")
             root = self._tmp.name
         self.root = root
+        self.tls = tls
+        if tls is not None:
+            extra_args = [*tls.args(), *extra_args]
         # 0: the kernel picks at the first start(), which sets the port actually bound.
         self.port = port or 0
         self.extra_args = list(extra_args)
@@ -190,7 +195,19 @@ class ArcaServer:
 
     @property
     def url(self):
-        return f"http://{self.addr}"
+        return f"{'https' if self.tls else 'http'}://{self.addr}"
+
+    @property
+    def verify(self):
+        """requests' `verify=` for this server: its CA file under TLS."""
+        return self.tls.ca_path if self.tls else True
+
+    def connection(self, timeout=10):
+        """An http.client connection to the server (HTTPS, trusting its CA, under TLS)."""
+        if self.tls:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.tls.pki.client_context())
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     # ------------------------------------------------------------------ log
 
@@ -250,7 +267,7 @@ class ArcaServer:
             if self.proc.poll() is not None:
                 self._failed_start(offset, asked)
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                c = self.connection(timeout=1)
                 c.request("GET", "/v2/")
                 # 401: auth is on, and the server is up all the same.
                 if c.getresponse().status in (200, 401):

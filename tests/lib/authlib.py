@@ -69,7 +69,7 @@ class AuthServer(ArcaServer):
 
     def admin(self, method, path, **kw):
         return requests.request(method, self.url + path, auth=("admin", ADMIN_PASSWORD),
-                                timeout=60, **kw)
+                                timeout=60, verify=self.verify, **kw)
 
     def add_user(self, name, password):
         r = self.admin("POST", "/arca/v1/accounts", json={"name": name, "password": password})
@@ -89,7 +89,8 @@ class AuthServer(ArcaServer):
 
     def token(self, scopes, auth=None, expect=200):
         params = [("service", "arca")] + [("scope", s) for s in scopes]
-        r = requests.get(self.url + "/token", params=params, auth=auth, timeout=60)
+        r = requests.get(self.url + "/token", params=params, auth=auth, timeout=60,
+                         verify=self.verify)
         assert r.status_code == expect, r.text
         return r.json()["token"] if expect == 200 else r
 

@@ -139,8 +139,8 @@ class TlsTransport : public Transport {
     switch (SSL_get_error(ssl_, r)) {
       case SSL_ERROR_WANT_READ: return {Io::kWantRead};
       case SSL_ERROR_WANT_WRITE: return {Io::kWantWrite};
-      case SSL_ERROR_ZERO_RETURN:  // close_notify (or, with IGNORE_UNEXPECTED_EOF, a bare EOF)
-        closed_ = true;
+      case SSL_ERROR_ZERO_RETURN:  // close_notify (or, with IGNORE_UNEXPECTED_EOF, a bare
+        // EOF): Close still answers with ours, as the peer may wait for it.
         if (reading) return {Io::kEof};
         break;
       default: break;

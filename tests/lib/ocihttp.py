@@ -116,9 +116,11 @@ class Registry:
     """A registry client bound to one server URL; `token` (or token= on a request) is sent as
     `Authorization: Bearer`."""
 
-    def __init__(self, url: str, token=None):
+    def __init__(self, url: str, token=None, verify=True):
         self.url = url.rstrip("/")
         self.token = token
+        self.verify = verify  # a CA file for HTTPS (per request: requests lets the environment
+        #                       override a Session's own setting)
         self.s = requests.Session()
         # Keep bodies byte-exact: never ask for a transfer encoding/compression.
         self.s.headers["Accept-Encoding"] = "identity"
@@ -132,6 +134,7 @@ class Registry:
     def request(self, method, path_or_url, token=None, **kw):
         kw.setdefault("timeout", DEFAULT_TIMEOUT)
         kw.setdefault("allow_redirects", False)
+        kw.setdefault("verify", self.verify)
         tok = token if token is not None else self.token
         if tok:
             headers = dict(kw.pop("headers", None) or {})

@@ -24,6 +24,7 @@ import threading
 import time
 import base64
 import crypt
+import ssl
 import urllib.error
 import urllib.request
 import warnings
@@ -54,8 +55,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def loadgen(*args, timeout=900):
-    out = sh(LOADGEN, *args, timeout=timeout)
+def loadgen(*args, timeout=900, env=None):
+    out = sh(LOADGEN, *args, timeout=timeout, env=env)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,16 +100,21 @@ class Registry:
     def __init__(self, name, workdir, arca_args=(), htpasswd=None):
         self.name, self.port = name, free_port()
         self.htpasswd = htpasswd  # Distribution: serve with this htpasswd file as its auth
+        self.tls = None  # (cert, key): serve HTTPS with them
         self.data = os.path.join(workdir, name + "-data")
         self.workdir, self.proc, self.arca_args = workdir, None, list(arca_args)
-        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def command(self):
         if self.name == "arca":
             return [ARCA, "serve", "--addr", f"127.0.0.1:{self.port}", "--root", self.data,
                     "--access-log", "false", "--max_connections", str(ARCA_MAX_CONNECTIONS),
                     # every bench client is 127.0.0.1: no per-address limit (the peers have none)
-                    "--max_connections_per_client", "0", *self.arca_args]
+                    "--max_connections_per_client", "0", *self.arca_args,
+                    *(["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])]
         # Access logs off, as for Arca: each peer would otherwise write a line per request.
         cfg = os.path.join(self.workdir, self.name + ".yml")
         with open(cfg, "w") as f:
@@ -127,6 +133,8 @@ storage:
 http:
   addr: 127.0.0.1:{self.port}
 """)
+            if self.tls:
+                f.write(f"  tls:\n    certificate: {self.tls[0]}\n    key: {self.tls[1]}\n")
             if self.htpasswd:
                 f.write(f"auth:\n  htpasswd:\n    realm: bench\n    path: {self.htpasswd}\n")
         if self.name == "distribution-v3":
@@ -144,7 +152,8 @@ http:
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log, env=env)
         for _ in range(200):
             try:
-                urllib.request.urlopen(self.url + "/v2/", timeout=1)
+                urllib.request.urlopen(self.url + "/v2/", timeout=1,
+                                       context=ssl._create_unverified_context())
                 break
             except urllib.error.HTTPError:  # 401: auth is on, and the server is up
                 break
@@ -201,11 +210,13 @@ def wrk(url, seconds, allow_errors=False, header=None):
     return rps, p99
 
 
-def curl_pull(url, size, n):
+def curl_pull(url, size, n, cacert=None):
     """Best of n pulls by curl into /dev/null (curl neither hashes nor keeps what it reads)."""
     rates = []
+    extra = ["--cacert", cacert] if cacert else []
     for _ in range(n):
-        out = sh("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", url)
+        out = sh("curl", "-sS", *extra, "-o", "/dev/null", "-w",
+                 "%{http_code} %{size_download} %{time_total}", url)
         code, got, secs = out.split()
         if code != "200" or int(got) != size:
             raise RuntimeError(f"curl {url}: status {code}, {got} bytes; want 200, {size}")
@@ -249,7 +260,7 @@ def idle_conns(reg, args):
     return r
 
 
-WORKLOADS = ("get_head", "push", "pull", "push_1g", "artifacts", "tags", "idle", "auth")
+WORKLOADS = ("get_head", "push", "pull", "push_1g", "artifacts", "tags", "idle", "auth", "tls")
 AUTH_USER = ("bench", "bench-password")
 
 
@@ -330,6 +341,78 @@ def auth_rows(workdir, args, with_peer):
         res["dist_open_rps"] = statistics.median(open_runs)
         res["dist_basic_rps"] = statistics.median(basic_runs)
     return res
+
+
+def tls_rows(workdir, args, with_peer):
+    """Issue 11: what HTTPS costs. Each registry is filled over plain HTTP, then restarted on
+    the same data alternately without and with TLS (the same P-256 certificate for all), and
+    measured: manifest GETs on kept-alive connections (wrk), one new connection per request
+    (wrk with Connection: close: a TLS handshake each), and a blob pull (curl and the Go
+    client: under TLS Arca cannot use sendfile, this kernel having no kTLS)."""
+    cert, key = os.path.join(workdir, "tls.crt"), os.path.join(workdir, "tls.key")
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+       "-addext", "subjectAltName=IP:127.0.0.1")
+    go_env = dict(os.environ, SSL_CERT_FILE=cert)
+    size = args.blob_mib * MIB
+    names = ["arca"] + (["distribution"] if with_peer else [])
+    res = {}
+    for name in names:
+        reg = Registry(name, workdir, args.arca_arg)
+        reg.start()
+        try:
+            loadgen("setup", "-url", reg.url, "-repo", "bench/base")
+            blob = loadgen("push", "-url", reg.url, "-repo", "bench/blob", "-size", str(size),
+                           "-n", "1")["last_digest"]
+        finally:
+            reg.stop()
+        runs = {}
+        for _ in range(args.repeat):
+            for mode in ("plain", "tls"):
+                reg.tls = (cert, key) if mode == "tls" else None
+                reg.start(fresh=False)
+                try:
+                    u = reg.url
+                    got = runs.setdefault(mode, {})
+                    got.setdefault("get_rps", []).append(
+                        wrk(f"{u}/v2/bench/base/manifests/v1", args.seconds)[0])
+                    got.setdefault("conn_rps", []).append(
+                        wrk(f"{u}/v2/bench/base/manifests/v1", args.seconds,
+                            header="Connection: close")[0])
+                    got.setdefault("pull_curl", []).append(
+                        curl_pull(f"{u}/v2/bench/blob/blobs/{blob}", size, 3, cacert=cert))
+                    got.setdefault("pull_go", []).append(loadgen(
+                        "pull", "-url", u, "-repo", "bench/blob", "-digest", blob, "-size",
+                        str(size), "-n", "3", env=go_env)["mib_s"])
+                finally:
+                    reg.stop()
+        reg.tls = None
+        res[name] = {f"{mode}_{k}": statistics.median(v) for mode, d in runs.items()
+                     for k, v in d.items()}
+        print(f"bench: {name}: tls rows done", file=sys.stderr, flush=True)
+    return res
+
+
+def tls_report(t):
+    lines = ["", "## HTTPS (issue 11): the same requests without and with TLS", "",
+             "| registry | figure | plain HTTP | HTTPS | HTTPS/plain |", "|---|---|---:|---:|---:|"]
+    for name in ("arca", "distribution"):
+        if name not in t:
+            continue
+        for key, label in [("get_rps", "manifest GET, kept-alive connections, req/s"),
+                           ("conn_rps", "manifest GET, a new connection each, req/s"),
+                           ("pull_curl", f"blob pull, curl, MiB/s (best of 3)"),
+                           ("pull_go", "blob pull, Go client, MiB/s")]:
+            p, s = t[name].get(f"plain_{key}"), t[name].get(f"tls_{key}")
+            if p and s:
+                lines.append(f"| {LABELS[name]} | {label} | {fmt(p)} | {fmt(s)} | {s / p:.2f} |")
+    if "arca" in t and "distribution" in t:
+        a, d = t["arca"], t["distribution"]
+        lines += ["", "Arca over HTTPS against Distribution 2.8 over HTTPS: manifest GET "
+                  f"{a['tls_get_rps'] / d['tls_get_rps']:.2f}×, new connections "
+                  f"{a['tls_conn_rps'] / d['tls_conn_rps']:.2f}×, pull (curl) "
+                  f"{a['tls_pull_curl'] / d['tls_pull_curl']:.2f}×."]
+    return lines
 
 
 def auth_report(a):
@@ -663,8 +746,8 @@ def main():
         limits = machine_limits(workdir, args) if "limits" in args.only else None
         res, sc = {}, None
         for name in [PEERS[x] for x in peers] + ["arca"]:
-            if not set(WORKLOADS[:-1]) & args.only:
-                break  # only the auth rows were asked for
+            if not set(WORKLOADS[:-2]) & args.only:
+                break  # only the auth or TLS rows were asked for
             reg = Registry(name, workdir, args.arca_arg)
             reg.start()
             try:
@@ -676,16 +759,19 @@ def main():
             finally:
                 reg.stop()
         auth = auth_rows(workdir, args, "2.8" in peers) if "auth" in args.only else None
+        tls = tls_rows(workdir, args, "2.8" in peers) if "tls" in args.only else None
         minutes = (time.time() - started) / 60
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "latest.json"), "w") as f:
-            json.dump({"results": res, "limits": limits, "scale": sc, "auth": auth,
+            json.dump({"results": res, "limits": limits, "scale": sc, "auth": auth, "tls": tls,
                        "minutes": minutes}, f,
                       indent=1, default=str)
         text = report(res, limits, sc, machine_info(res), args, minutes) if res else \
             f"# Arca — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n\nMachine: {machine_info({'arca': 1})}.\n"
         if auth:
             text += "\n".join(auth_report(auth)) + "\n"
+        if tls:
+            text += "\n".join(tls_report(tls)) + "\n"
         path = os.path.join(args.out, f"{datetime.datetime.utcnow():%Y%m%d-%H%M%S}.md")
         with open(path, "w") as f:
             f.write(text)

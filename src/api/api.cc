@@ -40,6 +40,8 @@ Status Api::Serve(const Route& route, http::Request& req, http::Response& res, C
   }
   if (*need == Action::kOpen) return Token(req, res);
   ARCA_RETURN_IF_ERROR(Authorize(route, *need, req, res, caller));
+  caller.context = RequestContext::For(auth_ ? caller.principal.Display() : "", req.request_id,
+                                       options_.work_budget);
   return Dispatch(route, caller, req, res);
 }
 
@@ -51,10 +53,10 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
       res.body = "{}";
       return Status::Ok();
     case Route::kCatalog: return Catalog(caller, req, res);
-    case Route::kBlob: return Blob(route, req, res);
+    case Route::kBlob: return Blob(route, caller, req, res);
     case Route::kUploads: return StartUpload(route, caller, req, res);
-    case Route::kUpload: return Upload(route, req, res);
-    case Route::kManifest: return Manifest(route, req, res);
+    case Route::kUpload: return Upload(route, caller, req, res);
+    case Route::kManifest: return Manifest(route, caller, req, res);
     case Route::kTags: return Tags(route, req, res);
     case Route::kReferrers: return Referrers(route, req, res);
     case Route::kTypes:
@@ -64,7 +66,7 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kArtifacts: return Artifacts(route.name, req, res);
     case Route::kTrash:
     case Route::kTrashItem:
-    case Route::kTrashRestore: return Trash(route, req, res);
+    case Route::kTrashRestore: return Trash(route, caller, req, res);
     case Route::kEvents: return Events(caller, req, res);
     case Route::kGc: return Gc(req, res);
     case Route::kAccounts:

@@ -2,6 +2,7 @@
 // errors. One file per resource (blobs.cc, uploads.cc, manifests.cc, listings.cc).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string_view>
@@ -29,6 +30,7 @@ namespace arca::api {
 struct Caller {
   auth::Principal principal;
   bool has_credentials = false;  // an Authorization header was sent
+  RequestContext context;        // what the registry is told of it (set once authorized)
 };
 
 struct ApiOptions {
@@ -37,6 +39,9 @@ struct ApiOptions {
   std::string admin_token;      // when set, /arca/v1 writes need "Bearer <token>"
   std::string external_url;     // the base URL clients use (token realm); "" = from the request
   bool tls = false;             // served over TLS (the realm's scheme)
+  // How long the registry's own scans for one request may go on (mount candidates, listings
+  // filtered by permission); bodies are bounded by the server's transfer limits instead.
+  std::chrono::milliseconds work_budget{30000};
 };
 
 class Api {
@@ -77,12 +82,15 @@ class Api {
   std::function<bool(std::string_view)> Visibility(const Caller& caller) const;
   // Whether the caller may pull from repo with these credentials (a token: within its scope).
   bool MayPull(const Caller& caller, const std::string& repo) const;
-  Status Blob(const Route& route, http::Request& req, http::Response& res);
+  Status Blob(const Route& route, const Caller& caller, http::Request& req, http::Response& res);
   Status StartUpload(const Route& route, const Caller& caller, http::Request& req,
                      http::Response& res);
-  Status Upload(const Route& route, http::Request& req, http::Response& res);
-  Status Manifest(const Route& route, http::Request& req, http::Response& res);
-  Status PutManifest(const Route& route, http::Request& req, http::Response& res);
+  Status Upload(const Route& route, const Caller& caller, http::Request& req,
+                http::Response& res);
+  Status Manifest(const Route& route, const Caller& caller, http::Request& req,
+                  http::Response& res);
+  Status PutManifest(const Route& route, const Caller& caller, http::Request& req,
+                     http::Response& res);
   Status Tags(const Route& route, http::Request& req, http::Response& res);
   Status Catalog(const Caller& caller, http::Request& req, http::Response& res);
   Status Referrers(const Route& route, http::Request& req, http::Response& res);
@@ -97,7 +105,8 @@ class Api {
   Status Events(const Caller& caller, http::Request& req, http::Response& res);
   // Garbage collection and the recycle bin (gc_api.cc).
   Status Gc(http::Request& req, http::Response& res);
-  Status Trash(const Route& route, http::Request& req, http::Response& res);
+  Status Trash(const Route& route, const Caller& caller, http::Request& req,
+               http::Response& res);
   // Without auth: ok when req may change the registry's configuration (docs/arca-api.md).
   Status AuthorizeAdmin(const http::Request& req, http::Response& res) const;
   // The token endpoint (token_api.cc) and accounts, groups and grants (accounts_api.cc).

@@ -92,7 +92,8 @@ Status Api::TypedRepositories(const Caller& caller, http::Request& req, http::Re
   // kMaxScan rows were passed over (then the page is short, and its Link goes on from there).
   std::string last = req.Query("last").value_or("");
   bool more = true;
-  for (size_t scanned = 0; more && repos.size() < *n && scanned < kMaxScan;) {
+  for (size_t scanned = 0;
+       more && repos.size() < *n && scanned < kMaxScan && !caller.context.Expired();) {
     auto page = registry_.ListTypedRepositories(type, last, *n - repos.size());
     if (!page.ok()) return page.status();
     more = page->more;
@@ -156,14 +157,16 @@ Status Api::Events(const Caller& caller, http::Request& req, http::Response& res
   auto visible = Visibility(caller);
   bool more = true;
   // As for repositories: only events of repositories the caller may pull.
-  for (size_t scanned = 0; more && list.size() < *n && scanned < kMaxScan;) {
+  for (size_t scanned = 0;
+       more && list.size() < *n && scanned < kMaxScan && !caller.context.Expired();) {
     auto page = registry_.ListEvents(after, *n - list.size());
     if (!page.ok()) return page.status();
     more = page->more;
     for (const Event& e : page->items) {
       if (!visible(e.repository)) continue;
       list.push_back({{"id", e.id}, {"time", Rfc3339(e.time)}, {"kind", e.kind},
-                      {"repository", e.repository}, {"digest", e.digest}, {"message", e.message}});
+                      {"repository", e.repository}, {"digest", e.digest}, {"message", e.message},
+                      {"principal", e.principal}, {"requestId", e.request_id}});
     }
     scanned += page->items.size();
     if (page->items.empty()) break;

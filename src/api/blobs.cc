@@ -5,11 +5,12 @@
 
 namespace arca::api {
 
-Status Api::Blob(const Route& route, http::Request& req, http::Response& res) {
+Status Api::Blob(const Route& route, const Caller& caller, http::Request& req,
+                 http::Response& res) {
   auto digest = Digest::Parse(route.arg);
   if (!digest.ok()) return digest.status();
   if (req.method == "DELETE") {
-    ARCA_RETURN_IF_ERROR(registry_.DeleteBlob(route.name, *digest));
+    ARCA_RETURN_IF_ERROR(registry_.DeleteBlob(caller.context, route.name, *digest));
     res.status = 202;
     res.Set("Docker-Content-Digest", digest->str());
     return Status::Ok();

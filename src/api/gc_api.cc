@@ -33,7 +33,8 @@ Status Api::Gc(http::Request& req, http::Response& res) {
   return Status::Ok();
 }
 
-Status Api::Trash(const Route& route, http::Request& req, http::Response& res) {
+Status Api::Trash(const Route& route, const Caller& caller, http::Request& req,
+                  http::Response& res) {
   const std::string& repo = route.name;
   if (route.kind == Route::kTrash) {
     auto n = PageSize(req, 1000);
@@ -56,12 +57,12 @@ Status Api::Trash(const Route& route, http::Request& req, http::Response& res) {
   auto digest = Digest::Parse(route.arg);
   if (!digest.ok()) return digest.status();
   if (route.kind == Route::kTrashRestore) {
-    auto done = registry_.RestoreManifest(repo, *digest);
+    auto done = registry_.RestoreManifest(caller.context, repo, *digest);
     if (!done.ok()) return done.status();
     SetJson(res, {{"digest", digest->str()}, {"restored", done->restored}, {"skipped", done->skipped}});
     return Status::Ok();
   }
-  ARCA_RETURN_IF_ERROR(registry_.ExpireTrash(repo, *digest));
+  ARCA_RETURN_IF_ERROR(registry_.ExpireTrash(caller.context, repo, *digest));
   res.status = 202;
   return Status::Ok();
 }

@@ -101,7 +101,9 @@ Status Api::Catalog(const Caller& caller, http::Request& req, http::Response& re
   NameListWriter w("", "repositories", *n);
   auto visible = Visibility(caller);
   bool more = true;
-  for (size_t scanned = 0; more && w.count() < *n && scanned < kMaxScan;) {
+  // Past the request's budget, a short page ends the scan as kMaxScan does.
+  for (size_t scanned = 0; more && w.count() < *n && scanned < kMaxScan &&
+                           !caller.context.Expired();) {
     auto page = registry_.ListRepositories(last, std::min<size_t>(*n - w.count() + 16, 1000));
     if (!page.ok()) return page.status();
     more = page->more;

@@ -7,8 +7,9 @@
 #include "types/names.h"
 
 namespace arca::api {
-Status Api::Manifest(const Route& route, http::Request& req, http::Response& res) {
-  if (req.method == "PUT") return PutManifest(route, req, res);
+Status Api::Manifest(const Route& route, const Caller& caller, http::Request& req,
+                     http::Response& res) {
+  if (req.method == "PUT") return PutManifest(route, caller, req, res);
   auto ref = Reference::Parse(route.arg);
   if (!ref.ok() && ref.status().code() == ErrorCode::kTagInvalid) {
     // Nothing can be stored under a name that is not a tag: it is simply not there.
@@ -17,7 +18,7 @@ Status Api::Manifest(const Route& route, http::Request& req, http::Response& res
   }
   if (!ref.ok()) return ref.status();
   if (req.method == "DELETE") {
-    ARCA_RETURN_IF_ERROR(registry_.DeleteManifest(route.name, *ref));
+    ARCA_RETURN_IF_ERROR(registry_.DeleteManifest(caller.context, route.name, *ref));
     res.status = 202;
     return Status::Ok();
   }
@@ -34,14 +35,16 @@ Status Api::Manifest(const Route& route, http::Request& req, http::Response& res
   return Status::Ok();
 }
 
-Status Api::PutManifest(const Route& route, http::Request& req, http::Response& res) {
+Status Api::PutManifest(const Route& route, const Caller& caller, http::Request& req,
+                        http::Response& res) {
   auto ref = Reference::Parse(route.arg);
   if (!ref.ok()) return ref.status();
   std::vector<std::string> tags = req.QueryAll("tag");
   for (const std::string& t : tags) ARCA_RETURN_IF_ERROR(ValidateTag(t));
   auto bytes = ReadBounded(*req.body, kMaxManifestBytes, "manifest");
   if (!bytes.ok()) return bytes.status();
-  auto pushed = registry_.PutManifest(route.name, *ref, std::string(req.HeaderValue("Content-Type")),
+  auto pushed = registry_.PutManifest(caller.context, route.name, *ref,
+                                      std::string(req.HeaderValue("Content-Type")),
                                       std::move(*bytes), tags);
   if (!pushed.ok()) return pushed.status();
   res.status = 201;

@@ -42,8 +42,8 @@ Status Api::StartUpload(const Route& route, const Caller& caller, http::Request&
     if (may_mount && (from || options_.auto_mount)) {
       auto mounted =
           from || !auth_
-              ? registry_.MountBlob(route.name, *digest, from.value_or(""))
-              : registry_.MountBlobFromVisible(route.name, *digest, [&](const std::string& r) {
+              ? registry_.MountBlob(caller.context, route.name, *digest, from.value_or(""))
+              : registry_.MountBlobFromVisible(caller.context, route.name, *digest, [&](const std::string& r) {
                   return MayPull(caller, r);  // a token: within its scope, as for `from`
                 });
       if (!mounted.ok()) return mounted.status();
@@ -55,19 +55,20 @@ Status Api::StartUpload(const Route& route, const Caller& caller, http::Request&
   } else if (auto d = req.Query("digest")) {
     auto digest = Digest::Parse(*d);
     if (!digest.ok()) return digest.status();
-    auto size = registry_.PushBlob(route.name, *digest, *req.body);
+    auto size = registry_.PushBlob(caller.context, route.name, *digest, *req.body);
     if (!size.ok()) return size.status();
     Created(res, route.name, *digest);
     return Status::Ok();
   }
-  auto started = registry_.StartUpload(route.name);
+  auto started = registry_.StartUpload(caller.context, route.name);
   if (!started.ok()) return started.status();
   res.status = 202;
   UploadHeaders(res, route.name, *started);
   return Status::Ok();
 }
 
-Status Api::Upload(const Route& route, http::Request& req, http::Response& res) {
+Status Api::Upload(const Route& route, const Caller& caller, http::Request& req,
+                   http::Response& res) {
   const std::string& id = route.arg;
   if (req.method == "GET") {
     auto p = registry_.GetUpload(route.name, id);
@@ -77,14 +78,14 @@ Status Api::Upload(const Route& route, http::Request& req, http::Response& res) 
     return Status::Ok();
   }
   if (req.method == "DELETE") {
-    ARCA_RETURN_IF_ERROR(registry_.CancelUpload(route.name, id));
+    ARCA_RETURN_IF_ERROR(registry_.CancelUpload(caller.context, route.name, id));
     res.status = 204;
     return Status::Ok();
   }
   auto range = ContentRange(req);
   Status failed;
   if (range.ok() && req.method == "PATCH") {
-    auto p = registry_.AppendUpload(route.name, id, *req.body, *range);
+    auto p = registry_.AppendUpload(caller.context, route.name, id, *req.body, *range);
     if (p.ok()) {
       res.status = 202;
       UploadHeaders(res, route.name, *p);
@@ -96,7 +97,7 @@ Status Api::Upload(const Route& route, http::Request& req, http::Response& res) 
     if (!d) return Status(ErrorCode::kDigestInvalid, "digest missing", "PUT needs ?digest=");
     auto digest = Digest::Parse(*d);
     if (!digest.ok()) return digest.status();
-    auto size = registry_.FinishUpload(route.name, id, *digest, *req.body, *range);
+    auto size = registry_.FinishUpload(caller.context, route.name, id, *digest, *req.body, *range);
     if (size.ok()) {
       Created(res, route.name, *digest);
       return Status::Ok();

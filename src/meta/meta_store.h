@@ -65,6 +65,8 @@ struct Event {
   int64_t id = 0;
   int64_t time = 0;
   std::string kind, repository, digest, message;
+  std::string principal;   // who made the change (RequestContext); "" for Arca itself
+  std::string request_id;  // the request that made it; "" for Arca itself
 };
 
 struct NewManifest {

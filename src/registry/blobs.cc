@@ -72,7 +72,7 @@ Result<std::unique_ptr<BodySource>> Registry::ReadBlob(const Digest& digest, uin
   return body;
 }
 
-Status Registry::DeleteBlob(const std::string& repo, const Digest& digest) {
+Status Registry::DeleteBlob(const RequestContext&, const std::string& repo, const Digest& digest) {
   auto removed = meta_.UnlinkBlob(repo, digest.str());
   if (!removed.ok()) return removed.status();
   return *removed ? Status::Ok() : BlobUnknown(digest);

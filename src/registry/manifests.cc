@@ -67,7 +67,8 @@ Status Registry::ManifestUnknown(const std::string& repo, const Reference& refer
   return Status(ErrorCode::kManifestUnknown, "manifest unknown to registry", Describe(reference));
 }
 
-Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Reference& reference,
+Result<PushedManifest> Registry::PutManifest(const RequestContext& ctx, const std::string& repo,
+                                             const Reference& reference,
                                              const std::string& content_type, std::string bytes,
                                              const std::vector<std::string>& extra_tags,
                                              std::vector<std::string>* skip_taken_tags) {
@@ -128,7 +129,12 @@ Result<PushedManifest> Registry::PutManifest(const std::string& repo, const Refe
   if (!m.tags.empty()) NoteTagChange(repo, m.tags, {});
   for (const std::string& w : warnings) {
     // The push stands even if its warning cannot be recorded.
-    (void)meta_.RecordEvent(Event{0, 0, "policy.warn", repo, digest.str(), w});
+    (void)meta_.RecordEvent(Event{.kind = "policy.warn",
+                                  .repository = repo,
+                                  .digest = digest.str(),
+                                  .message = w,
+                                  .principal = ctx.principal,
+                                  .request_id = ctx.request_id});
   }
   return PushedManifest{digest, m.record.subject, m.tags, type, std::move(warnings)};
 }
@@ -163,7 +169,8 @@ Result<ManifestRecord> Registry::GetManifest(const std::string& repo,
   return ManifestUnknown(repo, reference);
 }
 
-Status Registry::DeleteManifest(const std::string& repo, const Reference& reference) {
+Status Registry::DeleteManifest(const RequestContext&, const std::string& repo,
+                                const Reference& reference) {
   int64_t retention = RetentionFor(repo);
   auto removed = reference.is_digest() ? meta_.DeleteManifest(repo, reference.digest->str(), retention)
                                        : meta_.DeleteTag(repo, reference.tag, retention);
@@ -251,7 +258,8 @@ Result<Page<TrashEntry>> Registry::ListTrash(const std::string& repo, const std:
   return meta_.ListTrash(repo, after, limit, static_cast<int64_t>(std::time(nullptr)));
 }
 
-Result<RestoredManifest> Registry::RestoreManifest(const std::string& repo, const Digest& digest) {
+Result<RestoredManifest> Registry::RestoreManifest(const RequestContext& ctx, const std::string& repo,
+                                                   const Digest& digest) {
   auto entry = meta_.GetTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
   if (!entry.ok()) return entry.status();
   if (!entry->has_value()) {
@@ -273,7 +281,7 @@ Result<RestoredManifest> Registry::RestoreManifest(const std::string& repo, cons
   // the push's own transaction.
   Reference by_digest;
   by_digest.digest = digest;
-  auto pushed = PutManifest(repo, by_digest, e.media_type, std::move(content), e.tags,
+  auto pushed = PutManifest(ctx, repo, by_digest, e.media_type, std::move(content), e.tags,
                             &out.skipped);
   if (!pushed.ok()) return pushed.status();
   for (const std::string& tag : e.tags) {
@@ -284,7 +292,8 @@ Result<RestoredManifest> Registry::RestoreManifest(const std::string& repo, cons
   return out;
 }
 
-Status Registry::ExpireTrash(const std::string& repo, const Digest& digest) {
+Status Registry::ExpireTrash(const RequestContext&, const std::string& repo,
+                             const Digest& digest) {
   auto changed = meta_.ExpireTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
   if (!changed.ok()) return changed.status();
   if (!*changed) return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());

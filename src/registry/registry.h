@@ -1,7 +1,8 @@
 // Registry: the rules of an OCI registry over a MetaStore and a BlobStore: push, pull and
 // delete semantics for blobs, upload sessions and manifests, and the listings. Callers pass
 // validated repository names; everything else (digests, ranges, manifest bytes) is checked
-// here. Thread-safe.
+// here. Every change takes the RequestContext of whoever asked for it (request_context.h).
+// Thread-safe.
 #pragma once
 
 #include <functional>
@@ -13,6 +14,7 @@
 
 #include "meta/meta_store.h"
 #include "storage/blob_store.h"
+#include "registry/request_context.h"
 #include "registry/tag_index.h"
 #include "types/http_range.h"
 #include "types/reference.h"
@@ -63,50 +65,54 @@ class Registry {
   Result<std::unique_ptr<BodySource>> ReadBlob(const Digest& digest, uint64_t offset,
                                                uint64_t length);
   // Unlinks the blob from repo (the bytes go when no repository holds them: GC's job).
-  Status DeleteBlob(const std::string& repo, const Digest& digest);
+  Status DeleteBlob(const RequestContext& ctx, const std::string& repo, const Digest& digest);
 
-  Result<UploadProgress> StartUpload(const std::string& repo);
+  Result<UploadProgress> StartUpload(const RequestContext& ctx, const std::string& repo);
   Result<UploadProgress> GetUpload(const std::string& repo, const std::string& id);
   // Appends body at the session's offset. With a Content-Range, its first byte must be the
   // offset (RANGE_INVALID otherwise: out of order or overlapping).
-  Result<UploadProgress> AppendUpload(const std::string& repo, const std::string& id,
+  Result<UploadProgress> AppendUpload(const RequestContext& ctx, const std::string& repo, const std::string& id,
                                       ByteSource& body, std::optional<ByteRange> range);
   // Appends body (possibly empty), verifies digest and makes the blob; returns its size.
-  Result<uint64_t> FinishUpload(const std::string& repo, const std::string& id,
+  Result<uint64_t> FinishUpload(const RequestContext& ctx, const std::string& repo, const std::string& id,
                                 const Digest& digest, ByteSource& body,
                                 std::optional<ByteRange> range);
-  Status CancelUpload(const std::string& repo, const std::string& id);
+  Status CancelUpload(const RequestContext& ctx, const std::string& repo, const std::string& id);
   // The single-request (monolithic) upload.
-  Result<uint64_t> PushBlob(const std::string& repo, const Digest& digest, ByteSource& body);
+  Result<uint64_t> PushBlob(const RequestContext& ctx, const std::string& repo,
+                            const Digest& digest, ByteSource& body);
+  // Mounts from the first repository holding the blob that `may_pull` accepts (at most
+  // `max_candidates` looked at, and none once ctx's deadline has passed); nullopt when none.
+  Result<std::optional<uint64_t>> MountBlobFromVisible(
+      const RequestContext& ctx, const std::string& repo, const Digest& digest,
+      const std::function<bool(const std::string&)>& may_pull, size_t max_candidates = 1000);
   // Links an existing blob from repository `from` (any repository when empty) into repo;
   // nullopt when there is nothing to mount.
-  // Mounts from the first repository holding the blob that `may_pull` accepts (at most
-  // `max_candidates` looked at); nullopt when none.
-  Result<std::optional<uint64_t>> MountBlobFromVisible(
-      const std::string& repo, const Digest& digest,
-      const std::function<bool(const std::string&)>& may_pull, size_t max_candidates = 1000);
-  Result<std::optional<uint64_t>> MountBlob(const std::string& repo, const Digest& digest,
-                                            const std::string& from);
+  Result<std::optional<uint64_t>> MountBlob(const RequestContext& ctx, const std::string& repo,
+                                            const Digest& digest, const std::string& from);
 
   // Validates and stores a manifest under reference (a tag or the digest of the bytes), plus
   // extra_tags (already validated).
   // With skip_taken_tags (a restore), tags that name another manifest are left alone and
   // listed there instead.
-  Result<PushedManifest> PutManifest(const std::string& repo, const Reference& reference,
+  Result<PushedManifest> PutManifest(const RequestContext& ctx, const std::string& repo,
+                                     const Reference& reference,
                                      const std::string& content_type, std::string bytes,
                                      const std::vector<std::string>& extra_tags,
                                      std::vector<std::string>* skip_taken_tags = nullptr);
   Result<ManifestRecord> GetManifest(const std::string& repo, const Reference& reference);
   // By digest: the manifest and its tags; by tag: only the tag. What is left untagged or
   // deleted stays in the recycle bin for the repository's retention.
-  Status DeleteManifest(const std::string& repo, const Reference& reference);
+  Status DeleteManifest(const RequestContext& ctx, const std::string& repo,
+                        const Reference& reference);
 
   // The recycle bin (docs/gc.md#recycle-bin).
   Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
                                      size_t limit);
   // Puts a binned manifest back with those of its former tags that are still free.
-  Result<RestoredManifest> RestoreManifest(const std::string& repo, const Digest& digest);
-  Status ExpireTrash(const std::string& repo, const Digest& digest);
+  Result<RestoredManifest> RestoreManifest(const RequestContext& ctx, const std::string& repo,
+                                           const Digest& digest);
+  Status ExpireTrash(const RequestContext& ctx, const std::string& repo, const Digest& digest);
   // Seconds a manifest of repo stays in the recycle bin: its policy rule's, else the default.
   int64_t RetentionFor(const std::string& repo) const;
   void SetDefaultRetention(int64_t seconds) { default_retention_ = seconds; }

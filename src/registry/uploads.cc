@@ -24,7 +24,7 @@ Result<UploadRecord> Registry::LoadUpload(const std::string& repo, const std::st
   return std::move(**rec);
 }
 
-Result<UploadProgress> Registry::StartUpload(const std::string& repo) {
+Result<UploadProgress> Registry::StartUpload(const RequestContext&, const std::string& repo) {
   UploadRecord rec;
   rec.id = NewUuid();
   rec.repository = repo;
@@ -88,8 +88,9 @@ Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteR
   return Status::Ok();
 }
 
-Result<UploadProgress> Registry::AppendUpload(const std::string& repo, const std::string& id,
-                                              ByteSource& body, std::optional<ByteRange> range) {
+Result<UploadProgress> Registry::AppendUpload(const RequestContext&, const std::string& repo,
+                                              const std::string& id, ByteSource& body,
+                                              std::optional<ByteRange> range) {
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
@@ -104,7 +105,8 @@ Result<Hasher> Registry::HashUpload(const std::string& id, uint64_t length,
   return HashAll(**src, alg);
 }
 
-Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::string& id,
+Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string& repo,
+                                        const std::string& id,
                                         const Digest& digest, ByteSource& body,
                                         std::optional<ByteRange> range) {
   KeyedMutex::Lock lock(upload_locks_, id);
@@ -134,7 +136,8 @@ Result<uint64_t> Registry::FinishUpload(const std::string& repo, const std::stri
   return rec->offset;
 }
 
-Status Registry::CancelUpload(const std::string& repo, const std::string& id) {
+Status Registry::CancelUpload(const RequestContext&, const std::string& repo,
+                              const std::string& id) {
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
@@ -142,8 +145,8 @@ Status Registry::CancelUpload(const std::string& repo, const std::string& id) {
   return blobs_.DeleteUpload(id);
 }
 
-Result<uint64_t> Registry::PushBlob(const std::string& repo, const Digest& digest,
-                                    ByteSource& body) {
+Result<uint64_t> Registry::PushBlob(const RequestContext&, const std::string& repo,
+                                    const Digest& digest, ByteSource& body) {
   std::string id = NewUuid();
   ARCA_RETURN_IF_ERROR(blobs_.CreateUpload(id));
   auto result = [&]() -> Result<uint64_t> {
@@ -167,10 +170,12 @@ Result<uint64_t> Registry::PushBlob(const std::string& repo, const Digest& diges
 }
 
 Result<std::optional<uint64_t>> Registry::MountBlobFromVisible(
-    const std::string& repo, const Digest& digest,
+    const RequestContext& ctx, const std::string& repo, const Digest& digest,
     const std::function<bool(const std::string&)>& may_pull, size_t max_candidates) {
   std::string after;
-  for (size_t seen = 0; seen < max_candidates;) {
+  // Past the deadline the client gets an upload session instead of a mount, which the spec
+  // allows at any time.
+  for (size_t seen = 0; seen < max_candidates && !ctx.Expired();) {
     auto page = meta_.ListBlobHolders(digest.str(), after, 100);
     if (!page.ok()) return page.status();
     for (const std::string& from : page->items) {
@@ -183,7 +188,8 @@ Result<std::optional<uint64_t>> Registry::MountBlobFromVisible(
   return std::optional<uint64_t>();
 }
 
-Result<std::optional<uint64_t>> Registry::MountBlob(const std::string& repo, const Digest& digest,
+Result<std::optional<uint64_t>> Registry::MountBlob(const RequestContext&, const std::string& repo,
+                                                    const Digest& digest,
                                                     const std::string& from) {
   return meta_.MountBlob(repo, digest.str(), from);
 }

@@ -21,6 +21,7 @@ using testing::StringSource;
 
 class RegistryTest : public ::testing::Test {
  protected:
+  const RequestContext ctx_ = RequestContext::For("user:tester", "req-1", std::chrono::minutes(1));
   void SetUp() override { Reopen(); }
   // Drops every in-memory object and opens the stores again, as a restart would.
   void Reopen() {
@@ -34,7 +35,7 @@ class RegistryTest : public ::testing::Test {
   Digest Push(const std::string& repo, const std::string& data) {
     Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
     StringSource body(data);
-    EXPECT_TRUE(registry_->PushBlob(repo, d, body).ok());
+    EXPECT_TRUE(registry_->PushBlob(ctx_, repo, d, body).ok());
     return d;
   }
   testing::TempDir dir_;
@@ -45,18 +46,18 @@ class RegistryTest : public ::testing::Test {
 
 TEST_F(RegistryTest, ChunkedUploadSurvivesRestart) {
   std::string data = "0123456789abcdefghij";
-  auto up = registry_->StartUpload("r");
+  auto up = registry_->StartUpload(ctx_, "r");
   ASSERT_TRUE(up.ok());
   StringSource part1(data.substr(0, 8));
-  ASSERT_EQ(registry_->AppendUpload("r", up->id, part1, ByteRange{0, 7})->offset, 8u);
+  ASSERT_EQ(registry_->AppendUpload(ctx_, "r", up->id, part1, ByteRange{0, 7})->offset, 8u);
   Reopen();
   EXPECT_EQ(registry_->GetUpload("r", up->id)->offset, 8u);
   StringSource overlap("xx");
-  EXPECT_EQ(registry_->AppendUpload("r", up->id, overlap, ByteRange{6, 7}).status().code(),
+  EXPECT_EQ(registry_->AppendUpload(ctx_, "r", up->id, overlap, ByteRange{6, 7}).status().code(),
             ErrorCode::kRangeInvalid);
   StringSource rest(data.substr(8));
   Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
-  auto size = registry_->FinishUpload("r", up->id, d, rest, std::nullopt);
+  auto size = registry_->FinishUpload(ctx_, "r", up->id, d, rest, std::nullopt);
   ASSERT_TRUE(size.ok()) << size.status().detail();
   EXPECT_EQ(*size, data.size());
   EXPECT_EQ(*registry_->StatBlob("r", d), data.size());
@@ -64,26 +65,26 @@ TEST_F(RegistryTest, ChunkedUploadSurvivesRestart) {
 }
 
 TEST_F(RegistryTest, TruncatedChunkIsNotAcknowledged) {
-  auto up = registry_->StartUpload("r");
+  auto up = registry_->StartUpload(ctx_, "r");
   StringSource good("abc");
-  ASSERT_TRUE(registry_->AppendUpload("r", up->id, good, std::nullopt).ok());
+  ASSERT_TRUE(registry_->AppendUpload(ctx_, "r", up->id, good, std::nullopt).ok());
   StringSource cut("defghij", 2, true, /*fail_after=*/4);
-  EXPECT_FALSE(registry_->AppendUpload("r", up->id, cut, std::nullopt).ok());
+  EXPECT_FALSE(registry_->AppendUpload(ctx_, "r", up->id, cut, std::nullopt).ok());
   EXPECT_EQ(registry_->GetUpload("r", up->id)->offset, 3u);
   StringSource tail("def");
   Digest d = Digest::Of(DigestAlgorithm::kSha256, "abcdef");
-  EXPECT_TRUE(registry_->FinishUpload("r", up->id, d, tail, std::nullopt).ok());
+  EXPECT_TRUE(registry_->FinishUpload(ctx_, "r", up->id, d, tail, std::nullopt).ok());
 }
 
 TEST_F(RegistryTest, WrongDigestNeverBecomesABlob) {
   Digest wrong = Digest::Of(DigestAlgorithm::kSha256, "other");
   StringSource body("content");
-  EXPECT_EQ(registry_->PushBlob("r", wrong, body).status().code(), ErrorCode::kDigestInvalid);
+  EXPECT_EQ(registry_->PushBlob(ctx_, "r", wrong, body).status().code(), ErrorCode::kDigestInvalid);
   EXPECT_EQ(registry_->StatBlob("r", wrong).status().code(), ErrorCode::kBlobUnknown);
   EXPECT_EQ(blobs_->BlobSize(wrong).status().code(), ErrorCode::kBlobUnknown);
-  auto up = registry_->StartUpload("r");
+  auto up = registry_->StartUpload(ctx_, "r");
   StringSource b2("content");
-  EXPECT_EQ(registry_->FinishUpload("r", up->id, wrong, b2, std::nullopt).status().code(),
+  EXPECT_EQ(registry_->FinishUpload(ctx_, "r", up->id, wrong, b2, std::nullopt).status().code(),
             ErrorCode::kDigestInvalid);
 }
 
@@ -145,12 +146,12 @@ TEST_F(RegistryTest, FindingABlobRenewsItsLinkAtMostOncePerTenthOfTheGrace) {
 TEST_F(RegistryTest, Sha512Uploads) {
   std::string data(3000, 'q');
   Digest d = Digest::Of(DigestAlgorithm::kSha512, data);
-  auto up = registry_->StartUpload("r");
+  auto up = registry_->StartUpload(ctx_, "r");
   StringSource body(data, 1000);
-  ASSERT_TRUE(registry_->FinishUpload("r", up->id, d, body, std::nullopt).ok());
+  ASSERT_TRUE(registry_->FinishUpload(ctx_, "r", up->id, d, body, std::nullopt).ok());
   EXPECT_EQ(*registry_->StatBlob("r", d), 3000u);
   StringSource mono(data);
-  EXPECT_TRUE(registry_->PushBlob("s", d, mono).ok());
+  EXPECT_TRUE(registry_->PushBlob(ctx_, "s", d, mono).ok());
 }
 
 TEST_F(RegistryTest, LargeBodiesOfKnownAndUnknownLengthHashRight) {
@@ -158,17 +159,17 @@ TEST_F(RegistryTest, LargeBodiesOfKnownAndUnknownLengthHashRight) {
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
   Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
   StringSource sized(data, 300000, /*announce_length=*/true);
-  EXPECT_TRUE(registry_->PushBlob("big", d, sized).ok());
-  auto up = registry_->StartUpload("big2");
+  EXPECT_TRUE(registry_->PushBlob(ctx_, "big", d, sized).ok());
+  auto up = registry_->StartUpload(ctx_, "big2");
   StringSource chunked(data.substr(0, 5 << 20), 65536, /*announce_length=*/false);
-  ASSERT_TRUE(registry_->AppendUpload("big2", up->id, chunked, std::nullopt).ok());
+  ASSERT_TRUE(registry_->AppendUpload(ctx_, "big2", up->id, chunked, std::nullopt).ok());
   StringSource rest(data.substr(5 << 20), 65536, false);
-  auto size = registry_->FinishUpload("big2", up->id, d, rest, std::nullopt);
+  auto size = registry_->FinishUpload(ctx_, "big2", up->id, d, rest, std::nullopt);
   ASSERT_TRUE(size.ok()) << size.status().detail();
   EXPECT_EQ(*size, data.size());
   Digest wrong = Digest::Of(DigestAlgorithm::kSha256, "not it");
   StringSource again(data, 300000, true);
-  EXPECT_EQ(registry_->PushBlob("big3", wrong, again).status().code(), ErrorCode::kDigestInvalid);
+  EXPECT_EQ(registry_->PushBlob(ctx_, "big3", wrong, again).status().code(), ErrorCode::kDigestInvalid);
 }
 
 TEST_F(RegistryTest, TagListingsFollowEveryChange) {
@@ -177,11 +178,11 @@ TEST_F(RegistryTest, TagListingsFollowEveryChange) {
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
       config.str() + R"(","size":2},"layers":[]})";
   auto tags = [&] { return registry_->ListTags("r", "", 100)->items; };
-  ASSERT_TRUE(registry_->PutManifest("r", *Reference::Parse("b"), "", manifest, {"a"}).ok());
+  ASSERT_TRUE(registry_->PutManifest(ctx_, "r", *Reference::Parse("b"), "", manifest, {"a"}).ok());
   EXPECT_EQ(tags(), (std::vector<std::string>{"a", "b"}));  // loads the index
-  ASSERT_TRUE(registry_->PutManifest("r", *Reference::Parse("c"), "", manifest, {}).ok());
+  ASSERT_TRUE(registry_->PutManifest(ctx_, "r", *Reference::Parse("c"), "", manifest, {}).ok());
   EXPECT_EQ(tags(), (std::vector<std::string>{"a", "b", "c"}));  // own change followed
-  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse("a")).ok());
+  ASSERT_TRUE(registry_->DeleteManifest(ctx_, "r", *Reference::Parse("a")).ok());
   EXPECT_EQ(tags(), (std::vector<std::string>{"b", "c"}));
   // A change this Registry did not make (another replica) is seen through the generation.
   NewManifest other;
@@ -189,27 +190,27 @@ TEST_F(RegistryTest, TagListingsFollowEveryChange) {
   other.tags = {"z"};
   ASSERT_TRUE(meta_->PutManifest("r", other).ok());
   EXPECT_EQ(tags(), (std::vector<std::string>{"b", "c", "z"}));
-  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse(Digest::Of(DigestAlgorithm::kSha256, manifest).str())).ok());
+  ASSERT_TRUE(registry_->DeleteManifest(ctx_, "r", *Reference::Parse(Digest::Of(DigestAlgorithm::kSha256, manifest).str())).ok());
   EXPECT_TRUE(tags().empty());
   EXPECT_EQ(registry_->ListTags("nope", "", 10).status().code(), ErrorCode::kNameUnknown);
 }
 
 TEST_F(RegistryTest, UploadsBelongToTheirRepository) {
-  auto up = registry_->StartUpload("r");
+  auto up = registry_->StartUpload(ctx_, "r");
   EXPECT_EQ(registry_->GetUpload("other", up->id).status().code(), ErrorCode::kBlobUploadUnknown);
-  EXPECT_EQ(registry_->CancelUpload("other", up->id).code(), ErrorCode::kBlobUploadUnknown);
-  EXPECT_TRUE(registry_->CancelUpload("r", up->id).ok());
+  EXPECT_EQ(registry_->CancelUpload(ctx_, "other", up->id).code(), ErrorCode::kBlobUploadUnknown);
+  EXPECT_TRUE(registry_->CancelUpload(ctx_, "r", up->id).ok());
   EXPECT_EQ(registry_->GetUpload("r", up->id).status().code(), ErrorCode::kBlobUploadUnknown);
 }
 
 TEST_F(RegistryTest, MountAndDelete) {
   Digest d = Push("a", "shared");
-  EXPECT_FALSE(registry_->MountBlob("b", d, "c")->has_value());
-  EXPECT_TRUE(registry_->MountBlob("b", d, "a")->has_value());
-  ASSERT_TRUE(registry_->DeleteBlob("a", d).ok());
+  EXPECT_FALSE(registry_->MountBlob(ctx_, "b", d, "c")->has_value());
+  EXPECT_TRUE(registry_->MountBlob(ctx_, "b", d, "a")->has_value());
+  ASSERT_TRUE(registry_->DeleteBlob(ctx_, "a", d).ok());
   EXPECT_EQ(registry_->StatBlob("a", d).status().code(), ErrorCode::kBlobUnknown);
   EXPECT_TRUE(registry_->StatBlob("b", d).ok());
-  EXPECT_EQ(registry_->DeleteBlob("a", d).code(), ErrorCode::kBlobUnknown);
+  EXPECT_EQ(registry_->DeleteBlob(ctx_, "a", d).code(), ErrorCode::kBlobUnknown);
 }
 
 TEST_F(RegistryTest, ManifestPushByTagAndDigest) {
@@ -218,22 +219,39 @@ TEST_F(RegistryTest, ManifestPushByTagAndDigest) {
       R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
       config.str() + R"(","size":2},"layers":[],"artifactType":"application/x.test"})";
   Digest md = Digest::Of(DigestAlgorithm::kSha256, manifest);
-  auto by_tag = registry_->PutManifest("r", *Reference::Parse("v1"), "", manifest, {"v2"});
+  auto by_tag = registry_->PutManifest(ctx_, "r", *Reference::Parse("v1"), "", manifest, {"v2"});
   ASSERT_TRUE(by_tag.ok()) << by_tag.status().detail();
   EXPECT_EQ(by_tag->digest, md);
   EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v2"))->content, manifest);
   Digest other = Digest::Of(DigestAlgorithm::kSha256, "x");
-  EXPECT_EQ(registry_->PutManifest("r", *Reference::Parse(other.str()), "", manifest, {}).status().code(),
+  EXPECT_EQ(registry_->PutManifest(ctx_, "r", *Reference::Parse(other.str()), "", manifest, {}).status().code(),
             ErrorCode::kDigestInvalid);
   EXPECT_EQ(registry_->GetManifest("nope", *Reference::Parse("v1")).status().code(),
             ErrorCode::kNameUnknown);
   EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v9")).status().code(),
             ErrorCode::kManifestUnknown);
-  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse("v1")).ok());
+  ASSERT_TRUE(registry_->DeleteManifest(ctx_, "r", *Reference::Parse("v1")).ok());
   EXPECT_TRUE(registry_->GetManifest("r", *Reference::Parse(md.str())).ok());
-  ASSERT_TRUE(registry_->DeleteManifest("r", *Reference::Parse(md.str())).ok());
+  ASSERT_TRUE(registry_->DeleteManifest(ctx_, "r", *Reference::Parse(md.str())).ok());
   EXPECT_EQ(registry_->GetManifest("r", *Reference::Parse("v2")).status().code(),
             ErrorCode::kManifestUnknown);
+}
+
+TEST_F(RegistryTest, MountFromVisibleStopsAtTheRequestDeadline) {
+  const std::string data = "bytes held by one repository";
+  Digest d = Push("ctx/src", data);
+  auto anyone = [](const std::string&) { return true; };
+  // A request whose budget is spent gets no mount (the client then uploads), and nothing
+  // is linked.
+  RequestContext late = RequestContext::For("user:x", "req-late", std::chrono::milliseconds(-1));
+  auto none = registry_->MountBlobFromVisible(late, "ctx/dst", d, anyone);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(registry_->StatBlob("ctx/dst", d).status().code(), ErrorCode::kBlobUnknown);
+  // Within its budget the same request mounts.
+  auto mounted = registry_->MountBlobFromVisible(ctx_, "ctx/dst", d, anyone);
+  ASSERT_TRUE(mounted.ok() && mounted->has_value());
+  EXPECT_EQ(*registry_->StatBlob("ctx/dst", d), data.size());
 }
 
 }  // namespace

@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS events(
   kind TEXT NOT NULL,
   repository TEXT NOT NULL,
   digest TEXT NOT NULL,
-  message TEXT NOT NULL);
+  message TEXT NOT NULL,
+  principal TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS uploads(
   id TEXT PRIMARY KEY,
   repository_id INTEGER NOT NULL REFERENCES repositories(id),
@@ -95,6 +97,9 @@ inline constexpr AddedColumn kAddedColumns[] = {
      "ALTER TABLE manifest_references ADD COLUMN repository_id INTEGER NOT NULL DEFAULT 0;"
      "UPDATE manifest_references SET repository_id = (SELECT repository_id FROM manifests "
      "WHERE manifests.id = manifest_references.manifest_id);"},
+    // Who made the change an event tells of (issue 11).
+    {"events", "principal", "ALTER TABLE events ADD COLUMN principal TEXT NOT NULL DEFAULT '';"},
+    {"events", "request_id", "ALTER TABLE events ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
 };
 
 // The `type` backfill above gives an index '' (it has neither artifactType nor config); a push

@@ -99,10 +99,11 @@ Result<Page<RepositorySummary>> SqliteMetaStore::ListTypedRepositories(const std
 Status SqliteMetaStore::RecordEvent(const Event& e) {
   return WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(ins, c,
-                 "INSERT INTO events(time, kind, repository, digest, message) VALUES(?, ?, ?, ?, ?)");
+                 "INSERT INTO events(time, kind, repository, digest, message, principal, "
+                 "request_id) VALUES(?, ?, ?, ?, ?, ?, ?)");
     int64_t when = e.time ? e.time : static_cast<int64_t>(std::time(nullptr));
     return ins.Bind(1, when).Bind(2, e.kind).Bind(3, e.repository).Bind(4, e.digest)
-        .Bind(5, e.message).Exec();
+        .Bind(5, e.message).Bind(6, e.principal).Bind(7, e.request_id).Exec();
   });
 }
 
@@ -110,12 +111,13 @@ Result<Page<Event>> SqliteMetaStore::ListEvents(int64_t after_id, size_t limit) 
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
-               "SELECT id, time, kind, repository, digest, message FROM events WHERE id > ? "
-               "ORDER BY id LIMIT ?");
+               "SELECT id, time, kind, repository, digest, message, principal, request_id "
+               "FROM events WHERE id > ? ORDER BY id LIMIT ?");
   q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit) + 1);
   Page<Event> page;
   while (q.Step()) {
-    page.items.push_back(Event{q.Int(0), q.Int(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5)});
+    page.items.push_back(Event{q.Int(0), q.Int(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5),
+                               q.Text(6), q.Text(7)});
   }
   ARCA_RETURN_IF_ERROR(q.status());
   TrimPage(page, limit);

@@ -1,0 +1,60 @@
+"""The request context travels from the API into the registry (issue 11): what the registry
+records of a change names who made it and the request that did, as the audit stream does."""
+import os
+
+import requests
+
+from authlib import ADMIN_PASSWORD, AuthServer, bearer
+from ocihttp import Registry, descriptor, image_manifest, OCI_MANIFEST
+
+WARN_POLICY = """
+rules:
+  - repositories: "ctx/**"
+    allow: ["application/vnd.example.allowed.v1+json"]
+    disallowed: warn
+"""
+
+
+def test_registry_events_name_the_principal_and_request(tmp_path):
+    root = str(tmp_path / "root")
+    os.makedirs(root)
+    with open(os.path.join(root, "policy.yaml"), "w") as f:
+        f.write(WARN_POLICY)
+    with AuthServer(root=root) as srv:
+        srv.add_user("ctx-alice", "alice-password")
+        srv.grant("user:ctx-alice", "ctx/**", "push")
+        tok = srv.token(["repository:ctx/app:pull,push"], auth=("ctx-alice", "alice-password"))
+        reg = Registry(srv.url, token=tok)
+        cfg = b'{"architecture":"amd64","os":"linux"}'
+        layer = os.urandom(100)
+        reg.push_blob("ctx/app", cfg)
+        reg.push_blob("ctx/app", layer)
+        body = image_manifest(descriptor("application/vnd.oci.image.config.v1+json", cfg),
+                              [descriptor("application/vnd.oci.image.layer.v1.tar", layer)])
+        # an image where the policy allows only another type: accepted with a warning
+        r = reg.put("/v2/ctx/app/manifests/v1", data=body, headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 201, r.text
+        assert r.headers.get("Warning"), r.headers
+        request_id = r.headers["X-Request-Id"]
+        digest = r.headers["Docker-Content-Digest"]
+
+        r = requests.get(srv.url + "/arca/v1/events", auth=("admin", ADMIN_PASSWORD), timeout=30)
+        assert r.status_code == 200, r.text
+        warned = [e for e in r.json()["events"] if e["kind"] == "policy.warn"]
+        assert len(warned) == 1, warned
+        e = warned[0]
+        assert e["repository"] == "ctx/app" and e["digest"] == digest
+        assert e["principal"] == "user:ctx-alice"
+        assert e["requestId"] == request_id
+
+        # the same push by Basic credentials straight on /v2 names the same principal and
+        # its own request
+        r = requests.put(f"{srv.url}/v2/ctx/app/manifests/v2", data=body,
+                         headers={"Content-Type": OCI_MANIFEST},
+                         auth=("ctx-alice", "alice-password"), timeout=30)
+        assert r.status_code == 201, r.text
+        r2 = requests.get(srv.url + "/arca/v1/events", auth=("admin", ADMIN_PASSWORD), timeout=30)
+        warned = [e for e in r2.json()["events"] if e["kind"] == "policy.warn"]
+        assert [(e["principal"], e["requestId"]) for e in warned][-1] == \
+            ("user:ctx-alice", r.headers["X-Request-Id"])
+        assert len({e["requestId"] for e in warned}) == 2

@@ -448,8 +448,9 @@ asio::awaitable<void> Connection::Run() {
       } else if (ec == bhttp::error::bad_transfer_encoding) {
         SendErrorNow(400, "UNSUPPORTED", "conflicting Transfer-Encoding and Content-Length");
         linger = true;
-      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                 ec != asio::error::connection_reset && !expired_) {
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::connection_reset &&
+                 ec != asio::error::operation_aborted && !expired_) {
+        // (ReadHeader reports an end of stream as end_of_stream, never as asio's eof.)
         SendErrorNow(400, "UNSUPPORTED", "malformed HTTP request");
         linger = true;
       }

@@ -6,7 +6,8 @@
 #   scripts/go-tools.sh --check    exit 0 if everything is built at the pinned versions
 #
 # Cache layout (override the root with ARCA_TOOLS):
-#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm cnab-to-oci oci-conformance-*
+#   ${ARCA_TOOLS:-$HOME/.cache/arca-tools}/bin        oras crane regctl helm cnab-to-oci cosign notation
+#                                                    oci-conformance-*
 #   .../gopath .../gocache .../gomodcache            Go's own caches, so rebuilds are fast
 #   .../go/go1.N                                     the Go fetched by scripts/ensure-go.sh, if any
 #
@@ -30,6 +31,14 @@ HELM_VERSION=v3.22.0
 # cnab-to-oci (tests/hardening pushes a real CNAB bundle: its config manifest has "layers": null)
 CNAB_MOD=github.com/cnabio/cnab-to-oci
 CNAB_VERSION=v0.4.1
+# cosign and notation (tests/clients/test_signers_auth.py signs and verifies images as
+# referrers, logged in with auth: token). cosign stays on the v2 line (v2.6.5, the newest v2
+# the proxy lists). The proxy lists no versions of notation (403 to the version-list query)
+# but serves v1.3.2 itself, so notation is built like cnab-to-oci.
+COSIGN_MOD=github.com/sigstore/cosign/v2
+COSIGN_VERSION=v2.6.5
+NOTATION_MOD=github.com/notaryproject/notation
+NOTATION_VERSION=v1.3.2
 # The conformance module lives in the conformance/ folder of distribution-spec and
 # its release tags (v1.1.x) are not module tags, so the proxy serves it only under
 # pseudo-versions. Two builds:
@@ -69,6 +78,7 @@ if [[ $check_only == 1 ]]; then
   missing=0
   for t in "oras $ORAS_VERSION" "crane $CRANE_VERSION" "regctl $REGCTL_VERSION" \
            "helm $HELM_VERSION" "cnab-to-oci $CNAB_VERSION" \
+           "cosign $COSIGN_VERSION" "notation $NOTATION_VERSION" \
            "oci-conformance-v11 $CONF_V11_VERSION" "oci-conformance-main $CONF_MAIN_VERSION"; do
     up_to_date $t || { log "${t% *} is missing or not at ${t#* }"; missing=1; }
   done
@@ -195,6 +205,9 @@ up_to_date regctl "$REGCTL_VERSION" || install_cmd regctl "$REGCTL_MOD/cmd/regct
 up_to_date helm "$HELM_VERSION" || install_cmd helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" || rc=1
 up_to_date cnab-to-oci "$CNAB_VERSION" \
   || build_module cnab-to-oci "$CNAB_MOD" "$CNAB_VERSION" cmd/cnab-to-oci || rc=1
+up_to_date cosign "$COSIGN_VERSION" || install_cmd cosign "$COSIGN_MOD/cmd/cosign" "$COSIGN_VERSION" || rc=1
+up_to_date notation "$NOTATION_VERSION" \
+  || build_module notation "$NOTATION_MOD" "$NOTATION_VERSION" cmd/notation || rc=1
 up_to_date oci-conformance-v11 "$CONF_V11_VERSION" \
   || build_conformance oci-conformance-v11 "$CONF_V11_VERSION" test || rc=1
 up_to_date oci-conformance-main "$CONF_MAIN_VERSION" \

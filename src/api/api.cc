@@ -68,7 +68,7 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kTrashItem:
     case Route::kTrashRestore: return Trash(route, caller, req, res);
     case Route::kEvents: return Events(caller, req, res);
-    case Route::kGc: return Gc(req, res);
+    case Route::kGc: return Gc(caller, req, res);
     case Route::kAccounts:
     case Route::kAccount:
     case Route::kAccountSecret:

@@ -104,7 +104,7 @@ class Api {
   Status Artifacts(const std::string& repo, http::Request& req, http::Response& res);
   Status Events(const Caller& caller, http::Request& req, http::Response& res);
   // Garbage collection and the recycle bin (gc_api.cc).
-  Status Gc(http::Request& req, http::Response& res);
+  Status Gc(const Caller& caller, http::Request& req, http::Response& res);
   Status Trash(const Route& route, const Caller& caller, http::Request& req,
                http::Response& res);
   // Without auth: ok when req may change the registry's configuration (docs/arca-api.md).

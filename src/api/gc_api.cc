@@ -11,7 +11,7 @@ namespace arca::api {
 
 using json = nlohmann::json;
 
-Status Api::Gc(http::Request& req, http::Response& res) {
+Status Api::Gc(const Caller& caller, http::Request& req, http::Response& res) {
   if (!collector_) return Status(ErrorCode::kNotFound, "garbage collection is not available", "");
   if (req.method == "GET" || req.method == "HEAD") {
     auto last = collector_->Last();
@@ -24,7 +24,7 @@ Status Api::Gc(http::Request& req, http::Response& res) {
   if (dry != "true" && dry != "false" && dry != "1" && dry != "0") {
     return Status(ErrorCode::kQueryInvalid, "invalid dry_run", "dry_run is true or false");
   }
-  GcReport report = collector_->Run(dry == "true" || dry == "1");
+  GcReport report = collector_->Run(dry == "true" || dry == "1", caller.context);
   if (!report.error.empty()) {
     return Status(ErrorCode::kInternal, "garbage collection stopped", report.error);
   }

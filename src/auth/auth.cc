@@ -75,7 +75,21 @@ bool Auth::PatValid(const Index& index, const std::string& id, const std::string
 
 Auth::Auth(AccountStore& store, KeyRing& keys, AuthOptions options, Clock clock)
     : store_(store), keys_(keys), options_(std::move(options)), clock_(std::move(clock)),
-      caches_(std::make_unique<Caches>()) {}
+      caches_(std::make_unique<Caches>()) {
+  caches_->external = std::make_shared<const std::vector<ExternalIssuer>>(options_.external);
+}
+
+void Auth::SetExternalIssuers(std::vector<ExternalIssuer> issuers) {
+  auto next = std::make_shared<const std::vector<ExternalIssuer>>(std::move(issuers));
+  std::lock_guard lock(caches_->mu);
+  caches_->external = std::move(next);
+  ++caches_->external_generation;
+  std::erase_if(caches_->bearer, [this](const auto& entry) {
+    if (entry.second.principal.kind != Principal::kExternal) return false;
+    caches_->bearer_bytes -= entry.second.token.size();
+    return true;
+  });
+}
 Auth::~Auth() = default;
 
 void Auth::Invalidate() { caches_->stale = true; }
@@ -247,8 +261,12 @@ Result<Principal> Auth::Bearer(std::string_view token) {
   std::string_view key = token.substr(std::min(token.rfind('.') + 1, token.size()));
   if (key.empty() || key.size() > 1024) return Unauthorized("malformed token");
   std::optional<Principal> cached;
+  std::shared_ptr<const std::vector<ExternalIssuer>> external;
+  uint64_t external_generation;
   {
     std::lock_guard lock(caches_->mu);
+    external = caches_->external;
+    external_generation = caches_->external_generation;
     auto it = caches_->bearer.find(key);
     if (it != caches_->bearer.end()) {
       if (now >= it->second.exp) {
@@ -284,9 +302,9 @@ Result<Principal> Auth::Bearer(std::string_view token) {
       }
       p.kind = Principal::kAccount;
     } else {
-      auto ext = std::find_if(options_.external.begin(), options_.external.end(),
+      auto ext = std::find_if(external->begin(), external->end(),
                               [&](const ExternalIssuer& e) { return e.issuer == iss; });
-      if (ext == options_.external.end()) return Unauthorized("token from an unknown issuer");
+      if (ext == external->end()) return Unauthorized("token from an unknown issuer");
       claims = VerifyJws(token, ext->keys);
       if (claims.ok()) {
         Status v = ValidateClaims(*claims, ext->issuer, ext->audience, now);
@@ -309,17 +327,23 @@ Result<Principal> Auth::Bearer(std::string_view token) {
     p.access = AccessFromClaim(c);
     int64_t exp = Seconds(c["exp"]);
     std::lock_guard lock(caches_->mu);
-    while (!caches_->bearer.empty() && (caches_->bearer.size() >= kMaxCacheEntries ||
-                                         caches_->bearer_bytes + token.size() > kMaxBearerBytes)) {
+    // Verified against issuers replaced meanwhile: good for this request, not remembered.
+    bool outdated = p.kind == Principal::kExternal &&
+                    external_generation != caches_->external_generation;
+    while (!outdated && !caches_->bearer.empty() &&
+           (caches_->bearer.size() >= kMaxCacheEntries ||
+            caches_->bearer_bytes + token.size() > kMaxBearerBytes)) {
       // Entries out one by one (no order: tokens are short-lived), not all: an attacker
       // presenting many tokens must not empty everyone else's entries at once.
       caches_->bearer_bytes -= caches_->bearer.begin()->second.token.size();
       caches_->bearer.erase(caches_->bearer.begin());
     }
-    auto [slot, fresh] = caches_->bearer.try_emplace(std::string(key));
-    if (!fresh) caches_->bearer_bytes -= slot->second.token.size();
-    slot->second = {std::string(token), p, exp};
-    caches_->bearer_bytes += token.size();
+    if (!outdated) {
+      auto [slot, fresh] = caches_->bearer.try_emplace(std::string(key));
+      if (!fresh) caches_->bearer_bytes -= slot->second.token.size();
+      slot->second = {std::string(token), p, exp};
+      caches_->bearer_bytes += token.size();
+    }
   }
   if (p.kind == Principal::kAccount) {
     // Checked at every use, not cached: revoking the account, its secret or the personal

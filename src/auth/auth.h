@@ -97,6 +97,10 @@ class Auth {
                             bool with_refresh);
 
   const AuthOptions& options() const { return options_; }
+  // Replaces the trusted external issuers (a changed trusted_issuers file or JWKS): tokens
+  // are checked against the new ones from the next request on, and verified tokens of
+  // external issuers are forgotten, so a key taken out of a JWKS stops working at once.
+  void SetExternalIssuers(std::vector<ExternalIssuer> issuers);
   // Account changes through the API take effect for the next request (the store's Version
   // does it for changes by other processes).
   void Invalidate();

@@ -80,6 +80,10 @@ struct Auth::Caches {
     Principal principal;
     int64_t exp;
   };
+  // The trusted external issuers (SetExternalIssuers replaces them) and how many times they
+  // were replaced: a token verified against an older set is not cached.
+  std::shared_ptr<const std::vector<ExternalIssuer>> external;
+  uint64_t external_generation = 0;
   size_t bearer_bytes = 0;  // of the tokens held, bounded by kMaxBearerBytes
   // By signature; heterogeneous lookup, so a hit allocates nothing.
   struct Hash {

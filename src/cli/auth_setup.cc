@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "auth/account_admin.h"
 #include "auth/password.h"
 #include "types/json_limits.h"
+#include "util/file_stamp.h"
 #include "util/file_util.h"
 
 namespace arca {
@@ -35,7 +37,10 @@ Result<std::string> ReadText(const std::string& path, size_t limit) {
 }
 
 // [{"issuer": "...", "audience": "...", "jwks": "<file>"}], file paths relative to the list.
-Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path) {
+// `files` gets the list's path and the JWKS files it names.
+Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path,
+                                                      std::vector<std::string>* files) {
+  files->assign({path});
   auto text = ReadText(path, 1 << 20);
   if (!text.ok()) return text.status();
   auto doc = ParseJsonBounded(*text, 8);
@@ -56,7 +61,8 @@ Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path) {
       return bad("entry " + std::to_string(i) + " needs issuer, audience and jwks");
     }
     if (issuer.issuer == "arca") return bad("entry " + std::to_string(i) + " uses Arca's own issuer");
-    auto keys_text = ReadText(jwks.starts_with("/") ? jwks : dir + "/" + jwks, 1 << 20);
+    files->push_back(jwks.starts_with("/") ? jwks : dir + "/" + jwks);
+    auto keys_text = ReadText(files->back(), 1 << 20);
     if (!keys_text.ok()) return keys_text.status();
     auto keys = auth::ParseJwks(*keys_text);
     if (!keys.ok()) return bad("entry " + std::to_string(i) + ": " + keys.status().detail());
@@ -65,6 +71,55 @@ Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path) {
   }
   return out;
 }
+
+}  // namespace
+
+IssuerWatch::IssuerWatch(std::string path, auth::Auth& auth, int interval_ms)
+    : path_(std::move(path)), auth_(auth) {
+  // What SetUpAuth has just read is in force: changes from now on count.
+  std::vector<std::string> files;
+  if (ReadIssuers(path_, &files).ok()) files_ = std::move(files);
+  if (files_.empty()) files_ = {path_};
+  stamp_ = FileStamp(files_);
+  thread_ = std::thread([this, interval_ms] {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return stop_; })) {
+      lock.unlock();
+      ReloadIfChanged();
+      lock.lock();
+    }
+  });
+}
+
+IssuerWatch::~IssuerWatch() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool IssuerWatch::ReloadIfChanged() {
+  std::string stamp = FileStamp(files_);
+  if (stamp == stamp_) return false;
+  std::vector<std::string> files;
+  auto issuers = ReadIssuers(path_, &files);
+  // The files read this time (a new JWKS named, say) are watched from now on.
+  if (files.size() > 1 || files_.empty()) files_ = files;
+  stamp_ = FileStamp(files_);
+  if (!issuers.ok()) {
+    std::fprintf(stderr, "arca: trusted_issuers not reloaded, the issuers in force stay: %s (%s)\n",
+                 issuers.status().message().c_str(), issuers.status().detail().c_str());
+    return false;
+  }
+  size_t n = issuers->size();
+  auth_.SetExternalIssuers(std::move(*issuers));
+  std::fprintf(stderr, "arca: trusted_issuers reloaded: %zu issuer(s)\n", n);
+  return true;
+}
+
+namespace {
 
 Status BootstrapAdmin(SqliteAccountStore& store) {
   auto snap = store.Load();
@@ -137,7 +192,8 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
   options.token_ttl = config.token_ttl;
   options.admin_token = config.admin_token;
   if (!config.trusted_issuers.empty()) {
-    auto issuers = ReadIssuers(config.trusted_issuers);
+    std::vector<std::string> files;
+    auto issuers = ReadIssuers(config.trusted_issuers, &files);
     if (!issuers.ok()) return issuers.status();
     options.external = std::move(*issuers);
   }
@@ -162,6 +218,9 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
   };
   setup.auth = std::make_unique<auth::Auth>(*setup.accounts, *setup.keys, std::move(options),
                                             [] { return static_cast<int64_t>(time(nullptr)); });
+  if (!config.trusted_issuers.empty()) {
+    setup.issuers = std::make_unique<IssuerWatch>(config.trusted_issuers, *setup.auth, 1000);
+  }
   return setup;
 }
 

@@ -3,8 +3,12 @@
 // an open registry beyond loopback.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "auth/auth.h"
 #include "config/config.h"
@@ -22,15 +26,37 @@ Result<std::unique_ptr<SqliteAccountStore>> OpenAccounts(const Config& config);
 // auth: none on an address other than loopback needs insecure_open (and is then warned about).
 Status CheckOpenAddress(const Config& config);
 
+// Reads trusted_issuers again, with the JWKS files it names, whenever one of them changes
+// (an identity provider rotating its keys), and hands the result to Auth. A file that does
+// not read or parse is logged once per change and the issuers in force stay.
+class IssuerWatch {
+ public:
+  IssuerWatch(std::string path, auth::Auth& auth, int interval_ms);
+  ~IssuerWatch();  // stops the thread
+  // One check (the thread calls it every interval); true when new issuers took over.
+  bool ReloadIfChanged();
+
+ private:
+  const std::string path_;
+  auth::Auth& auth_;
+  std::vector<std::string> files_;  // the list and its JWKS files, as last read
+  std::string stamp_;               // their FileStamp at the last attempt
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
 struct AuthSetup {
   std::unique_ptr<SqliteAccountStore> accounts;
   std::unique_ptr<auth::KeyRing> keys;
   std::unique_ptr<auth::Auth> auth;
   std::unique_ptr<SqliteAuditStore> audit_store;
-  std::unique_ptr<auth::AuditRecorder> audit;  // declared last: stopped first
+  std::unique_ptr<auth::AuditRecorder> audit;
+  std::unique_ptr<IssuerWatch> issuers;  // with trusted_issuers; declared last: stopped first
 };
 
-// For auth: token: opens the store and key ring, reads trusted_issuers, and on a store with
+// For auth: token: opens the store and key ring, reads (and watches) trusted_issuers, and on a store with
 // no account creates "admin" (password from ARCA_ADMIN_PASSWORD, else generated and printed
 // once on stderr) with admin on "**"; opens the audit stream (<root>/audit.db).
 Result<AuthSetup> SetUpAuth(const Config& config);

@@ -69,7 +69,7 @@ void Collector::Count(GcReport& r, const GcAction& a) {
   }
 }
 
-GcReport Collector::Run(bool dry_run) {
+GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
   std::lock_guard<std::mutex> pass(run_mu_);
   auto t0 = std::chrono::steady_clock::now();
   GcReport report;
@@ -80,6 +80,8 @@ GcReport Collector::Run(bool dry_run) {
   o.blob_grace = settings_.blob_grace;
   o.upload_ttl = settings_.upload_ttl;
   o.referrers = settings_.referrers;
+  o.principal = ctx.principal;
+  o.request_id = ctx.request_id;
   if (dry_run) {
     auto step = meta_.CollectDryRun(o, 100000);
     if (!step.ok()) {

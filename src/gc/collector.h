@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "meta/meta_store.h"
+#include "registry/request_context.h"
 #include "storage/blob_store.h"
 #include "util/keyed_mutex.h"
 
@@ -47,7 +48,8 @@ class Collector {
   Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings);
   ~Collector();  // stops the schedule, waiting for a running pass to finish
 
-  GcReport Run(bool dry_run);
+  // One pass; ctx names who asked for it (an admin's request), for the events it records.
+  GcReport Run(bool dry_run, const RequestContext& ctx = RequestContext::Internal());
   // Runs a pass every settings.interval seconds on a background thread.
   void StartSchedule();
   std::optional<GcReport> Last();

@@ -260,9 +260,11 @@ asio::awaitable<bool> Connection::WriteAll(const char* data, size_t len) {
 }
 
 asio::awaitable<bool> Connection::Handshake() {
+  // Idle (and so reclaimable, under idle_timeout) until the client's first byte; from there
+  // the handshake has header_timeout, as a request's headers do.
+  if (!co_await WaitFor(Transport::Io::kWantRead)) co_return false;
   EnterPhase(Phase::kHeaders,
              SteadyClock::now() + std::chrono::seconds(server_.options.header_timeout_s));
-  if (!co_await WaitFor(Transport::Io::kWantRead)) co_return false;
   unsigned char first = 0;
   ssize_t peeked = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
   if (peeked == 1 && first != kTlsHandshakeRecord) {
@@ -273,7 +275,12 @@ asio::awaitable<bool> Connection::Handshake() {
     co_return false;
   }
   while (true) {
-    Transport::Step step = transport_->Handshake();
+    // The key exchange and the signature cost up to a millisecond or more (RSA): on a
+    // worker, so a flood of handshakes cannot stall the transfers of this event loop.
+    Transport::Step step{Transport::Io::kError};
+    auto one_step = [&] { step = transport_->Handshake(); };
+    co_await OnPool(server_.quick, one_step);
+    if (expired_) co_return false;
     if (step.io == Transport::Io::kDone) co_return true;
     if (step.io != Transport::Io::kWantRead && step.io != Transport::Io::kWantWrite) {
       co_return false;
@@ -350,8 +357,9 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
     }
     if (transport_->secure()) {
       // Encryption needs the bytes in memory (this kernel has no kTLS to do it in sendfile).
-      if (!tls_buffer) tls_buffer = std::make_unique<char[]>(kTlsChunk);
-      ssize_t got = ::pread(fd, tls_buffer.get(), std::min<uint64_t>(left, kTlsChunk), off);
+      const size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, kTlsChunk));
+      if (!tls_buffer) tls_buffer = std::make_unique_for_overwrite<char[]>(chunk);
+      ssize_t got = ::pread(fd, tls_buffer.get(), std::min<uint64_t>(left, chunk), off);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) co_return false;  // an error, or the file is shorter than promised
       if (!co_await WriteAll(tls_buffer.get(), static_cast<size_t>(got))) co_return false;

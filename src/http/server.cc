@@ -74,7 +74,8 @@ void MeetErrorCategories() {
                               asio::error::host_not_found, asio::error::service_not_found,
                               bhttp::error::end_of_stream, beast::error::timeout};
   for (const error_code& ec : codes) {
-    if (ec == asio::error::eof || ec == bhttp::error::end_of_stream) continue;
+    volatile const char* name = ec.category().name();  // a virtual call: the check runs
+    (void)name;
   }
 }
 

@@ -3,13 +3,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+
+#include "util/file_stamp.h"
 
 namespace arca::http {
 namespace {
@@ -118,10 +119,25 @@ class TlsTransport : public Transport {
   Step Write(const char* data, size_t len) override {
     if (broken_) return {Io::kError};
     if (len == 0) return {Io::kDone};
+    int n = static_cast<int>(std::min<size_t>(len, 1u << 30));
+    if (pending_ && (data != pending_data_ || n != pending_len_)) {
+      // A write left waiting was given up (a client too slow for "100 Continue", say):
+      // OpenSSL holds part of it and would take the first bytes of these as the rest. The
+      // stream is beyond repair.
+      broken_ = true;
+      return {Io::kError};
+    }
     ERR_clear_error();
-    int r = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(len, 1u << 30)));
-    if (r > 0) return {Io::kDone, static_cast<size_t>(r)};
-    return Failed(r, /*reading=*/false);
+    int r = SSL_write(ssl_, data, n);
+    if (r > 0) {
+      pending_ = false;
+      return {Io::kDone, static_cast<size_t>(r)};
+    }
+    Step step = Failed(r, /*reading=*/false);
+    pending_ = step.io == Io::kWantRead || step.io == Io::kWantWrite;
+    pending_data_ = data;
+    pending_len_ = n;
+    return step;
   }
 
   bool Buffered() const override { return !broken_ && SSL_pending(ssl_) > 0; }
@@ -152,6 +168,10 @@ class TlsTransport : public Transport {
   }
 
   SSL* ssl_;
+  // A write that wanted the socket: OpenSSL requires the next write to repeat it.
+  bool pending_ = false;
+  const char* pending_data_ = nullptr;
+  int pending_len_ = 0;
   bool established_ = false;
   bool broken_ = false;
   bool closed_ = false;
@@ -172,20 +192,7 @@ TlsContext::~TlsContext() {
   if (ctx_) SSL_CTX_free(ctx_);
 }
 
-std::string TlsContext::Stamp() const {
-  std::string out;
-  for (const std::string* f : {&cert_file_, &key_file_}) {
-    struct stat st {};
-    if (::stat(f->c_str(), &st) != 0) {
-      out += "missing;";
-      continue;
-    }
-    out += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_nsec) + ";";
-  }
-  return out;
-}
+std::string TlsContext::Stamp() const { return FileStamp({cert_file_, key_file_}); }
 
 Status TlsContext::Load() {
   std::string stamp = Stamp();
@@ -246,7 +253,12 @@ std::unique_ptr<Transport> TlsContext::Accept(int fd) {
     return nullptr;
   }
   SSL_set_accept_state(ssl);
-  return std::make_unique<TlsTransport>(fd, ssl);
+  try {
+    return std::make_unique<TlsTransport>(fd, ssl);
+  } catch (const std::bad_alloc&) {
+    SSL_free(ssl);
+    return nullptr;
+  }
 }
 
 }  // namespace arca::http

@@ -6,6 +6,9 @@
 // connections already open keep the one they started with. A pair that fails to load (a
 // key that does not match its certificate, a file half written) is logged and the old one
 // stays in use, so a renewal can be written in any order. Thread-safe.
+//
+// OpenSSL writes to the socket with write(), not send(MSG_NOSIGNAL): the process must ignore
+// SIGPIPE (arca's main does), or a peer that resets kills it.
 #pragma once
 
 #include <condition_variable>

@@ -101,6 +101,9 @@ struct GcOptions {
   int64_t upload_ttl = 86400;
   bool referrers = true;      // collect referrers of subjects deleted for good
   size_t batch = 200;         // objects reviewed per transaction
+  // Who asked for the pass, for the events it records ("" for the schedule and `arca gc`).
+  std::string principal;
+  std::string request_id;
 };
 
 struct GcAction {

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from arca_server import ArcaServer, arca_bin, sanitizer_env
 from authlib import ADMIN_PASSWORD, AuthServer, bearer, jwt_parts, now, public_jwk, sign_es256
+from testkit import wait_until
 
 
 def serve_once(root, *args, env=None):
@@ -144,3 +145,52 @@ def test_auth_none_keeps_todays_behaviour():
         assert requests.get(f"{s.url}/v2/", timeout=30).status_code == 200
         assert requests.get(f"{s.url}/token", timeout=30).status_code == 404
         assert requests.get(f"{s.url}/arca/v1/accounts", timeout=30).status_code == 404
+
+
+def test_trusted_issuers_are_reloaded_when_their_files_change(tmp_path):
+    """An identity provider rotates its keys: the JWKS file is rewritten, and Arca follows
+    without a restart; a broken file keeps the keys in force; a removed key stops at once
+    (cached verifications of it included)."""
+    import hashlib
+    old_key, new_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public_jwk(old_key, "k-old")]}))
+    (tmp_path / "issuers.json").write_text(json.dumps(
+        [{"issuer": "https://idp.example", "audience": "arca-prod", "jwks": "jwks.json"}]))
+    with AuthServer(extra_args=["--trusted-issuers", str(tmp_path / "issuers.json")]) as s:
+        admin = s.token(["repository:rot/app:pull,push"], auth=("admin", ADMIN_PASSWORD))
+        data = b"rotated"
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        r = requests.post(f"{s.url}/v2/rot/app/blobs/uploads/?digest={digest}", data=data,
+                          headers=bearer(admin), timeout=30)
+        assert r.status_code == 201
+        t = now()
+        claims = {"iss": "https://idp.example", "aud": "arca-prod", "sub": "ci@example",
+                  "iat": t, "nbf": t, "exp": t + 300,
+                  "access": [{"type": "repository", "name": "rot/app", "actions": ["pull"]}]}
+        by_old = sign_es256(old_key, {"alg": "ES256", "typ": "JWT", "kid": "k-old"}, claims)
+        by_new = sign_es256(new_key, {"alg": "ES256", "typ": "JWT", "kid": "k-new"}, claims)
+
+        def status(tok):
+            return requests.get(f"{s.url}/v2/rot/app/blobs/{digest}", headers=bearer(tok),
+                                timeout=30).status_code
+        assert status(by_old) == 200  # and now cached as verified
+        assert status(by_new) == 401
+
+        def log():
+            return open(s.log_path, encoding="utf-8", errors="replace").read()
+        # the provider publishes both keys during its rotation
+        jwks.write_text(json.dumps({"keys": [public_jwk(old_key, "k-old"),
+                                             public_jwk(new_key, "k-new")]}))
+        wait_until(lambda: status(by_new) == 200, 15, what="the new key to be trusted")
+        assert status(by_old) == 200
+        # a half-written file is not taken: both keys stay
+        jwks.write_text('{"keys": [')
+        wait_until(lambda: "trusted_issuers not reloaded" in log(), 15,
+                   what="the broken JWKS to be reported")
+        assert status(by_old) == 200 and status(by_new) == 200
+        # then the old key is withdrawn: its token stops at once, though it was cached
+        jwks.write_text(json.dumps({"keys": [public_jwk(new_key, "k-new")]}))
+        wait_until(lambda: status(by_old) == 401, 15, what="the withdrawn key to be refused")
+        assert status(by_new) == 200
+        assert log().count("trusted_issuers reloaded") == 2

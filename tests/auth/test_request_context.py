@@ -58,3 +58,45 @@ def test_registry_events_name_the_principal_and_request(tmp_path):
         assert [(e["principal"], e["requestId"]) for e in warned][-1] == \
             ("user:ctx-alice", r.headers["X-Request-Id"])
         assert len({e["requestId"] for e in warned}) == 2
+
+
+def push_warned_image(reg, repo, tag):
+    cfg = b'{"architecture":"amd64","os":"linux"}'
+    layer = os.urandom(100)
+    reg.push_blob(repo, cfg)
+    reg.push_blob(repo, layer)
+    body = image_manifest(descriptor("application/vnd.oci.image.config.v1+json", cfg),
+                          [descriptor("application/vnd.oci.image.layer.v1.tar", layer)])
+    r = reg.put(f"/v2/{repo}/manifests/{tag}", data=body, headers={"Content-Type": OCI_MANIFEST})
+    assert r.status_code == 201, r.text
+    return r
+
+
+def test_gc_asked_for_by_an_admin_names_the_admin(tmp_path):
+    with AuthServer(extra_args=["--gc-retention", "0", "--gc-interval", "0"]) as srv:
+        tok = srv.token(["repository:ctx/gone:pull,push,delete"], auth=("admin", ADMIN_PASSWORD))
+        reg = Registry(srv.url, token=tok)
+        digest = push_warned_image(reg, "ctx/gone", "v1").headers["Docker-Content-Digest"]
+        assert reg.delete(f"/v2/ctx/gone/manifests/{digest}").status_code == 202
+        r = requests.post(srv.url + "/arca/v1/admin/gc", auth=("admin", ADMIN_PASSWORD), timeout=60)
+        assert r.status_code == 200, r.text
+        gc_request = r.headers["X-Request-Id"]
+        events = requests.get(srv.url + "/arca/v1/events", auth=("admin", ADMIN_PASSWORD),
+                              timeout=30).json()["events"]
+        gone = [e for e in events if e["kind"] == "gc.delete" and e["digest"] == digest]
+        assert len(gone) == 1, events
+        assert gone[0]["principal"] == "user:admin" and gone[0]["requestId"] == gc_request
+
+
+def test_without_auth_events_name_no_one(tmp_path):
+    from arca_server import ArcaServer
+    root = str(tmp_path / "root")
+    os.makedirs(root)
+    with open(os.path.join(root, "policy.yaml"), "w") as f:
+        f.write(WARN_POLICY)
+    with ArcaServer(root=root) as srv:
+        r = push_warned_image(Registry(srv.url), "ctx/open", "v1")
+        events = requests.get(srv.url + "/arca/v1/events", timeout=30).json()["events"]
+        warned = [e for e in events if e["kind"] == "policy.warn"]
+        assert len(warned) == 1 and warned[0]["principal"] == ""
+        assert warned[0]["requestId"] == r.headers["X-Request-Id"]

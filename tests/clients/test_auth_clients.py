@@ -231,3 +231,5 @@ def test_clients_without_the_ca_are_refused(srv, fresh, tool, tmp_path):
     bad = run(oras, "login", "--plain-http", "-u", USER[0], "--password-stdin", srv.addr,
               input=USER[1], check=False)
     assert bad.returncode != 0
+    assert "serves HTTPS" in bad.stdout + bad.stderr or "400" in bad.stdout + bad.stderr, \
+        bad.stdout + bad.stderr

@@ -35,9 +35,10 @@ struct Pass {
     // Followers of /arca/v1/events learn what left the registry and why, in the same
     // transaction as the deletion.
     ARCA_PREPARE(e, c,
-                 "INSERT INTO events(time, kind, repository, digest, message) "
-                 "VALUES(?, 'gc.delete', ?, ?, ?)");
-    return e.Bind(1, o.now).Bind(2, a.repository).Bind(3, a.digest).Bind(4, a.reason).Exec();
+                 "INSERT INTO events(time, kind, repository, digest, message, principal, "
+                 "request_id) VALUES(?, 'gc.delete', ?, ?, ?, ?, ?)");
+    return e.Bind(1, o.now).Bind(2, a.repository).Bind(3, a.digest).Bind(4, a.reason)
+        .Bind(5, o.principal).Bind(6, o.request_id).Exec();
   }
 };
 

@@ -10,7 +10,7 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev 
   nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev python3 python3-pytest
   python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
-  json-schema-test-suite strace python3-cryptography)
+  json-schema-test-suite strace python3-cryptography containerd)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

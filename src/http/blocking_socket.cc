@@ -21,6 +21,11 @@ bool BlockingSocket::Wait(short events) {
   }
 }
 
+BlockingSocket::Outcome BlockingSocket::Await(Transport::Io want) {
+  if (Wait(want == Transport::Io::kWantRead ? POLLIN : POLLOUT)) return Outcome::kOk;
+  return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
+}
+
 BlockingSocket::Outcome BlockingSocket::Recv(char* buf, size_t len, size_t* n) {
   while (true) {
     Transport::Step step = transport_.Read(buf, len);
@@ -33,9 +38,7 @@ BlockingSocket::Outcome BlockingSocket::Recv(char* buf, size_t len, size_t* n) {
       case Transport::Io::kError: return Outcome::kError;
       case Transport::Io::kWantRead:
       case Transport::Io::kWantWrite:
-        if (!Wait(step.io == Transport::Io::kWantRead ? POLLIN : POLLOUT)) {
-          return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
-        }
+        if (Outcome o = Await(step.io); o != Outcome::kOk) return o;
         break;
     }
   }
@@ -54,9 +57,7 @@ BlockingSocket::Outcome BlockingSocket::SendAll(const char* data, size_t len) {
       case Transport::Io::kError: return Outcome::kError;
       case Transport::Io::kWantRead:
       case Transport::Io::kWantWrite:
-        if (!Wait(step.io == Transport::Io::kWantRead ? POLLIN : POLLOUT)) {
-          return guard_.failed() ? Outcome::kTooSlow : Outcome::kError;
-        }
+        if (Outcome o = Await(step.io); o != Outcome::kOk) return o;
         break;
     }
   }

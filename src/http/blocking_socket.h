@@ -27,6 +27,9 @@ class BlockingSocket {
  private:
   // Waits for `events`; false when the guard gives up.
   bool Wait(short events);
+  // Waits for what the transport asked (kWantRead or kWantWrite): kOk to try again, else
+  // why not.
+  Outcome Await(Transport::Io want);
 
   Transport& transport_;
   TransferGuard& guard_;

@@ -355,28 +355,24 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
         if (expired_) co_return false;
       }
     }
+    ssize_t n;
     if (transport_->secure()) {
       // Encryption needs the bytes in memory (this kernel has no kTLS to do it in sendfile).
       const size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, kTlsChunk));
       if (!tls_buffer) tls_buffer = std::make_unique_for_overwrite<char[]>(chunk);
-      ssize_t got = ::pread(fd, tls_buffer.get(), std::min<uint64_t>(left, chunk), off);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) co_return false;  // an error, or the file is shorter than promised
-      if (!co_await WriteAll(tls_buffer.get(), static_cast<size_t>(got))) co_return false;
-      off += got;
-      sent += static_cast<uint64_t>(got);
-      left -= static_cast<uint64_t>(got);
-      if ((since_yield += static_cast<uint64_t>(got)) >= kSendSection && left > 0) {
-        since_yield = 0;
-        section_start = true;
-        co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-        if (expired_) co_return false;
+      n = ::pread(fd, tls_buffer.get(), std::min<uint64_t>(left, chunk), off);
+      if (n > 0) {
+        // WriteAll counts the bytes for the transfer guard.
+        if (!co_await WriteAll(tls_buffer.get(), static_cast<size_t>(n))) co_return false;
+        off += n;
+      } else if (n < 0 && errno != EINTR) {
+        co_return false;
       }
-      continue;
+    } else {
+      n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, kSendChunk));
+      if (n > 0) guard_.Bytes(static_cast<uint64_t>(n));
     }
-    ssize_t n = ::sendfile(socket_.native_handle(), fd, &off, std::min<uint64_t>(left, kSendChunk));
     if (n > 0) {
-      guard_.Bytes(static_cast<uint64_t>(n));
       sent += static_cast<uint64_t>(n);
       left -= static_cast<uint64_t>(n);
       // A fast client must not keep the other connections of this loop waiting.

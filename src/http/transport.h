@@ -3,6 +3,12 @@
 // event loop (with async waits) and a worker thread (with poll) drive the same transport.
 // Only one thread uses a transport at a time: the connection hands it between its lane and
 // a worker, and the hand-off (a queue under a mutex) orders their accesses.
+//
+// Why not asio::ssl::stream: it is driven either by async operations or by blocking ones on a
+// blocking socket, while a connection here is both, in turn (the event loop waits for
+// headers and sends files; a worker reads the body with poll-bounded waits). TlsTransport
+// drives the same OpenSSL that asio::ssl wraps, one non-blocking call at a time, and each
+// side waits for the socket in its own way (async_wait or poll).
 #pragma once
 
 #include <cstddef>

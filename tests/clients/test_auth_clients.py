@@ -11,25 +11,16 @@ import re
 
 import pytest
 
-from authlib import ADMIN_PASSWORD, AuthServer
+from authlib import ADMIN_PASSWORD, TEAM_OTHER, TEAM_READER, TEAM_USER, team_server
 from client_helpers import require_tool
 from client_runner import Runner
-from tlslib import ServerTls
 
-USER = ("alice", "alice-password")
-READER = ("reader", "reader-password")
-OTHER = ("bob", "bob-password")
+USER, READER, OTHER = TEAM_USER, TEAM_READER, TEAM_OTHER
 
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    with AuthServer(tls=ServerTls(str(tmp_path_factory.mktemp("pki")))) as s:
-        s.add_user(*USER)
-        s.grant("user:alice", "team-a/**", "push")
-        s.add_user(*READER)
-        s.grant("user:reader", "team-a/**", "pull")
-        s.add_user(*OTHER)
-        s.grant("user:bob", "team-b/**", "push")
+    with team_server(str(tmp_path_factory.mktemp("pki"))) as s:
         s.robot = ("ci-a", s.add_robot("ci-a"))
         s.grant("robot:ci-a", "team-a/**", "push")
         s.grant("anonymous", "public/**", "pull")

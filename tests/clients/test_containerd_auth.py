@@ -13,26 +13,17 @@ import subprocess
 import pytest
 import requests
 
-from authlib import AuthServer
+from authlib import TEAM_OTHER, TEAM_READER, TEAM_USER, team_server
 from client_helpers import require_tool
 from client_runner import Runner
 from testkit import hang_guard, wait_until
-from tlslib import ServerTls
 
-USER = ("cd-alice", "alice-password")
-READER = ("cd-reader", "reader-password")
-OTHER = ("cd-bob", "bob-password")
+USER, READER, OTHER = TEAM_USER, TEAM_READER, TEAM_OTHER
 
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    with AuthServer(tls=ServerTls(str(tmp_path_factory.mktemp("pki")))) as s:
-        s.add_user(*USER)
-        s.grant(f"user:{USER[0]}", "ctd-a/**", "push")
-        s.add_user(*READER)
-        s.grant(f"user:{READER[0]}", "ctd-a/**", "pull")
-        s.add_user(*OTHER)
-        s.grant(f"user:{OTHER[0]}", "ctd-b/**", "push")
+    with team_server(str(tmp_path_factory.mktemp("pki"))) as s:
         s.grant("anonymous", "ctd-public/**", "pull")
         yield s
 
@@ -104,10 +95,10 @@ def ctr(containerd, srv, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pushed(srv, layout, tmp_path_factory):
-    """team ctd-a's image (amd64) and a public one, pushed by skopeo."""
+    """team A's image (amd64) and a public one, pushed by skopeo."""
     require_tool("skopeo")
     run = Runner(str(tmp_path_factory.mktemp("skopeo-env")))
-    for dest, creds in ((f"{srv.addr}/ctd-a/app:v1", USER),
+    for dest, creds in ((f"{srv.addr}/team-a/app:v1", USER),
                         (f"{srv.addr}/ctd-public/app:v1", ("admin", "admin-password-for-tests"))):
         run("skopeo", "copy", "--dest-cert-dir", srv.tls.cert_dir, "--dest-creds",
             ":".join(creds), "--preserve-digests", f"oci:{layout.path}:amd64", f"docker://{dest}")
@@ -139,7 +130,7 @@ def refused(proc):
 
 
 def test_containerd_pulls_with_the_oauth2_post_form(srv, ctr, pushed):
-    ref = f"{srv.addr}/ctd-a/app:v1"
+    ref = f"{srv.addr}/team-a/app:v1"
     posts_before, _ = token_posts(srv)
     ctr("content", "fetch", *ctr.tls, "--user", ":".join(READER), ref)
     # the image's manifest, config and layers are in containerd's store now
@@ -152,27 +143,27 @@ def test_containerd_pulls_with_the_oauth2_post_form(srv, ctr, pushed):
 
 
 def test_containerd_push_needs_push(srv, ctr, pushed):
-    src = f"{srv.addr}/ctd-a/app:v1"
+    src = f"{srv.addr}/team-a/app:v1"
     ctr("content", "fetch", *ctr.tls, "--user", ":".join(USER), src)
     # the fetch recorded the image: tag it for the pushes below
     assert src in ctr("images", "ls", "-q").stdout.split()
-    ctr("images", "tag", "--force", src, f"{srv.addr}/ctd-a/app:copy")
-    ctr("images", "tag", "--force", src, f"{srv.addr}/ctd-b/app:copy")
+    ctr("images", "tag", "--force", src, f"{srv.addr}/team-a/app:copy")
+    ctr("images", "tag", "--force", src, f"{srv.addr}/team-b/app:copy")
     # the reader may pull but not push
     refused(ctr("images", "push", *ctr.tls, "--user", ":".join(READER),
-                f"{srv.addr}/ctd-a/app:copy", check=False))
+                f"{srv.addr}/team-a/app:copy", check=False))
     # bob may push to team B, not to team A
     refused(ctr("images", "push", *ctr.tls, "--user", ":".join(OTHER),
-                f"{srv.addr}/ctd-a/app:copy", check=False))
-    ctr("images", "push", *ctr.tls, "--user", ":".join(OTHER), f"{srv.addr}/ctd-b/app:copy")
+                f"{srv.addr}/team-a/app:copy", check=False))
+    ctr("images", "push", *ctr.tls, "--user", ":".join(OTHER), f"{srv.addr}/team-b/app:copy")
     # alice pushes to team A; the copy is the same manifest
-    ctr("images", "push", *ctr.tls, "--user", ":".join(USER), f"{srv.addr}/ctd-a/app:copy")
-    tok = srv.token(["repository:ctd-a/app:pull"], auth=USER)
-    r = requests.head(f"{srv.url}/v2/ctd-a/app/manifests/copy", verify=srv.verify, timeout=30,
+    ctr("images", "push", *ctr.tls, "--user", ":".join(USER), f"{srv.addr}/team-a/app:copy")
+    tok = srv.token(["repository:team-a/app:pull"], auth=USER)
+    r = requests.head(f"{srv.url}/v2/team-a/app/manifests/copy", verify=srv.verify, timeout=30,
                       headers={"Authorization": f"Bearer {tok}",
                                "Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert r.status_code == 200
-    r1 = requests.head(f"{srv.url}/v2/ctd-a/app/manifests/v1", verify=srv.verify, timeout=30,
+    r1 = requests.head(f"{srv.url}/v2/team-a/app/manifests/v1", verify=srv.verify, timeout=30,
                        headers={"Authorization": f"Bearer {tok}",
                                 "Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert r.headers["Docker-Content-Digest"] == r1.headers["Docker-Content-Digest"]
@@ -181,17 +172,17 @@ def test_containerd_push_needs_push(srv, ctr, pushed):
 def test_containerd_anonymous_and_other_teams(srv, ctr, pushed):
     # anonymous: the public repository yes, team A no
     ctr("content", "fetch", *ctr.tls, f"{srv.addr}/ctd-public/app:v1", namespace="anon")
-    refused(ctr("content", "fetch", *ctr.tls, f"{srv.addr}/ctd-a/app:v1", check=False,
+    refused(ctr("content", "fetch", *ctr.tls, f"{srv.addr}/team-a/app:v1", check=False,
                 namespace="anon"))
     # bob sees nothing of team A (the answer is the same as for a repository that is not there)
     refused(ctr("content", "fetch", *ctr.tls, "--user", ":".join(OTHER),
-                f"{srv.addr}/ctd-a/app:v1", check=False, namespace="bob"))
+                f"{srv.addr}/team-a/app:v1", check=False, namespace="bob"))
     # a wrong password is refused
     refused(ctr("content", "fetch", *ctr.tls, "--user", f"{USER[0]}:wrong",
-                f"{srv.addr}/ctd-a/app:v1", check=False, namespace="wrong"))
+                f"{srv.addr}/team-a/app:v1", check=False, namespace="wrong"))
 
 
 def test_containerd_verifies_the_certificate(srv, ctr, pushed):
     bad = ctr("content", "fetch", *ctr.no_ca, "--user", ":".join(READER),
-              f"{srv.addr}/ctd-a/app:v1", check=False, namespace="noca")
+              f"{srv.addr}/team-a/app:v1", check=False, namespace="noca")
     assert bad.returncode != 0 and "certificate" in (bad.stdout + bad.stderr).lower(), bad.stderr

@@ -20,14 +20,11 @@ import re
 import pytest
 import requests
 
-from authlib import AuthServer, bearer
+from authlib import TEAM_OTHER, TEAM_READER, TEAM_USER, bearer, team_server
 from client_helpers import require_tool
 from client_runner import Runner
-from tlslib import ServerTls
 
-USER = ("alice", "alice-password")
-READER = ("reader", "reader-password")
-OTHER = ("bob", "bob-password")
+USER, READER, OTHER = TEAM_USER, TEAM_READER, TEAM_OTHER
 
 COSIGN_SIG_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -37,13 +34,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    with AuthServer(tls=ServerTls(str(tmp_path_factory.mktemp("pki")))) as s:
-        s.add_user(*USER)
-        s.grant("user:alice", "team-a/**", "push")
-        s.add_user(*READER)
-        s.grant("user:reader", "team-a/**", "pull")
-        s.add_user(*OTHER)
-        s.grant("user:bob", "team-b/**", "push")
+    with team_server(str(tmp_path_factory.mktemp("pki"))) as s:
         yield s
 
 

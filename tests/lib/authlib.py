@@ -2,6 +2,7 @@
 accounts and grants made through the admin API, tokens from /token, and JWTs the test signs
 itself (python3-cryptography) to attack the verifier or to play an external issuer."""
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -96,6 +97,27 @@ class AuthServer(ArcaServer):
 
     def granted(self, token):
         return jwt_parts(token)[1]["access"]
+
+
+# The teams of the real-client suites (tests/clients): alice pushes to team-a, reader pulls
+# from it, bob pushes to team-b.
+TEAM_USER = ("alice", "alice-password")
+TEAM_READER = ("reader", "reader-password")
+TEAM_OTHER = ("bob", "bob-password")
+
+
+@contextlib.contextmanager
+def team_server(pki_dir, **kw):
+    """An AuthServer over HTTPS (a CA made in pki_dir, tlslib) with the three team accounts."""
+    from tlslib import ServerTls
+    with AuthServer(tls=ServerTls(pki_dir), **kw) as s:
+        s.add_user(*TEAM_USER)
+        s.grant(f"user:{TEAM_USER[0]}", "team-a/**", "push")
+        s.add_user(*TEAM_READER)
+        s.grant(f"user:{TEAM_READER[0]}", "team-a/**", "pull")
+        s.add_user(*TEAM_OTHER)
+        s.grant(f"user:{TEAM_OTHER[0]}", "team-b/**", "push")
+        yield s
 
 
 def bearer(token):

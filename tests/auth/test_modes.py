@@ -104,23 +104,42 @@ def test_htpasswd_import(tmp_path):
         assert p.returncode != 0 and "line 1" in p.stderr and "$apr1$abc" not in p.stderr
 
 
-def test_trusted_external_issuer(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [public_jwk(key, "ext-1")]}))
+def external_issuer_files(tmp_path, keys):
+    """jwks.json with keys ({kid: private key}) and issuers.json trusting it for
+    https://idp.example / arca-prod; returns the jwks path and the server's arguments."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public_jwk(k, kid) for kid, k in keys.items()]}))
     (tmp_path / "issuers.json").write_text(json.dumps(
         [{"issuer": "https://idp.example", "audience": "arca-prod", "jwks": "jwks.json"}]))
-    with AuthServer(extra_args=["--trusted-issuers", str(tmp_path / "issuers.json")]) as s:
-        admin = s.token(["repository:ext/app:pull,push"], auth=("admin", ADMIN_PASSWORD))
+    return jwks, ["--trusted-issuers", str(tmp_path / "issuers.json")]
+
+
+def push_as_admin(s, repo, data):
+    """Pushes data as a blob of repo with the admin's token; returns its digest."""
+    import hashlib
+    admin = s.token([f"repository:{repo}:pull,push"], auth=("admin", ADMIN_PASSWORD))
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    r = requests.post(f"{s.url}/v2/{repo}/blobs/uploads/?digest={digest}", data=data,
+                      headers=bearer(admin), timeout=30)
+    assert r.status_code == 201
+    return digest
+
+
+def external_claims(repo, lifetime):
+    t = now()
+    return {"iss": "https://idp.example", "aud": "arca-prod", "sub": "ci@example",
+            "iat": t, "nbf": t, "exp": t + lifetime,
+            "access": [{"type": "repository", "name": repo, "actions": ["pull"]}]}
+
+
+def test_trusted_external_issuer(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    _, args = external_issuer_files(tmp_path, {"ext-1": key})
+    with AuthServer(extra_args=args) as s:
         data = b"external"
-        import hashlib
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        r = requests.post(f"{s.url}/v2/ext/app/blobs/uploads/?digest={digest}", data=data,
-                          headers=bearer(admin), timeout=30)
-        assert r.status_code == 201
-        t = now()
-        claims = {"iss": "https://idp.example", "aud": "arca-prod", "sub": "ci@example",
-                  "iat": t, "nbf": t, "exp": t + 60,
-                  "access": [{"type": "repository", "name": "ext/app", "actions": ["pull"]}]}
+        digest = push_as_admin(s, "ext/app", data)
+        claims = external_claims("ext/app", 60)
+        t = claims["iat"]
         hdr = {"alg": "ES256", "typ": "JWT", "kid": "ext-1"}
         good = sign_es256(key, hdr, claims)
         r = requests.get(f"{s.url}/v2/ext/app/blobs/{digest}", headers=bearer(good), timeout=30)
@@ -151,23 +170,11 @@ def test_trusted_issuers_are_reloaded_when_their_files_change(tmp_path):
     """An identity provider rotates its keys: the JWKS file is rewritten, and Arca follows
     without a restart; a broken file keeps the keys in force; a removed key stops at once
     (cached verifications of it included)."""
-    import hashlib
     old_key, new_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [public_jwk(old_key, "k-old")]}))
-    (tmp_path / "issuers.json").write_text(json.dumps(
-        [{"issuer": "https://idp.example", "audience": "arca-prod", "jwks": "jwks.json"}]))
-    with AuthServer(extra_args=["--trusted-issuers", str(tmp_path / "issuers.json")]) as s:
-        admin = s.token(["repository:rot/app:pull,push"], auth=("admin", ADMIN_PASSWORD))
-        data = b"rotated"
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        r = requests.post(f"{s.url}/v2/rot/app/blobs/uploads/?digest={digest}", data=data,
-                          headers=bearer(admin), timeout=30)
-        assert r.status_code == 201
-        t = now()
-        claims = {"iss": "https://idp.example", "aud": "arca-prod", "sub": "ci@example",
-                  "iat": t, "nbf": t, "exp": t + 300,
-                  "access": [{"type": "repository", "name": "rot/app", "actions": ["pull"]}]}
+    jwks, args = external_issuer_files(tmp_path, {"k-old": old_key})
+    with AuthServer(extra_args=args) as s:
+        digest = push_as_admin(s, "rot/app", b"rotated")
+        claims = external_claims("rot/app", 300)
         by_old = sign_es256(old_key, {"alg": "ES256", "typ": "JWT", "kid": "k-old"}, claims)
         by_new = sign_es256(new_key, {"alg": "ES256", "typ": "JWT", "kid": "k-new"}, claims)
 

@@ -15,12 +15,16 @@ rules:
 """
 
 
-def test_registry_events_name_the_principal_and_request(tmp_path):
+def root_with_warn_policy(tmp_path):
     root = str(tmp_path / "root")
     os.makedirs(root)
     with open(os.path.join(root, "policy.yaml"), "w") as f:
         f.write(WARN_POLICY)
-    with AuthServer(root=root) as srv:
+    return root
+
+
+def test_registry_events_name_the_principal_and_request(tmp_path):
+    with AuthServer(root=root_with_warn_policy(tmp_path)) as srv:
         srv.add_user("ctx-alice", "alice-password")
         srv.grant("user:ctx-alice", "ctx/**", "push")
         tok = srv.token(["repository:ctx/app:pull,push"], auth=("ctx-alice", "alice-password"))
@@ -85,11 +89,7 @@ def test_gc_asked_for_by_an_admin_names_the_admin(tmp_path):
 
 def test_without_auth_events_name_no_one(tmp_path):
     from arca_server import ArcaServer
-    root = str(tmp_path / "root")
-    os.makedirs(root)
-    with open(os.path.join(root, "policy.yaml"), "w") as f:
-        f.write(WARN_POLICY)
-    with ArcaServer(root=root) as srv:
+    with ArcaServer(root=root_with_warn_policy(tmp_path)) as srv:
         r = push_warned_image(Registry(srv.url), "ctx/open", "v1")
         events = requests.get(srv.url + "/arca/v1/events", timeout=30).json()["events"]
         warned = [e for e in events if e["kind"] == "policy.warn"]

@@ -315,6 +315,15 @@ asio::awaitable<error_code> Connection::ReadHeader(beast::flat_buffer& buf, Pars
                                                       : error_code(bhttp::error::end_of_stream);
       case Transport::Io::kWantRead:
       case Transport::Io::kWantWrite:
+        if (step.io == Transport::Io::kWantRead && buf.size() == 0 && !parser.got_some()) {
+          // A TLS record that carried no request (a KeyUpdate, say): still idle, under the
+          // idle deadline it had, until a request's first byte comes.
+          EnterPhase(Phase::kIdle, idle_deadline_);
+          if (!co_await WaitFor(step.io)) co_return bhttp::error::end_of_stream;
+          EnterPhase(Phase::kHeaders, SteadyClock::now() +
+                                          std::chrono::seconds(server_.options.header_timeout_s));
+          break;
+        }
         if (!co_await WaitFor(step.io)) co_return asio::error::operation_aborted;
         break;
       case Transport::Io::kError: co_return asio::error::connection_reset;
@@ -425,12 +434,14 @@ asio::awaitable<void> Connection::Run() {
   lane_.idle.fetch_add(1);  // a new connection starts idle
   idle_since_ = SteadyClock::now();
   deadline_ = idle_since_ + std::chrono::seconds(opt.idle_timeout_s);
+  idle_deadline_ = deadline_;
   if (transport_->secure() && !co_await Handshake()) co_return;
   while (!server_.stopping.load(std::memory_order_relaxed)) {
     if (buf.size() == 0) {
       if (buf.capacity() > 16384) buf.shrink_to_fit();  // idle connections stay small
       if (phase_ != Phase::kIdle) {
-        EnterPhase(Phase::kIdle, SteadyClock::now() + std::chrono::seconds(opt.idle_timeout_s));
+        idle_deadline_ = SteadyClock::now() + std::chrono::seconds(opt.idle_timeout_s);
+        EnterPhase(Phase::kIdle, idle_deadline_);
       }
       if (!transport_->Buffered()) {
         co_await socket_.async_wait(tcp::socket::wait_read,
@@ -444,7 +455,7 @@ asio::awaitable<void> Connection::Run() {
     EnterPhase(Phase::kHeaders, SteadyClock::now() + std::chrono::seconds(opt.header_timeout_s));
     ec = co_await ReadHeader(buf, parser);
     if (ec) {
-      if (expired_ && !server_.stopping.load()) {
+      if (expired_ && phase_ != Phase::kIdle && !server_.stopping.load()) {
         SendErrorNow(408, "UNSUPPORTED", "request headers not received in time");
       } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
         SendErrorNow(431, "SIZE_INVALID", "request header fields too large");

@@ -135,6 +135,7 @@ class Connection {
   std::list<Connection*>::iterator self_;
   Phase phase_ = Phase::kIdle;
   SteadyClock::time_point deadline_;
+  SteadyClock::time_point idle_deadline_;  // when the current idle spell ends
   SteadyClock::time_point idle_since_;
   TransferGuard guard_;
   const char* expired_ = nullptr;  // why the sweeper ended the current phase

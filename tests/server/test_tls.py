@@ -408,3 +408,32 @@ def test_a_reader_that_stops_is_cut_during_a_tls_send(tmp_path, tls):
         assert got < len(data), got
         sock.close()
         assert requests.get(s.url + "/v2/", verify=s.verify, timeout=30).status_code == 200
+
+
+def test_a_key_update_on_an_idle_connection_keeps_it_idle(srv):
+    """A TLS 1.3 KeyUpdate carries no request: the connection stays idle under idle_timeout
+    (5 s here) rather than waiting for headers under header_timeout (3 s) and getting a 408.
+    openssl s_client sends one when given the line "k" (interactive mode: neither -quiet nor
+    -ign_eof, so stdin stays open until the end)."""
+    import subprocess
+    p = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{srv.port}", "-servername", "localhost",
+         "-CAfile", srv.tls.ca_path, "-verify_return_error", "-tls1_3", "-crlf"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(b"GET /v2/ HTTP/1.1\nHost: localhost\n\n")
+        p.stdin.flush()
+        time.sleep(1)
+        p.stdin.write(b"k\n")  # KEYUPDATE, not sent as data
+        p.stdin.flush()
+        time.sleep(4)  # past header_timeout, within idle_timeout
+        p.stdin.write(b"GET /v2/ HTTP/1.1\nHost: localhost\n\n")
+        p.stdin.flush()
+        time.sleep(1)
+        out, err = p.communicate(timeout=hang_guard(30))  # closes stdin: s_client ends
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert b"KEYUPDATE" in err + out, err[-2000:]
+    assert out.count(b"HTTP/1.1 200 OK") == 2, out[-2000:]
+    assert b"408" not in out

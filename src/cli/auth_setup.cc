@@ -74,11 +74,10 @@ Result<std::vector<auth::ExternalIssuer>> ReadIssuers(const std::string& path,
 
 }  // namespace
 
-IssuerWatch::IssuerWatch(std::string path, auth::Auth& auth, int interval_ms)
-    : path_(std::move(path)), auth_(auth) {
-  // What SetUpAuth has just read is in force: changes from now on count.
-  std::vector<std::string> files;
-  if (ReadIssuers(path_, &files).ok()) files_ = std::move(files);
+IssuerWatch::IssuerWatch(std::string path, std::vector<std::string> files, auth::Auth& auth,
+                         int interval_ms)
+    : path_(std::move(path)), auth_(auth), files_(std::move(files)) {
+  // What was read last is in force: changes from now on count.
   if (files_.empty()) files_ = {path_};
   stamp_ = FileStamp(files_);
   thread_ = std::thread([this, interval_ms] {
@@ -191,9 +190,9 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
   options.service = config.auth_service;
   options.token_ttl = config.token_ttl;
   options.admin_token = config.admin_token;
+  std::vector<std::string> issuer_files;
   if (!config.trusted_issuers.empty()) {
-    std::vector<std::string> files;
-    auto issuers = ReadIssuers(config.trusted_issuers, &files);
+    auto issuers = ReadIssuers(config.trusted_issuers, &issuer_files);
     if (!issuers.ok()) return issuers.status();
     options.external = std::move(*issuers);
   }
@@ -219,7 +218,8 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
   setup.auth = std::make_unique<auth::Auth>(*setup.accounts, *setup.keys, std::move(options),
                                             [] { return static_cast<int64_t>(time(nullptr)); });
   if (!config.trusted_issuers.empty()) {
-    setup.issuers = std::make_unique<IssuerWatch>(config.trusted_issuers, *setup.auth, 1000);
+    setup.issuers = std::make_unique<IssuerWatch>(config.trusted_issuers,
+                                                  std::move(issuer_files), *setup.auth, 1000);
   }
   return setup;
 }

@@ -31,7 +31,9 @@ Status CheckOpenAddress(const Config& config);
 // not read or parse is logged once per change and the issuers in force stay.
 class IssuerWatch {
  public:
-  IssuerWatch(std::string path, auth::Auth& auth, int interval_ms);
+  // `files`: the list and the JWKS files it named when it was last read (ReadIssuers).
+  IssuerWatch(std::string path, std::vector<std::string> files, auth::Auth& auth,
+              int interval_ms);
   ~IssuerWatch();  // stops the thread
   // One check (the thread calls it every interval); true when new issuers took over.
   bool ReloadIfChanged();

@@ -24,8 +24,10 @@ class Hasher {
   std::string HexDigest() const;
   DigestAlgorithm algorithm() const { return algorithm_; }
 
-  // An opaque snapshot of the running state; Restore returns nullopt for a snapshot that is
-  // not one of ours (wrong size or algorithm), never a hasher in an undefined state.
+  // A snapshot of the running state as portable, versioned text (sha.cc gives its form): the
+  // same on every build, machine and byte order, so that any replica can resume an upload.
+  // Restore returns nullopt for a snapshot that is not one of ours (another version or
+  // algorithm, or inconsistent), never a hasher in an undefined state.
   std::string SaveState() const;
   static std::optional<Hasher> Restore(DigestAlgorithm algorithm, std::string_view state);
 

@@ -64,6 +64,9 @@ Status Api::StartUpload(const Route& route, const Caller& caller, http::Request&
   if (!started.ok()) return started.status();
   res.status = 202;
   UploadHeaders(res, route.name, *started);
+  // distribution-spec: the smallest chunk the registry wants in a chunked upload. Smaller
+  // ones are taken too (staged until they fill a part), just less efficiently.
+  if (uint64_t chunk = registry_.PreferredChunk()) res.Set("OCI-Chunk-Min-Length", std::to_string(chunk));
   return Status::Ok();
 }
 

@@ -100,7 +100,11 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
       }
       for (const GcAction& a : step->actions) Count(report, a);
       report.reviewed += step->reviewed;
-      for (const std::string& id : step->uploads) (void)blobs_.DeleteUpload(id);
+      for (const GcStep::StaleUpload& u : step->uploads) {
+        UploadState state;
+        state.backend_id = u.backend_id;
+        (void)blobs_.DeleteUpload(u.id, state);
+      }
       if (!step->more) break;
     }
     // Bytes released by the batches that did commit go even if a later batch failed.

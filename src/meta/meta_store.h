@@ -29,6 +29,10 @@ struct UploadRecord {
   std::string hash_state;  // Hasher::SaveState() of sha256 over bytes [0, offset)
   int64_t started_at = 0;
   int64_t updated_at = 0;
+  // Where the blob store keeps it (storage/blob_store.h UploadState): the backend's upload id
+  // and its parts (EncodeParts), so that any replica can take the next chunk.
+  std::string backend_id;
+  std::string parts;
 };
 
 struct ManifestRecord {
@@ -114,7 +118,10 @@ struct GcAction {
 
 struct GcStep {
   std::vector<GcAction> actions;
-  std::vector<std::string> uploads;  // upload sessions whose data is to be removed
+  struct StaleUpload {
+    std::string id, backend_id;
+  };
+  std::vector<StaleUpload> uploads;  // upload sessions whose data is to be removed
   size_t reviewed = 0;
   bool more = false;  // due work remains
 };
@@ -170,11 +177,10 @@ class MetaStore {
   // Starts an upload session (creating the repository if needed).
   virtual Status CreateUpload(const UploadRecord& upload) = 0;
   virtual Result<std::optional<UploadRecord>> GetUpload(const std::string& id) = 0;
-  // Moves an upload from expected_offset to the new offset and hash state; false when the
-  // upload is gone or was moved by someone else meanwhile.
+  // Moves an upload from expected_offset to next's offset, hash state, backend id, parts and
+  // updated_at; false when the upload is gone or was moved by someone else meanwhile.
   virtual Result<bool> AdvanceUpload(const std::string& id, uint64_t expected_offset,
-                                     uint64_t new_offset, const std::string& hash_state,
-                                     int64_t now) = 0;
+                                     const UploadRecord& next) = 0;
   virtual Status DeleteUpload(const std::string& id) = 0;
 
   // Stores a manifest in repo, its references and tags, in one transaction that first checks

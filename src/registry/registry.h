@@ -47,6 +47,8 @@ class PolicyStore;
 class Registry {
  public:
   Registry(MetaStore& meta, BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+  // The blob store's preferred chunk size for chunked uploads (0: any).
+  uint64_t PreferredChunk() const { return blobs_.PreferredChunk(); }
   // Optional: the known types (for indexing) and the type policy; both must outlive this.
   void SetTypes(const TypeCatalog* types, const PolicyStore* policy) {
     types_ = types;
@@ -152,12 +154,20 @@ class Registry {
   // NAME_UNKNOWN when repo does not exist, else MANIFEST_UNKNOWN.
   Status ManifestUnknown(const std::string& repo, const Reference& reference);
   Result<UploadRecord> LoadUpload(const std::string& repo, const std::string& id);
-  // Streams body into the upload at rec.offset, hashing as it goes; advances rec. With
-  // persist, the bytes are synced and the new offset recorded (a PATCH); without, only rec
-  // moves (the final PUT, which commits the blob next).
-  Status Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range,
-                bool persist);
-  Result<Hasher> HashUpload(const std::string& id, uint64_t length, DigestAlgorithm alg);
+  // The blob store's state of a recorded upload.
+  static Result<UploadState> StateOf(const UploadRecord& rec);
+  // One request's bytes streamed into an upload: the open writer (not yet closed or
+  // committed), the hasher over everything so far, and how many bytes came.
+  struct Chunk {
+    std::unique_ptr<UploadWriter> writer;
+    Hasher hasher;
+    uint64_t bytes = 0;
+  };
+  // Streams body into the upload after rec's state, hashing as it goes. target: the digest the
+  // request names (the final PUT), which a fresh upload hashes with from the first byte.
+  Result<Chunk> WriteChunk(const UploadRecord& rec, ByteSource& body,
+                           std::optional<ByteRange> range, const std::optional<Digest>& target);
+  Result<Hasher> HashUpload(const std::string& id, const UploadState& state, DigestAlgorithm alg);
 
   // The config blob of an image-like manifest, when repo holds it and it is small enough.
   std::optional<std::string> ReadConfig(const std::string& repo, const ParsedManifest& m);

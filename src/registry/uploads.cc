@@ -30,10 +30,13 @@ Result<UploadProgress> Registry::StartUpload(const RequestContext&, const std::s
   rec.repository = repo;
   rec.hash_state = Hasher(DigestAlgorithm::kSha256).SaveState();
   rec.started_at = rec.updated_at = Now();
-  ARCA_RETURN_IF_ERROR(blobs_.CreateUpload(rec.id));
+  auto state = blobs_.CreateUpload(rec.id);
+  if (!state.ok()) return state.status();
+  rec.backend_id = state->backend_id;
+  rec.parts = EncodeParts(state->parts);
   Status s = meta_.CreateUpload(rec);
   if (!s.ok()) {
-    (void)blobs_.DeleteUpload(rec.id);
+    (void)blobs_.DeleteUpload(rec.id, *state);
     return s;
   }
   return UploadProgress{rec.id, 0};
@@ -45,8 +48,22 @@ Result<UploadProgress> Registry::GetUpload(const std::string& repo, const std::s
   return UploadProgress{id, rec->offset};
 }
 
-Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteRange> range,
-                        bool persist) {
+Result<UploadState> Registry::StateOf(const UploadRecord& rec) {
+  auto parts = DecodeParts(rec.parts);
+  if (!parts) {
+    return Status(ErrorCode::kBlobUploadInvalid, "blob upload invalid",
+                  "the upload's recorded parts are unreadable; start a new upload");
+  }
+  UploadState state;
+  state.length = rec.offset;
+  state.backend_id = rec.backend_id;
+  state.parts = std::move(*parts);
+  return state;
+}
+
+Result<Registry::Chunk> Registry::WriteChunk(const UploadRecord& rec, ByteSource& body,
+                                             std::optional<ByteRange> range,
+                                             const std::optional<Digest>& target) {
   std::optional<uint64_t> expected;
   if (range) {
     if (range->first != rec.offset) {
@@ -62,30 +79,24 @@ Status Registry::Append(UploadRecord& rec, ByteSource& body, std::optional<ByteR
                         std::to_string(*len));
     }
   }
-  auto hasher = Hasher::Restore(DigestAlgorithm::kSha256, rec.hash_state);
-  if (!hasher) {  // a state saved by another build: hash what is stored again
-    auto h = HashUpload(rec.id, rec.offset, DigestAlgorithm::kSha256);
+  auto at = StateOf(rec);
+  if (!at.ok()) return at.status();
+  std::optional<Hasher> hasher;
+  if (rec.offset == 0 && target) {
+    hasher.emplace(target->algorithm());  // the whole blob in one request: hash as it says
+  } else {
+    hasher = Hasher::Restore(DigestAlgorithm::kSha256, rec.hash_state);
+  }
+  if (!hasher) {  // a state saved by an older build: hash what is stored again
+    auto h = HashUpload(rec.id, *at, DigestAlgorithm::kSha256);
     if (!h.ok()) return h.status();
     hasher = *h;
   }
-  auto writer = blobs_.AppendUpload(rec.id, rec.offset);
+  auto writer = blobs_.AppendUpload(rec.id, *at, rec.offset == 0 ? target : std::nullopt);
   if (!writer.ok()) return writer.status();
   auto n = StreamInto(body, **writer, *hasher, expected);
   if (!n.ok()) return n.status();
-  if (*n == 0) return Status::Ok();
-  std::string state = hasher->SaveState();
-  if (!persist) {  // the caller commits the blob next, which makes the bytes durable
-    rec.offset += *n;
-    rec.hash_state = std::move(state);
-    return Status::Ok();
-  }
-  ARCA_RETURN_IF_ERROR((*writer)->Sync());
-  auto moved = meta_.AdvanceUpload(rec.id, rec.offset, rec.offset + *n, state, Now());
-  if (!moved.ok()) return moved.status();
-  if (!*moved) return UploadUnknown();
-  rec.offset += *n;
-  rec.hash_state = std::move(state);
-  return Status::Ok();
+  return Chunk{std::move(*writer), std::move(*hasher), *n};
 }
 
 Result<UploadProgress> Registry::AppendUpload(const RequestContext&, const std::string& repo,
@@ -94,14 +105,40 @@ Result<UploadProgress> Registry::AppendUpload(const RequestContext&, const std::
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
-  ARCA_RETURN_IF_ERROR(Append(*rec, body, range, /*persist=*/true));
-  return UploadProgress{id, rec->offset};
+  auto chunk = WriteChunk(*rec, body, range, std::nullopt);
+  if (!chunk.ok()) return chunk.status();
+  if (chunk->bytes == 0) return UploadProgress{id, rec->offset};
+  auto state = chunk->writer->Close();
+  if (!state.ok()) return state.status();
+  if (state->length != rec->offset + chunk->bytes) {
+    return Status(ErrorCode::kInternal, "storage error",
+                  "the blob store holds " + std::to_string(state->length) +
+                      " bytes of the upload after a chunk that should have made " +
+                      std::to_string(rec->offset + chunk->bytes));
+  }
+  UploadRecord next = *rec;
+  next.offset = state->length;
+  next.hash_state = chunk->hasher.SaveState();
+  next.backend_id = state->backend_id;
+  next.parts = EncodeParts(state->parts);
+  next.updated_at = Now();
+  auto moved = meta_.AdvanceUpload(id, rec->offset, next);
+  if (!moved.ok()) return moved.status();
+  if (!*moved) return UploadUnknown();
+  if (auto before = StateOf(*rec); before.ok()) blobs_.UploadRecorded(id, *before, *state);
+  return UploadProgress{id, next.offset};
 }
 
-Result<Hasher> Registry::HashUpload(const std::string& id, uint64_t length,
-                                         DigestAlgorithm alg) {
-  auto src = blobs_.ReadUpload(id, length);
-  if (!src.ok()) return src.status();
+Result<Hasher> Registry::HashUpload(const std::string& id, const UploadState& state,
+                                    DigestAlgorithm alg) {
+  auto src = blobs_.ReadUpload(id, state);
+  if (!src.ok()) {
+    if (src.status().code() != ErrorCode::kUnsupported) return src.status();
+    return Status(ErrorCode::kUnsupported, "digest algorithm unsupported for chunked uploads",
+                  "this blob store cannot read an unfinished upload back, and the upload was "
+                  "hashed as it arrived with sha256 only; push with a sha256 digest, or send "
+                  "the blob in one request");
+  }
   return HashAll(**src, alg);
 }
 
@@ -112,16 +149,21 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   KeyedMutex::Lock lock(upload_locks_, id);
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
-  ARCA_RETURN_IF_ERROR(Append(*rec, body, range, /*persist=*/false));
+  auto chunk = WriteChunk(*rec, body, range, digest);
+  if (!chunk.ok()) return chunk.status();
+  uint64_t length = rec->offset + chunk->bytes;
   std::string hex;
-  if (digest.algorithm() == DigestAlgorithm::kSha256) {
-    auto h = Hasher::Restore(DigestAlgorithm::kSha256, rec->hash_state);
-    if (h) hex = h->HexDigest();
-  }
-  if (hex.empty()) {
-    auto h = HashUpload(id, rec->offset, digest.algorithm());
+  if (chunk->hasher.algorithm() == digest.algorithm()) {
+    hex = chunk->hasher.HexDigest();
+  } else {  // a sha512 digest for bytes that arrived over several requests
+    auto state = chunk->writer->Close();
+    if (!state.ok()) return state.status();
+    auto h = HashUpload(id, *state, digest.algorithm());
     if (!h.ok()) return h.status();
     hex = h->HexDigest();
+    auto reopened = blobs_.AppendUpload(id, *state);
+    if (!reopened.ok()) return reopened.status();
+    chunk->writer = std::move(*reopened);
   }
   if (hex != digest.hex()) {
     return Status(ErrorCode::kDigestInvalid, "digest does not match the uploaded content",
@@ -131,9 +173,9 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   // Under the blob's lock, so that the collector cannot remove the bytes between the file
   // taking its name and the record naming it (docs/gc.md).
   KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
-  ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, rec->offset, digest));
-  ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), rec->offset, /*finished_upload=*/id));
-  return rec->offset;
+  ARCA_RETURN_IF_ERROR(chunk->writer->Commit(digest));
+  ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), length, /*finished_upload=*/id));
+  return length;
 }
 
 Status Registry::CancelUpload(const RequestContext&, const std::string& repo,
@@ -142,15 +184,17 @@ Status Registry::CancelUpload(const RequestContext&, const std::string& repo,
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));
-  return blobs_.DeleteUpload(id);
+  auto state = StateOf(*rec);
+  return blobs_.DeleteUpload(id, state.ok() ? *state : UploadState{});
 }
 
 Result<uint64_t> Registry::PushBlob(const RequestContext&, const std::string& repo,
                                     const Digest& digest, ByteSource& body) {
   std::string id = NewUuid();
-  ARCA_RETURN_IF_ERROR(blobs_.CreateUpload(id));
+  auto created = blobs_.CreateUpload(id);
+  if (!created.ok()) return created.status();
   auto result = [&]() -> Result<uint64_t> {
-    auto writer = blobs_.AppendUpload(id, 0);
+    auto writer = blobs_.AppendUpload(id, *created, digest);
     if (!writer.ok()) return writer.status();
     Hasher hasher(digest.algorithm());
     auto n = StreamInto(body, **writer, hasher, std::nullopt);
@@ -161,11 +205,11 @@ Result<uint64_t> Registry::PushBlob(const RequestContext&, const std::string& re
                         ":" + hasher.HexDigest());
     }
     KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
-    ARCA_RETURN_IF_ERROR(blobs_.CommitUpload(id, *n, digest));
+    ARCA_RETURN_IF_ERROR((*writer)->Commit(digest));
     ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), *n));
     return *n;
   }();
-  if (!result.ok()) (void)blobs_.DeleteUpload(id);
+  if (!result.ok()) (void)blobs_.DeleteUpload(id, *created);
   return result;
 }
 

@@ -1,6 +1,7 @@
 // BlobStore: where blob bytes and in-progress uploads live. Content-addressed and shared by
 // every repository; which repository holds a blob is the MetaStore's business, not this one's.
-// Implementations: fs/ (local disk, the default). All methods are thread-safe.
+// Implementations: fs/ (local disk, the default) and s3/ (S3-compatible object stores). All
+// methods are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "types/digest.h"
 #include "types/store_identity.h"
@@ -16,14 +18,44 @@
 
 namespace arca {
 
-// Appends to one upload. Not thread-safe: one writer per upload at a time (the registry holds
-// the upload's lock).
+// One part of an upload as the backend stored it (an S3 multipart part; the filesystem keeps
+// an upload in one file and records no parts).
+struct UploadPart {
+  uint32_t number = 0;
+  uint64_t size = 0;
+  std::string etag;
+  bool operator==(const UploadPart&) const = default;
+};
+
+// Where an upload stands in the backend: what the metadata store records after each
+// acknowledged chunk, so that any replica can take the next one. Bytes past the parts (up to
+// length) are staged by the backend (S3: a staging object named for length) until they fill a
+// part.
+struct UploadState {
+  uint64_t length = 0;      // bytes acknowledged
+  std::string backend_id;   // the backend's own id for the upload (S3's UploadId), or empty
+  std::vector<UploadPart> parts;
+  uint64_t PartBytes() const;
+  bool operator==(const UploadState&) const = default;
+};
+
+// The parts as text for the metadata store, and back (nullopt for text that is not ours).
+std::string EncodeParts(const std::vector<UploadPart>& parts);
+std::optional<std::vector<UploadPart>> DecodeParts(const std::string& text);
+
+// Appends to one upload from a recorded state. Not thread-safe: one writer per upload at a
+// time (the registry holds the upload's lock). Nothing it writes is visible to a reader of
+// the recorded state until Close's result is recorded; a writer dropped without Close or
+// Commit leaves the recorded state valid.
 class UploadWriter {
  public:
   virtual ~UploadWriter() = default;
   virtual Status Write(const char* data, size_t len) = 0;
-  // Returns once everything written is durable.
-  virtual Status Sync() = 0;
+  // Makes everything written durable and returns the upload's new state, to be recorded.
+  virtual Result<UploadState> Close() = 0;
+  // Makes everything written the blob digest (the caller has verified the digest) and ends
+  // the upload. Durable when it returns ok. An existing blob of that digest is kept.
+  virtual Status Commit(const Digest& digest) = 0;
 };
 
 class BlobStore {
@@ -42,21 +74,32 @@ class BlobStore {
   virtual Status DeleteBlob(const Digest& digest) = 0;
 
   // Uploads are temporary objects named by a session id (a UUID), never visible as blobs
-  // before CommitUpload.
-  virtual Status CreateUpload(const std::string& id) = 0;
-  // Opens an upload for appending at offset. Bytes stored past offset (a write a crash cut
-  // short, never acknowledged) are discarded; an upload shorter than offset is
-  // BLOB_UPLOAD_INVALID.
-  virtual Result<std::unique_ptr<UploadWriter>> AppendUpload(const std::string& id,
-                                                             uint64_t offset) = 0;
-  // The first length bytes of an upload, to hash it again.
+  // before a writer's Commit. CreateUpload returns the state of an empty upload.
+  virtual Result<UploadState> CreateUpload(const std::string& id) = 0;
+  // Opens an upload for appending after the recorded state at. Bytes stored past it (a write
+  // a crash cut short, never acknowledged) are discarded; an upload holding less than at is
+  // BLOB_UPLOAD_INVALID, an unknown one BLOB_UPLOAD_UNKNOWN. target is the digest the caller
+  // means to Commit as, when it knows it before the bytes arrive (a monolithic push): the
+  // backend may then write them straight to the blob's place (still invisible until Commit).
+  virtual Result<std::unique_ptr<UploadWriter>> AppendUpload(
+      const std::string& id, const UploadState& at,
+      const std::optional<Digest>& target = std::nullopt) = 0;
+  // The chunk size the store works best with (S3: its part size), advertised to clients as
+  // OCI-Chunk-Min-Length; 0 when any size suits. Smaller chunks work too (they are staged).
+  virtual uint64_t PreferredChunk() const { return 0; }
+  // The metadata now records `now` for the upload, where it recorded `before`: the backend
+  // may drop what only `before` needed (S3: the previous staging object). Best effort.
+  virtual void UploadRecorded(const std::string& id, const UploadState& before,
+                              const UploadState& now) {
+    (void)id, (void)before, (void)now;
+  }
+  // The bytes of an upload at state, to hash them again (a digest algorithm the saved hash
+  // state does not cover). UNSUPPORTED where the backend cannot read an unfinished upload.
   virtual Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id,
-                                                         uint64_t length) = 0;
-  // Makes the first length bytes of the upload the blob digest (the caller has verified the
-  // digest) and removes the upload. Durable when it returns ok. An existing blob is kept.
-  virtual Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) = 0;
-  // Removes an upload; ok when already absent.
-  virtual Status DeleteUpload(const std::string& id) = 0;
+                                                         const UploadState& state) = 0;
+  // Removes an upload and everything staged for it; ok when already absent. state may be
+  // empty when it is not known (an upload the metadata no longer records).
+  virtual Status DeleteUpload(const std::string& id, const UploadState& state) = 0;
 
   // The store's marker (registry/store_identity.h): the identity written beside the bytes,
   // or none. WriteStoreMarker replaces it atomically and returns once it is durable.

@@ -313,13 +313,14 @@ TEST_F(GcTest, ARestoreLeavesTagsTakenMeanwhileAndRemembersThem) {
 }
 
 TEST_F(GcTest, AbandonedUploadsExpire) {
-  ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"old", "r", 0, "", now_ - 3 * kDay, now_ - 2 * kDay}).ok());
-  ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"new", "r", 0, "", now_, now_}).ok());
+  ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"old", "r", 0, "", now_ - 3 * kDay, now_ - 2 * kDay, "", ""}).ok());
+  ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"new", "r", 0, "", now_, now_, "", ""}).ok());
   GcOptions o;
   o.now = now_;
   auto step = meta_->CollectStep(o);
   ASSERT_TRUE(step.ok());
-  EXPECT_EQ(step->uploads, std::vector<std::string>{"old"});
+  ASSERT_EQ(step->uploads.size(), 1u);
+  EXPECT_EQ(step->uploads[0].id, "old");
   EXPECT_FALSE(meta_->GetUpload("old")->has_value());
   EXPECT_TRUE(meta_->GetUpload("new")->has_value());
 }
@@ -331,10 +332,11 @@ TEST_F(GcTest, CollectorRemovesReleasedBytesButNotReuploadedOnes) {
   auto put = [&](const std::string& data) {
     Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
     std::string id = "0b7f3a3c-9d2e-4c1a-8f00-" + d.hex().substr(0, 12);
-    EXPECT_TRUE((*blobs)->CreateUpload(id).ok());
-    auto w = (*blobs)->AppendUpload(id, 0);
+    auto s0 = (*blobs)->CreateUpload(id);
+    EXPECT_TRUE(s0.ok());
+    auto w = (*blobs)->AppendUpload(id, *s0);
     EXPECT_TRUE((*w)->Write(data.data(), data.size()).ok());
-    EXPECT_TRUE((*blobs)->CommitUpload(id, data.size(), d).ok());
+    EXPECT_TRUE((*w)->Commit(d).ok());
     EXPECT_TRUE(meta_->LinkBlob("r", d.str(), data.size()).ok());
     return d;
   };

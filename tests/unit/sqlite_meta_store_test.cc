@@ -33,19 +33,31 @@ TEST_F(MetaStoreContract, BlobLinksArePerRepository) {
 }
 
 TEST_F(MetaStoreContract, UploadsAdvanceByCompareAndSet) {
-  UploadRecord u{"id-1", "repo", 0, "state0", 1, 1};
+  UploadRecord u{"id-1", "repo", 0, "state0", 1, 1, "", ""};
   ASSERT_TRUE(meta_->CreateUpload(u).ok());
   EXPECT_TRUE(*meta_->RepositoryExists("repo"));
-  EXPECT_TRUE(*meta_->AdvanceUpload("id-1", 0, 5, "state5", 2));
-  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 0, 9, "stale", 3));  // someone moved it
+  UploadRecord next = u;
+  next.offset = 5;
+  next.hash_state = "state5";
+  next.updated_at = 2;
+  next.backend_id = "uploads/x/data upload-1";
+  next.parts = "[[1,5,\"etag\"]]";
+  EXPECT_TRUE(*meta_->AdvanceUpload("id-1", 0, next));
+  UploadRecord stale = next;
+  stale.offset = 9;
+  stale.hash_state = "stale";
+  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 0, stale));  // someone moved it
   auto got = meta_->GetUpload("id-1");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->offset, 5u);
   EXPECT_EQ((*got)->hash_state, "state5");
   EXPECT_EQ((*got)->repository, "repo");
+  EXPECT_EQ((*got)->backend_id, "uploads/x/data upload-1");
+  EXPECT_EQ((*got)->parts, "[[1,5,\"etag\"]]");
+  EXPECT_EQ((*got)->updated_at, 2);
   ASSERT_TRUE(meta_->DeleteUpload("id-1").ok());
   EXPECT_FALSE(meta_->GetUpload("id-1")->has_value());
-  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 5, 6, "x", 4));
+  EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 5, next));
 }
 
 TEST_F(MetaStoreContract, ManifestNeedsItsBlobsInTheSameRepository) {

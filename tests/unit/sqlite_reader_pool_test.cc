@@ -105,7 +105,7 @@ TEST_F(SqliteReaderPool, UnlinkedDatabaseRefusesWrites) {
   Status s = meta->LinkBlob("repo", D('2'), 20);
   EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s.detail();
   EXPECT_TRUE(meta->database_lost());
-  EXPECT_EQ(meta->CreateUpload({"u", "repo", 0, "", 1, 1}).code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(meta->CreateUpload({"u", "repo", 0, "", 1, 1, "", ""}).code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(std::filesystem::exists(path_)) << "nothing may create a new, empty database";
   auto read = meta->BlobInRepository("repo", D('1'));  // reads go on from the open file
   ASSERT_TRUE(read.ok()) << read.status().detail();

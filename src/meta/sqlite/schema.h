@@ -71,7 +71,9 @@ CREATE TABLE IF NOT EXISTS uploads(
   byte_offset INTEGER NOT NULL,
   hash_state BLOB NOT NULL,
   started_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL) WITHOUT ROWID;
+  updated_at INTEGER NOT NULL,
+  backend_id TEXT NOT NULL DEFAULT '',
+  parts TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
 )SQL";
 
 // Columns added after version 1: a store made by an older build gets each one that it lacks
@@ -100,6 +102,9 @@ inline constexpr AddedColumn kAddedColumns[] = {
     // Who made the change an event tells of (issue 11).
     {"events", "principal", "ALTER TABLE events ADD COLUMN principal TEXT NOT NULL DEFAULT '';"},
     {"events", "request_id", "ALTER TABLE events ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
+    // Part-based uploads (issue 12): the blob store's own upload id and the parts it holds.
+    {"uploads", "backend_id", "ALTER TABLE uploads ADD COLUMN backend_id TEXT NOT NULL DEFAULT '';"},
+    {"uploads", "parts", "ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT '';"},
 };
 
 // The `type` backfill above gives an index '' (it has neither artifactType nor config); a push

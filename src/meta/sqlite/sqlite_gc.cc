@@ -294,16 +294,17 @@ Status Batch(Pass& p) {
   rows.clear();
   {
     ARCA_PREPARE(q, p.c,
-                 "SELECT id, repository_id FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?");
+                 "SELECT id, repository_id, backend_id FROM uploads WHERE updated_at < ? "
+                 "ORDER BY updated_at LIMIT ?");
     q.Bind(1, p.o.now - p.o.upload_ttl).Bind(2, limit);
-    while (q.Step()) rows.push_back({0, q.Int(1), q.Text(0), ""});
+    while (q.Step()) rows.push_back({0, q.Int(1), q.Text(0), q.Text(2)});
     ARCA_RETURN_IF_ERROR(q.status());
   }
   p.step.more |= rows.size() == p.o.batch;
   for (const Row& r : rows) {
     ARCA_PREPARE(d, p.c, "DELETE FROM uploads WHERE id = ?");
     ARCA_RETURN_IF_ERROR(d.Bind(1, r.digest).Exec());
-    p.step.uploads.push_back(r.digest);
+    p.step.uploads.push_back({r.digest, r.what});
     ARCA_RETURN_IF_ERROR(p.Act("delete-upload", r.repo_id, r.digest, "untouched for longer than the upload TTL"));
   }
   p.step.reviewed += rows.size();

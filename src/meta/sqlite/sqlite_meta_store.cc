@@ -370,9 +370,10 @@ Status SqliteMetaStore::CreateUpload(const UploadRecord& u) {
     if (!id.ok()) return id.status();
     ARCA_PREPARE(ins, c,
                  "INSERT INTO uploads(id, repository_id, byte_offset, hash_state, started_at, "
-                 "updated_at) VALUES(?, ?, ?, ?, ?, ?)");
+                 "updated_at, backend_id, parts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
     return ins.Bind(1, u.id).Bind(2, *id).Bind(3, static_cast<int64_t>(u.offset))
-        .BindBlob(4, u.hash_state).Bind(5, u.started_at).Bind(6, u.updated_at).Exec();
+        .BindBlob(4, u.hash_state).Bind(5, u.started_at).Bind(6, u.updated_at)
+        .Bind(7, u.backend_id).Bind(8, u.parts).Exec();
   });
 }
 
@@ -380,26 +381,28 @@ Result<std::optional<UploadRecord>> SqliteMetaStore::GetUpload(const std::string
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
-               "SELECT r.name, u.byte_offset, u.hash_state, u.started_at, u.updated_at "
+               "SELECT r.name, u.byte_offset, u.hash_state, u.started_at, u.updated_at, "
+               "u.backend_id, u.parts "
                "FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?");
   if (!q.Bind(1, id).Step()) {
     ARCA_RETURN_IF_ERROR(q.status());
     return std::optional<UploadRecord>();
   }
-  UploadRecord u{id, q.Text(0), static_cast<uint64_t>(q.Int(1)), q.Text(2), q.Int(3), q.Int(4)};
+  UploadRecord u{id,        q.Text(0), static_cast<uint64_t>(q.Int(1)), q.Text(2), q.Int(3),
+                 q.Int(4), q.Text(5), q.Text(6)};
   return std::optional<UploadRecord>(std::move(u));
 }
 
 Result<bool> SqliteMetaStore::AdvanceUpload(const std::string& id, uint64_t expected_offset,
-                                            uint64_t new_offset, const std::string& hash_state,
-                                            int64_t now) {
+                                            const UploadRecord& next) {
   bool moved = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(u, c,
-                 "UPDATE uploads SET byte_offset = ?, hash_state = ?, updated_at = ? "
-                 "WHERE id = ? AND byte_offset = ?");
-    ARCA_RETURN_IF_ERROR(u.Bind(1, static_cast<int64_t>(new_offset)).BindBlob(2, hash_state)
-                             .Bind(3, now).Bind(4, id).Bind(5, static_cast<int64_t>(expected_offset))
+                 "UPDATE uploads SET byte_offset = ?, hash_state = ?, updated_at = ?, "
+                 "backend_id = ?, parts = ? WHERE id = ? AND byte_offset = ?");
+    ARCA_RETURN_IF_ERROR(u.Bind(1, static_cast<int64_t>(next.offset)).BindBlob(2, next.hash_state)
+                             .Bind(3, next.updated_at).Bind(4, next.backend_id).Bind(5, next.parts)
+                             .Bind(6, id).Bind(7, static_cast<int64_t>(expected_offset))
                              .Exec());
     moved = c.Changes() > 0;
     return Status::Ok();

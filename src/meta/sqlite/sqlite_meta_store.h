@@ -66,8 +66,8 @@ class SqliteMetaStore : public MetaStore {
   Result<bool> UnlinkBlob(const std::string& repo, const std::string& digest) override;
   Status CreateUpload(const UploadRecord& upload) override;
   Result<std::optional<UploadRecord>> GetUpload(const std::string& id) override;
-  Result<bool> AdvanceUpload(const std::string& id, uint64_t expected_offset, uint64_t new_offset,
-                             const std::string& hash_state, int64_t now) override;
+  Result<bool> AdvanceUpload(const std::string& id, uint64_t expected_offset,
+                             const UploadRecord& next) override;
   Status DeleteUpload(const std::string& id) override;
   Status PutManifest(const std::string& repo, const NewManifest& manifest) override;
   Result<std::optional<ManifestRecord>> GetManifest(const std::string& repo,

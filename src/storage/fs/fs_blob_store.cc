@@ -42,10 +42,18 @@ class FileBody : public BodySource {
   uint64_t offset_, length_, pos_ = 0;
 };
 
-class FileUploadWriter : public UploadWriter {
+Status UploadUnknown() {
+  return Status(ErrorCode::kBlobUploadUnknown, "blob upload unknown", "no such upload session");
+}
+
+}  // namespace
+
+// Appends to an upload's file. Close makes it durable; Commit gives it the blob's name.
+class FsBlobStore::Writer : public UploadWriter {
  public:
-  FileUploadWriter(UniqueFd fd, uint64_t offset)
-      : fd_(std::move(fd)), flushed_(offset), written_(offset) {}
+  Writer(FsBlobStore& store, std::string id, UniqueFd fd, uint64_t offset)
+      : store_(store), id_(std::move(id)), fd_(std::move(fd)), flushed_(offset),
+        written_(offset) {}
   Status Write(const char* data, size_t len) override {
     ARCA_RETURN_IF_ERROR(WriteAll(fd_.get(), data, len));
     written_ += len;
@@ -57,22 +65,23 @@ class FileUploadWriter : public UploadWriter {
     }
     return Status::Ok();
   }
-  Status Sync() override {
+  Result<UploadState> Close() override {
     if (::fdatasync(fd_.get()) != 0) return ErrnoStatus("fdatasync upload");
-    return Status::Ok();
+    UploadState state;
+    state.length = written_;
+    return state;
+  }
+  Status Commit(const Digest& digest) override {
+    return store_.CommitFile(id_, fd_.get(), written_, digest);
   }
 
  private:
   static constexpr uint64_t kWritebackStep = 8 << 20;
+  FsBlobStore& store_;
+  std::string id_;
   UniqueFd fd_;
   uint64_t flushed_, written_;
 };
-
-Status UploadUnknown() {
-  return Status(ErrorCode::kBlobUploadUnknown, "blob upload unknown", "no such upload session");
-}
-
-}  // namespace
 
 Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(const std::string& root) {
   for (const char* sub : {"/blobs/sha256", "/blobs/sha512", "/uploads"}) {
@@ -127,16 +136,17 @@ Status FsBlobStore::DeleteBlob(const Digest& digest) {
   return Status::Ok();
 }
 
-Status FsBlobStore::CreateUpload(const std::string& id) {
+Result<UploadState> FsBlobStore::CreateUpload(const std::string& id) {
   auto path = UploadPath(id);
   if (!path.ok()) return path.status();
   UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) return ErrnoStatus("create upload");
-  return Status::Ok();
+  return UploadState{};
 }
 
 Result<std::unique_ptr<UploadWriter>> FsBlobStore::AppendUpload(const std::string& id,
-                                                                uint64_t offset) {
+                                                                const UploadState& at,
+                                                                const std::optional<Digest>&) {
   auto path = UploadPath(id);
   if (!path.ok()) return path.status();
   UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
@@ -147,39 +157,35 @@ Result<std::unique_ptr<UploadWriter>> FsBlobStore::AppendUpload(const std::strin
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat upload");
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < offset) {
+  if (size < at.length || !at.parts.empty()) {
     return Status(ErrorCode::kBlobUploadInvalid, "blob upload invalid",
                   "stored upload is shorter than its recorded offset");
   }
-  if (size > offset && ::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) {
+  if (size > at.length && ::ftruncate(fd.get(), static_cast<off_t>(at.length)) != 0) {
     return ErrnoStatus("truncate upload");
   }
-  if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return ErrnoStatus("lseek");
-  return std::unique_ptr<UploadWriter>(new FileUploadWriter(std::move(fd), offset));
+  if (::lseek(fd.get(), static_cast<off_t>(at.length), SEEK_SET) < 0) return ErrnoStatus("lseek");
+  return std::unique_ptr<UploadWriter>(new Writer(*this, id, std::move(fd), at.length));
 }
 
 Result<std::unique_ptr<ByteSource>> FsBlobStore::ReadUpload(const std::string& id,
-                                                            uint64_t length) {
+                                                            const UploadState& state) {
   auto path = UploadPath(id);
   if (!path.ok()) return path.status();
   UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno == ENOENT ? UploadUnknown() : ErrnoStatus("open upload");
-  return std::unique_ptr<ByteSource>(new FileBody(std::move(fd), 0, length));
+  return std::unique_ptr<ByteSource>(new FileBody(std::move(fd), 0, state.length));
 }
 
-Status FsBlobStore::CommitUpload(const std::string& id, uint64_t length, const Digest& digest) {
+Status FsBlobStore::CommitFile(const std::string& id, int fd, uint64_t length,
+                               const Digest& digest) {
   auto path = UploadPath(id);
   if (!path.ok()) return path.status();
   struct stat st;
   if (::stat(BlobPath(digest).c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == length) {
-    return DeleteUpload(id);  // identical content is already stored
+    return DeleteUpload(id, {});  // identical content is already stored
   }
-  {
-    UniqueFd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return errno == ENOENT ? UploadUnknown() : ErrnoStatus("open upload");
-    if (::ftruncate(fd.get(), static_cast<off_t>(length)) != 0) return ErrnoStatus("truncate");
-    if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync upload");
-  }
+  if (::fsync(fd) != 0) return ErrnoStatus("fsync upload");
   std::string dir = BlobDir(digest);
   bool new_dir = ::stat(dir.c_str(), &st) != 0;
   ARCA_RETURN_IF_ERROR(MakeDirs(dir));
@@ -191,7 +197,7 @@ Status FsBlobStore::CommitUpload(const std::string& id, uint64_t length, const D
   return SyncDir(dir);
 }
 
-Status FsBlobStore::DeleteUpload(const std::string& id) {
+Status FsBlobStore::DeleteUpload(const std::string& id, const UploadState&) {
   auto path = UploadPath(id);
   if (!path.ok()) return path.status();
   if (::unlink(path->c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink upload");

@@ -18,12 +18,13 @@ class FsBlobStore : public BlobStore {
   Result<std::unique_ptr<BodySource>> OpenBlob(const Digest& digest, uint64_t offset,
                                                uint64_t length) override;
   Status DeleteBlob(const Digest& digest) override;
-  Status CreateUpload(const std::string& id) override;
-  Result<std::unique_ptr<UploadWriter>> AppendUpload(const std::string& id,
-                                                     uint64_t offset) override;
-  Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id, uint64_t length) override;
-  Status CommitUpload(const std::string& id, uint64_t length, const Digest& digest) override;
-  Status DeleteUpload(const std::string& id) override;
+  Result<UploadState> CreateUpload(const std::string& id) override;
+  Result<std::unique_ptr<UploadWriter>> AppendUpload(
+      const std::string& id, const UploadState& at,
+      const std::optional<Digest>& target = std::nullopt) override;
+  Result<std::unique_ptr<ByteSource>> ReadUpload(const std::string& id,
+                                                 const UploadState& state) override;
+  Status DeleteUpload(const std::string& id, const UploadState& state) override;
   Result<std::optional<StoreIdentity>> ReadStoreMarker() override;
   Status WriteStoreMarker(const StoreIdentity& identity) override;
   Result<bool> HoldsBlobs() override;
@@ -39,6 +40,10 @@ class FsBlobStore : public BlobStore {
   std::string BlobDir(const Digest& digest) const;
   std::string BlobPath(const Digest& digest) const;
   Result<std::string> UploadPath(const std::string& id) const;
+  // Gives the upload file (open as fd, length bytes) the blob's name, durably.
+  Status CommitFile(const std::string& id, int fd, uint64_t length, const Digest& digest);
+
+  class Writer;
 
   std::string root_;
 };

@@ -1,16 +1,12 @@
-// FsBlobStore: the store's marker, <root>/blobs/.arca-store, a few "key value" lines:
-//   arca-store 1
-//   id <uuid>
-//   schema <version>
+// FsBlobStore: the store's marker, <root>/blobs/.arca-store (storage/store_marker.h).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <filesystem>
-#include <sstream>
 
 #include "storage/fs/fs_blob_store.h"
+#include "storage/store_marker.h"
 #include "util/file_util.h"
 #include "util/random_id.h"
 
@@ -35,32 +31,20 @@ Result<std::optional<StoreIdentity>> FsBlobStore::ReadStoreMarker() {
   while (text.size() < 4096 && (n = ::read(fd.get(), buf, sizeof buf)) > 0) {
     text.append(buf, static_cast<size_t>(n));
   }
-  std::istringstream in(text);
-  StoreIdentity id;
-  bool magic = false;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream words(line);
-    std::string key, value;
-    words >> key >> value;
-    if (key == "arca-store") magic = value == "1";
-    if (key == "id") id.id = value;
-    if (key == "schema") id.schema_version = std::atoll(value.c_str());
-  }
-  if (!magic || !IsUuid(id.id) || id.schema_version <= 0) {
+  auto id = ParseStoreMarker(text);
+  if (!id) {
     return Status(ErrorCode::kInternal, "store marker unreadable",
                   path + " is not an arca store marker; restore it from a backup, or remove it "
                          "and start again (it is written anew from meta.db)");
   }
-  return std::optional<StoreIdentity>(id);
+  return id;
 }
 
 Status FsBlobStore::WriteStoreMarker(const StoreIdentity& identity) {
   std::string dir = root_ + "/blobs";
   std::string path = dir + "/" + kMarkerName;
   std::string tmp = path + ".tmp";
-  std::string text = "arca-store 1\nid " + identity.id + "\nschema " +
-                     std::to_string(identity.schema_version) + "\n";
+  std::string text = FormatStoreMarker(identity);
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return ErrnoStatus("create " + tmp);

@@ -7,10 +7,12 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev libsqlite3-dev
-  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev python3 python3-pytest
+  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev libcurl4-openssl-dev
+  python3 python3-pytest
   python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
-  json-schema-test-suite strace python3-cryptography containerd)
+  json-schema-test-suite strace python3-cryptography containerd
+  ceph-mon ceph-osd radosgw ceph-common)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

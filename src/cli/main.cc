@@ -51,6 +51,9 @@ Settings (YAML key, ARCA_<KEY> environment variable, or --key flag; flags win ov
 environment, which wins over the file):
   addr             listen address (default 127.0.0.1:5000)
   root             data directory (default ./data)
+  blobs            where blob bytes live: empty for <root>, or an S3 bucket,
+                   s3://BUCKET[/PREFIX]?endpoint=URL&region=R&addressing=path|virtual
+                   with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set (docs/deploy.md)
   max_connections  open connections at most (default 1024)
   max_connections_per_client  open connections from one address (default 256; 0: no limit)
   idle_timeout     seconds an idle keep-alive connection is kept (default 60)
@@ -109,7 +112,7 @@ int Serve(const std::vector<std::string>& args) {
     return Fail(Status(ErrorCode::kInternal, "store in use",
                        "another arca process serves " + config->root));
   }
-  auto store = OpenStore(config->root, StoreOpenOptions{.init = init});
+  auto store = OpenStore(config->root, config->blobs, StoreOpenOptions{.init = init});
   if (!store.ok()) return Fail(store.status());
   auto& blobs = store->blobs;
   auto& meta = store->meta;

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "storage/fs/fs_blob_store.h"
+#include "storage/s3/s3_blob_store.h"
 #include "util/random_id.h"
 
 namespace arca {
@@ -16,9 +18,24 @@ Status InStore(const std::string& root, const Status& s) {
 
 }  // namespace
 
-Result<OpenedStore> OpenStore(const std::string& root, const StoreOpenOptions& o) {
+Result<std::unique_ptr<BlobStore>> OpenBlobStore(const std::string& root,
+                                                 const std::string& blobs) {
+  if (blobs.empty()) {
+    auto fs = FsBlobStore::Open(root);
+    if (!fs.ok()) return fs.status();
+    return std::unique_ptr<BlobStore>(std::move(*fs));
+  }
+  auto options = ParseS3Url(blobs);
+  if (!options.ok()) return options.status();
+  auto s3 = S3BlobStore::Open(std::move(*options));
+  if (!s3.ok()) return s3.status();
+  return std::unique_ptr<BlobStore>(std::move(*s3));
+}
+
+Result<OpenedStore> OpenStore(const std::string& root, const std::string& blob_setting,
+                              const StoreOpenOptions& o) {
   OpenedStore store;
-  auto blobs = FsBlobStore::Open(root);
+  auto blobs = OpenBlobStore(root, blob_setting);
   if (!blobs.ok()) return blobs.status();
   store.blobs = std::move(*blobs);
   std::string db = root + "/meta.db";

@@ -8,7 +8,7 @@
 
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "registry/store_identity.h"
-#include "storage/fs/fs_blob_store.h"
+#include "storage/blob_store.h"
 
 namespace arca {
 
@@ -20,13 +20,18 @@ struct StoreOpenOptions {
 };
 
 struct OpenedStore {
-  std::unique_ptr<FsBlobStore> blobs;
+  std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<SqliteMetaStore> meta;
   StoreIdentityPlan identity;  // what was (or, without write_identity, would be) written
 };
 
+// The blob store that the blobs setting names: the local disk under root when empty, else an
+// S3 bucket (storage/s3/s3_blob_store.h ParseS3Url).
+Result<std::unique_ptr<BlobStore>> OpenBlobStore(const std::string& root, const std::string& blobs);
+
 // Refuses (an error naming the problem and the remedy) a store whose metadata is missing,
 // empty or another store's; a missing meta.db is then not created.
-Result<OpenedStore> OpenStore(const std::string& root, const StoreOpenOptions& options);
+Result<OpenedStore> OpenStore(const std::string& root, const std::string& blobs,
+                              const StoreOpenOptions& options);
 
 }  // namespace arca

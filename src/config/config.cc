@@ -85,6 +85,14 @@ const std::map<std::string, Setter>& Setters() {
       {"auto_mount", [](Config& c, const std::string& k, const std::string& v) {
          return ParseBool(k, v, c.auto_mount);
        }},
+      {"blobs", [](Config& c, const std::string& k, const std::string& v) {
+         if (!v.empty() && !v.starts_with("s3://")) {
+           return Status(ErrorCode::kInternal, "invalid setting",
+                         k + ": empty (the local disk under root) or s3://bucket[/prefix]?...");
+         }
+         c.blobs = v;
+         return Status::Ok();
+       }},
       {"types_dir", [](Config& c, const std::string&, const std::string& v) {
          c.types_dir = v;
          return Status::Ok();

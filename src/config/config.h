@@ -14,6 +14,9 @@ namespace arca {
 struct Config {
   std::string addr = "127.0.0.1:5000";
   std::string root = "./data";
+  // Where blob bytes live: empty for <root> on the local disk, or s3://bucket[/prefix]?...
+  // (docs/deploy.md). The metadata stays in <root> either way.
+  std::string blobs;
   size_t max_connections = 1024;
   int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
   int io_timeout = 60;      // seconds a body or response may move no byte at all

@@ -13,6 +13,8 @@ import pytest
 from ocihttp import assert_error, assert_status, describe, random_bytes
 from testkit import hang_guard
 
+pytestmark = pytest.mark.local_disk  # damages blob files on disk
+
 SIZE = 4096
 
 

@@ -199,6 +199,7 @@ def big(tmp_path_factory):
     assert alive, f"arca died; log: {srv.log_path}"
 
 
+@pytest.mark.local_disk  # a sparse blob file written under the root
 def test_head_of_a_blob_above_4_gib(big):
     srv, reg, repo = big
     r = reg.head(url(repo, BIG_DIGEST))
@@ -208,6 +209,7 @@ def test_head_of_a_blob_above_4_gib(big):
     assert r.status_code == 200 and r.headers.get("Content-Length") == str(BIG_SIZE), describe(r)
 
 
+@pytest.mark.local_disk  # a sparse blob file written under the root
 @pytest.mark.parametrize("first,last", [
     (GIB4 - 8, GIB4 + 7),                  # across the 32-bit line
     (GIB4 + 4096, GIB4 + 4096 + 15),       # wholly above it
@@ -224,6 +226,7 @@ def test_ranges_above_4_gib(big, first, last):
     assert r.content == expected(first, last)
 
 
+@pytest.mark.local_disk  # a sparse blob file written under the root
 def test_open_and_suffix_ranges_above_4_gib(big):
     srv, reg, repo = big
     first = BIG_SIZE - 100
@@ -240,6 +243,7 @@ def test_open_and_suffix_ranges_above_4_gib(big):
     assert r.status_code == 206 and r.content == b"tail", describe(r)
 
 
+@pytest.mark.local_disk  # a sparse blob file written under the root
 def test_if_range_and_unsatisfiable_above_4_gib(big):
     srv, reg, repo = big
     etag = reg.head(url(repo, BIG_DIGEST)).headers["ETag"]

@@ -19,6 +19,7 @@ kill -9 included. stop(kill=True) is exempt from the exit status (SIGKILL is the
 from the log scan. stop(check=False) skips both, for a test that makes arca fail on purpose.
 """
 import atexit
+import hashlib
 import http.client
 import json
 import os
@@ -161,6 +162,18 @@ def log_excerpt(text, around=None, before=5, after=80, limit=12000):
     return out
 
 
+def blobs_args(root):
+    """["--blobs", URL] for a server or command on root when the suites run with blobs in S3
+    (ARCA_TEST_BLOBS, set by tests/lib/with_rgw.py), else []. The key prefix follows from the
+    root, so `arca fsck --root R` and a server on R see the same blobs."""
+    blobs = os.environ.get("ARCA_TEST_BLOBS")
+    if not blobs:
+        return []
+    base, _, query = blobs.partition("?")
+    tag = hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
+    return ["--blobs", f"{base.rstrip('/')}/r-{tag}?{query}"]
+
+
 class ServerCheckFailed(AssertionError):
     pass
 
@@ -179,7 +192,13 @@ class ArcaServer:
             extra_args = [*tls.args(), *extra_args]
         # 0: the kernel picks at the first start(), which sets the port actually bound.
         self.port = port or 0
-        self.extra_args = list(extra_args)
+        extra_args = list(extra_args)
+        # ARCA_TEST_BLOBS=s3://bucket?endpoint=...: the same suites with blobs in S3
+        # (tests/lib/with_rgw.py sets it). A key prefix per root keeps servers apart, and a
+        # restart on the same root finds its blobs again.
+        if not any(a == "--blobs" or a.startswith("--blobs=") for a in extra_args):
+            extra_args = [*blobs_args(self.root), *extra_args]
+        self.extra_args = extra_args
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.preexec_fn = preexec_fn  # e.g. to lower the server's resource limits

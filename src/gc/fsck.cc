@@ -149,6 +149,10 @@ Result<FsckResult> RunFsck(MetaStore& meta, BlobStore& blobs, const FsckOptions&
   }));
   for (const std::string& id : sessions) {
     if (upload_files.count(id)) continue;
+    if (!blobs.ListsEmptyUploads()) {  // a session with no byte yet has nothing to list
+      auto rec = meta.GetUpload(id);
+      if (!rec.ok() || !rec->has_value() || (*rec)->offset == 0) continue;
+    }
     add("orphan-upload", id, "an upload session whose data is gone",
         {[&meta, id] { return meta.DeleteUpload(id); }, false})
         .debris = true;

@@ -175,6 +175,10 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
   ARCA_RETURN_IF_ERROR(chunk->writer->Commit(digest));
   ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), length, /*finished_upload=*/id));
+  // The session is over: what the store kept for a retry (a staged tail) can go.
+  if (auto state = StateOf(*rec); state.ok() && state->length > state->PartBytes()) {
+    (void)blobs_.DeleteUpload(id, *state);
+  }
   return length;
 }
 

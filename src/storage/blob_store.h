@@ -84,6 +84,9 @@ class BlobStore {
   virtual Result<std::unique_ptr<UploadWriter>> AppendUpload(
       const std::string& id, const UploadState& at,
       const std::optional<Digest>& target = std::nullopt) = 0;
+  // Whether an upload of no bytes yet has something ListUploads shows (the filesystem: its
+  // empty file; S3: nothing until the first chunk), for fsck's "session without data".
+  virtual bool ListsEmptyUploads() const { return true; }
   // The chunk size the store works best with (S3: its part size), advertised to clients as
   // OCI-Chunk-Min-Length; 0 when any size suits. Smaller chunks work too (they are staged).
   virtual uint64_t PreferredChunk() const { return 0; }

@@ -107,16 +107,23 @@ class S3BlobStore::Writer : public UploadWriter {
       if (!resp.ok()) return resp.status();
       if (!Ok2xx(*resp)) return s3::Client::ErrorOf(*resp, "PUT " + blob);
     } else {
-      if (!buf_.empty()) ARCA_RETURN_IF_ERROR(FlushPart());
-      ARCA_RETURN_IF_ERROR(Complete());
       std::string placed = s_.o_.prefix + key_;
+      // A retry after a commit that completed the upload but failed later (the copy, or the
+      // metadata): the completed object is there, and the upload id is spent.
+      bool completed = placed != blob && HasLength(placed);
+      if (!completed) {
+        if (!buf_.empty()) ARCA_RETURN_IF_ERROR(FlushPart());
+        Status c = Complete();
+        if (!c.ok() && !(c.code() == ErrorCode::kBlobUploadUnknown && HasLength(placed))) return c;
+      }
       if (placed != blob) {
         ARCA_RETURN_IF_ERROR(CopyInto(placed, blob));
         (void)s_.DeleteKey(placed);
       }
     }
+    // The recorded tail stays until the metadata ends the session (DeleteUpload): a commit
+    // whose record then fails can be tried again from the same state.
     committed_ = true;
-    if (at_.length > at_.PartBytes()) (void)s_.DeleteKey(s_.TailKey(id_, at_.length));
     return Status::Ok();
   }
 
@@ -145,6 +152,13 @@ class S3BlobStore::Writer : public UploadWriter {
     parts_.push_back(UploadPart{number, buf_.size(), resp->Header("etag")});
     buf_.clear();
     return Status::Ok();
+  }
+
+  // Whether key holds an object of the upload's length.
+  bool HasLength(const std::string& key) {
+    auto head = s_.client_->Do({"HEAD", key, {}, {}, {}});
+    return head.ok() && head->status == 200 &&
+           head->Header("content-length") == std::to_string(length_);
   }
 
   Status Complete() {
@@ -424,6 +438,9 @@ Status S3BlobStore::ListObjects(
     auto resp = client_->Do(r);
     if (!resp.ok()) return resp.status();
     ARCA_RETURN_IF_ERROR(CheckBody(*resp, "listing " + prefix));
+    if (s3::XmlText(resp->body, "Name").empty()) {  // not a ListBucketResult: never "empty"
+      return s3::Client::ErrorOf(*resp, "listing " + prefix);
+    }
     for (auto& c : s3::XmlRecords(resp->body, "Contents")) {
       fn(c["Key"], std::stoull("0" + c["Size"]), ParseIsoTime(c["LastModified"]));
     }
@@ -435,11 +452,17 @@ Status S3BlobStore::ListObjects(
 }
 
 Result<bool> S3BlobStore::HoldsBlobs() {
-  bool any = false;
-  ARCA_RETURN_IF_ERROR(ListObjects(o_.prefix + "blobs/", [&](const std::string& k, uint64_t, int64_t) {
-    if (k != o_.prefix + kMarker) any = true;
-  }));
-  return any;
+  // One page of two keys: the marker and a blob, at most. Never a walk of the bucket.
+  s3::Request r{"GET", "", {{"list-type", "2"}, {"prefix", o_.prefix + "blobs/"}, {"max-keys", "2"}},
+                {}, {}, 1 << 20};
+  auto resp = client_->Do(r);
+  if (!resp.ok()) return resp.status();
+  ARCA_RETURN_IF_ERROR(CheckBody(*resp, "listing blobs"));
+  if (s3::XmlText(resp->body, "Name").empty()) return s3::Client::ErrorOf(*resp, "listing blobs");
+  for (auto& c : s3::XmlRecords(resp->body, "Contents")) {
+    if (c["Key"] != o_.prefix + kMarker) return true;
+  }
+  return false;
 }
 
 Status S3BlobStore::ListBlobs(const std::function<void(const Listed&)>& fn) {
@@ -463,10 +486,20 @@ Status S3BlobStore::ListUploads(const std::function<void(const Listed&)>& fn) {
     std::string id = key.substr(top.size(), key.find('/', top.size()) - top.size());
     fn(Listed{IsUuid(id) ? id : "", key, size, mtime});
   }));
-  // Multipart uploads hold parts that no listing of objects shows.
+  // Multipart uploads hold parts that no listing of objects shows: ours are under uploads/
+  // (chunked pushes) and blobs/ (pushes straight to the blob's key); a bucket shared with
+  // other tools keeps theirs.
+  for (const std::string& area : {top, o_.prefix + "blobs/"}) {
+    ARCA_RETURN_IF_ERROR(ListMultipart(area, top, fn));
+  }
+  return Status::Ok();
+}
+
+Status S3BlobStore::ListMultipart(const std::string& area, const std::string& top,
+                                  const std::function<void(const Listed&)>& fn) {
   std::string key_marker, id_marker;
   for (;;) {
-    s3::Request r{"GET", "", {{"uploads", ""}, {"prefix", o_.prefix}}, {}, {}, 16 << 20};
+    s3::Request r{"GET", "", {{"uploads", ""}, {"prefix", area}}, {}, {}, 16 << 20};
     if (!key_marker.empty()) {
       r.query.emplace_back("key-marker", key_marker);
       r.query.emplace_back("upload-id-marker", id_marker);
@@ -496,7 +529,8 @@ Status S3BlobStore::RemoveListed(const Listed& item) {
     std::string rest = item.path.substr(10);
     size_t sp = rest.rfind(' ');
     std::string key = rest.substr(0, sp);
-    if (sp == std::string::npos || !key.starts_with(o_.prefix)) {
+    if (sp == std::string::npos ||
+        !(key.starts_with(o_.prefix + "uploads/") || key.starts_with(o_.prefix + "blobs/"))) {
       return Status(ErrorCode::kInternal, "refusing to remove", item.path + " is not of this store");
     }
     return AbortMultipart(key.substr(o_.prefix.size()), rest.substr(sp + 1));

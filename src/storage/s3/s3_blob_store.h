@@ -64,6 +64,7 @@ class S3BlobStore : public BlobStore {
   std::string PresignBlob(const Digest& digest, int64_t expires);
   s3::Client& client() { return *client_; }
   uint64_t PreferredChunk() const override { return o_.part_size; }
+  bool ListsEmptyUploads() const override { return false; }
 
  private:
   class Writer;
@@ -76,6 +77,9 @@ class S3BlobStore : public BlobStore {
                      const std::function<void(const std::string& key, uint64_t size,
                                               int64_t mtime)>& fn);
   Status DeleteKey(const std::string& key);
+  // The multipart uploads whose keys start with area; ids taken from keys under top.
+  Status ListMultipart(const std::string& area, const std::string& top,
+                       const std::function<void(const Listed&)>& fn);
   Status AbortMultipart(const std::string& key, const std::string& upload_id);
 
   // Part buffers, kept for the next writer instead of freed: a part is megabytes, and a

@@ -127,6 +127,7 @@ class StreamBody : public BodySource {
   Response& response() { return response_; }
   // The error body of a failed request (read whole; it is small).
   Status DrainError() {
+    draining_ = true;  // OnData keeps the first 64 KiB and drops the rest: never pauses
     while (!done_) ARCA_RETURN_IF_ERROR(Pump());
     response_.status = status_;
     response_.body = pending_.substr(pos_);
@@ -153,9 +154,15 @@ class StreamBody : public BodySource {
 
  private:
   static constexpr size_t kMaxPending = 512 << 10;
+  static constexpr size_t kMaxErrorBody = 64 << 10;
 
   static size_t OnData(char* p, size_t size, size_t n, void* user) {
     auto* self = static_cast<StreamBody*>(user);
+    if (self->draining_) {
+      size_t keep = std::min(size * n, kMaxErrorBody - std::min(kMaxErrorBody, self->pending_.size()));
+      self->pending_.append(p, keep);
+      return size * n;
+    }
     if (self->pending_.size() - self->pos_ >= kMaxPending) {
       self->paused_ = true;
       return CURL_WRITEFUNC_PAUSE;
@@ -174,7 +181,7 @@ class StreamBody : public BodySource {
       pending_.clear();
       pos_ = 0;
     }
-    if (paused_ && pending_.size() - pos_ < kMaxPending) {
+    if (paused_ && (draining_ || pending_.size() - pos_ < kMaxPending)) {
       paused_ = false;
       curl_easy_pause(easy_, CURLPAUSE_CONT);
     }
@@ -204,7 +211,7 @@ class StreamBody : public BodySource {
   size_t pos_ = 0;
   uint64_t length_, delivered_ = 0;
   long status_ = 0;
-  bool paused_ = false, done_ = false;
+  bool paused_ = false, done_ = false, draining_ = false;
 };
 
 }  // namespace

@@ -6,17 +6,24 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 namespace arca::s3 {
 namespace {
 
 using Doc = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
 
+// Parses an S3 answer; nothing for a document with a DOCTYPE (S3 sends none, and entities
+// declared there would be expanded by xmlNodeGetContent).
 Doc Parse(const std::string& xml) {
-  if (xml.empty()) return Doc(nullptr, &xmlFreeDoc);
-  return Doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "s3.xml", nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-             &xmlFreeDoc);
+  static std::once_flag once;
+  std::call_once(once, [] { xmlInitParser(); });  // before any use from several threads
+  if (xml.empty() || xml.size() > (64u << 20)) return Doc(nullptr, &xmlFreeDoc);
+  Doc doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "s3.xml", nullptr,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+          &xmlFreeDoc);
+  if (doc && (doc->intSubset || doc->extSubset)) doc.reset();
+  return doc;
 }
 
 std::string TextOf(xmlNode* n) {

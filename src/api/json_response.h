@@ -7,6 +7,7 @@
 #include <string>
 
 #include "http/message.h"
+#include "util/utc_time.h"
 
 namespace arca::api {
 
@@ -16,13 +17,6 @@ inline void SetJson(http::Response& res, const nlohmann::json& body,
   res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-inline std::string Rfc3339(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  tm utc;
-  gmtime_r(&tt, &utc);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
+using arca::Rfc3339;  // util/utc_time.h
 
 }  // namespace arca::api

@@ -14,6 +14,7 @@
 #include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "util/duration.h"
+#include "util/utc_time.h"
 
 namespace arca {
 namespace {
@@ -79,13 +80,7 @@ int Usage() {
 }
 
 std::string Time(int64_t t) {
-  if (t == 0) return "-";
-  char buf[32];
-  time_t tt = t;
-  tm utc;
-  gmtime_r(&tt, &utc);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
+  return t == 0 ? "-" : Rfc3339(t);
 }
 
 int UserOrRobot(bool robot, std::vector<std::string>& words, std::vector<std::string>& args,

@@ -6,20 +6,9 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "util/utc_time.h"
+
 namespace arca {
-
-namespace {
-
-std::string IsoTime(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 std::string GcReportJson(const GcReport& r) {
   nlohmann::json actions = nlohmann::json::array();
@@ -31,7 +20,7 @@ std::string GcReportJson(const GcReport& r) {
   }
   nlohmann::json j = {
       {"dryRun", r.dry_run},
-      {"startedAt", IsoTime(r.started_at)},
+      {"startedAt", Rfc3339(r.started_at)},
       {"durationMs", r.duration_ms},
       {"reviewed", r.reviewed},
       {"deleted", {{"manifests", r.manifests}, {"blobs", r.blobs}, {"bytes", r.bytes},

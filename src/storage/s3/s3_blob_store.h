@@ -67,7 +67,9 @@ class S3BlobStore : public BlobStore {
   bool ListsEmptyUploads() const override { return false; }
 
  private:
-  class Writer;
+  class Writer;  // s3_upload_writer.cc
+  std::unique_ptr<UploadWriter> NewWriter(const std::string& id, const UploadState& at,
+                                          const std::optional<Digest>& target, std::string tail);
   explicit S3BlobStore(S3StoreOptions o);
   std::string BlobKey(const Digest& digest) const;
   std::string UploadDir(const std::string& id) const;

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "util/sha.h"
+#include "util/utc_time.h"
 
 namespace arca::s3 {
 namespace {
@@ -99,14 +100,7 @@ std::string CanonicalQuery(const Pairs& query) {
   return out;
 }
 
-std::string AmzDate(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string AmzDate(int64_t unix_seconds) { return FormatUtc(unix_seconds, "%Y%m%dT%H%M%SZ"); }
 
 Pairs SignHeaders(const SignedRequest& r, const Credentials& c, const std::string& region,
                   const std::string& amz_date) {

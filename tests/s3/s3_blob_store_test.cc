@@ -144,6 +144,38 @@ TEST(S3BlobStoreTest, OtherToolsMultipartUploadsAreLeftAlone) {
   EXPECT_FALSE((*store)->RemoveListed(forged).ok());
 }
 
+// Two processes took the same chunk (many replicas): the one whose state was recorded wins,
+// and the other one's late writes cannot change the bytes the recorded state names, even
+// when both chunks have the same length.
+TEST(S3BlobStoreTest, ALateWriterCannotReplaceTheRecordedTail) {
+  auto store = S3BlobStore::Open(TestOptions(5 << 20));
+  ASSERT_TRUE(store.ok());
+  std::string id = NewUuid();
+  UploadState s0 = *(*store)->CreateUpload(id);
+  auto chunk = [&](const UploadState& at, const std::string& data) {
+    auto w = (*store)->AppendUpload(id, at);
+    EXPECT_TRUE(w.ok());
+    EXPECT_TRUE((*w)->Write(data.data(), data.size()).ok());
+    auto next = (*w)->Close();
+    EXPECT_TRUE(next.ok());
+    return *next;
+  };
+  UploadState s3 = chunk(s0, "abc");
+  auto loser = (*store)->AppendUpload(id, s3);  // opened before the winner recorded
+  ASSERT_TRUE(loser.ok());
+  UploadState s5 = chunk(s3, "XY");  // the winner, recorded
+  ASSERT_TRUE((*loser)->Write("QZ", 2).ok());
+  ASSERT_TRUE((*loser)->Close().ok());  // its compare-and-set then fails
+  Digest d = Digest::Of(DigestAlgorithm::kSha256, "abcXY");
+  auto w = (*store)->AppendUpload(id, s5);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Commit(d).ok());
+  auto body = (*store)->OpenBlob(d, 0, 5);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(contract::ReadAll(**body), "abcXY");
+  ASSERT_TRUE((*store)->DeleteUpload(id, s5).ok());
+}
+
 TEST(S3BlobStoreTest, AbandonedMultipartUploadsAreListedAndAborted) {
   auto store = S3BlobStore::Open(TestOptions(5 << 20));
   ASSERT_TRUE(store.ok());

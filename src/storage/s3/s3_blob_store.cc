@@ -61,8 +61,9 @@ std::string S3BlobStore::UploadDir(const std::string& id) const {
   return o_.prefix + "uploads/" + id + "/";
 }
 
-std::string S3BlobStore::TailKey(const std::string& id, uint64_t length) const {
-  return UploadDir(id) + "tail-" + std::to_string(length);
+std::string S3BlobStore::TailKey(const std::string& id, uint64_t length,
+                                 const std::string& token) const {
+  return UploadDir(id) + "tail-" + std::to_string(length) + "-" + token;
 }
 
 Result<uint64_t> S3BlobStore::BlobSize(const Digest& digest) {
@@ -137,7 +138,7 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::AppendUpload(
   }
   std::string tail;
   if (at.length > in_parts) {
-    std::string key = TailKey(id, at.length);
+    std::string key = TailKey(id, at.length, DecodeS3Upload(at.backend_id).tail);
     for (int attempt = 0;; ++attempt) {
       auto r = client_->Do({"GET", key, {}, {}, {}, static_cast<size_t>(o_.part_size)});
       if (!r.ok()) return r.status();
@@ -160,7 +161,7 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::AppendUpload(
 void S3BlobStore::UploadRecorded(const std::string& id, const UploadState& before,
                                  const UploadState& now) {
   if (before.length > before.PartBytes() && before.length != now.length) {
-    (void)DeleteKey(TailKey(id, before.length));
+    (void)DeleteKey(TailKey(id, before.length, DecodeS3Upload(before.backend_id).tail));
   }
 }
 
@@ -172,15 +173,16 @@ Result<std::unique_ptr<ByteSource>> S3BlobStore::ReadUpload(const std::string& i
                   "S3 cannot read back the parts of an unfinished multipart upload");
   }
   if (state.length == 0) return std::unique_ptr<ByteSource>(std::make_unique<EmptyBody>());
-  auto body = client_->GetRange(TailKey(id, state.length), 0, state.length);
+  auto body = client_->GetRange(TailKey(id, state.length, DecodeS3Upload(state.backend_id).tail),
+                               0, state.length);
   if (!body.ok()) return body.status();
   return std::unique_ptr<ByteSource>(std::move(*body));
 }
 
 Status S3BlobStore::DeleteUpload(const std::string& id, const UploadState& state) {
   if (!IsUuid(id)) return UploadUnknown();
-  auto [key, upload_id] = SplitBackendId(state.backend_id);
-  if (!upload_id.empty()) ARCA_RETURN_IF_ERROR(AbortMultipart(key, upload_id));
+  S3Upload u = DecodeS3Upload(state.backend_id);
+  if (!u.upload_id.empty()) ARCA_RETURN_IF_ERROR(AbortMultipart(u.key, u.upload_id));
   std::vector<std::string> keys;
   ARCA_RETURN_IF_ERROR(ListObjects(UploadDir(id), [&](const std::string& k, uint64_t, int64_t) {
     keys.push_back(k);

@@ -3,7 +3,8 @@
 //   <prefix>blobs/<alg>/<2 hex>/<hex>    a blob (the filesystem store's layout)
 //   <prefix>blobs/.arca-store            the store marker
 //   <prefix>uploads/<uuid>/data          an upload's multipart upload, while it has parts
-//   <prefix>uploads/<uuid>/tail-<n>      the bytes of an upload of n bytes past its parts
+//   <prefix>uploads/<uuid>/tail-<n>-<t>  the bytes of an upload of n bytes past its parts,
+//                                        written by the chunk with token t
 // An upload is one S3 multipart upload, started when its first part fills. Bytes that do not
 // fill a part wait in the tail object, which the next chunk reads back (at most one part's
 // worth, never the whole upload). A monolithic push whose digest is known writes its parts
@@ -73,7 +74,8 @@ class S3BlobStore : public BlobStore {
   explicit S3BlobStore(S3StoreOptions o);
   std::string BlobKey(const Digest& digest) const;
   std::string UploadDir(const std::string& id) const;
-  std::string TailKey(const std::string& id, uint64_t length) const;
+  // The staging object of an upload of length bytes, named also by its chunk's token.
+  std::string TailKey(const std::string& id, uint64_t length, const std::string& token) const;
   // Every object under prefix (relative to the bucket), page by page.
   Status ListObjects(const std::string& prefix,
                      const std::function<void(const std::string& key, uint64_t size,

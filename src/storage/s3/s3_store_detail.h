@@ -28,14 +28,34 @@ inline Status CheckBody(const s3::Response& r, const std::string& what) {
   return Status::Ok();
 }
 
-// UploadState::backend_id: "<key relative to the prefix> <S3 UploadId>".
-inline std::string BackendId(const std::string& key, const std::string& upload_id) {
-  return upload_id.empty() ? "" : key + " " + upload_id;
+// What UploadState::backend_id holds for S3, as "<key> <UploadId> <tail token>" ('-' for an
+// empty field; "" when all are): the multipart upload (its key relative to the prefix, and
+// S3's id), and the token that names the staged tail object. The token is new at every
+// chunk, so a writer that lost the race to record its chunk can never replace the tail that
+// the recorded state names.
+struct S3Upload {
+  std::string key, upload_id, tail;
+};
+
+inline std::string EncodeS3Upload(const S3Upload& u) {
+  if (u.key.empty() && u.upload_id.empty() && u.tail.empty()) return "";
+  auto field = [](const std::string& f) { return f.empty() ? std::string("-") : f; };
+  return field(u.key) + " " + field(u.upload_id) + " " + field(u.tail);
 }
-inline std::pair<std::string, std::string> SplitBackendId(const std::string& id) {
-  size_t sp = id.find(' ');
-  if (sp == std::string::npos) return {"", ""};
-  return {id.substr(0, sp), id.substr(sp + 1)};
+
+inline S3Upload DecodeS3Upload(const std::string& text) {
+  S3Upload u;
+  std::string* fields[] = {&u.key, &u.upload_id, &u.tail};
+  size_t at = 0;
+  for (std::string* f : fields) {
+    if (at > text.size()) break;
+    size_t sp = text.find(' ', at);
+    if (sp == std::string::npos) sp = text.size();
+    *f = text.substr(at, sp - at);
+    if (*f == "-") f->clear();
+    at = sp + 1;
+  }
+  return u;
 }
 
 }  // namespace arca::s3detail

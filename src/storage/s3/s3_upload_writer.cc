@@ -4,6 +4,7 @@
 
 #include "storage/s3/s3_blob_store.h"
 #include "storage/s3/s3_store_detail.h"
+#include "util/random_id.h"
 
 namespace arca {
 
@@ -15,7 +16,10 @@ class S3BlobStore::Writer : public UploadWriter {
          std::optional<Digest> target, std::string tail)
       : s_(store), id_(std::move(id)), at_(at), target_(std::move(target)),
         buf_(s_.TakeBuffer()), length_(at.length), parts_(at.parts) {
-    std::tie(key_, upload_id_) = SplitBackendId(at.backend_id);
+    S3Upload u = DecodeS3Upload(at.backend_id);
+    key_ = u.key;
+    upload_id_ = u.upload_id;
+    tail_ = u.tail;
     buf_.append(tail);
   }
   ~Writer() override {
@@ -36,10 +40,12 @@ class S3BlobStore::Writer : public UploadWriter {
   }
 
   Result<UploadState> Close() override {
+    if (length_ != at_.length) tail_.clear();  // the recorded tail is left behind
     if (!buf_.empty() && length_ != at_.length) {
       s3::Request r;
       r.method = "PUT";
-      r.key = s_.TailKey(id_, length_);
+      tail_ = NewUuid().substr(0, 8);
+      r.key = s_.TailKey(id_, length_, tail_);
       r.body = buf_;
       auto resp = s_.client_->Do(r);
       if (!resp.ok()) return resp.status();
@@ -48,7 +54,7 @@ class S3BlobStore::Writer : public UploadWriter {
     closed_ = true;
     UploadState state;
     state.length = length_;
-    state.backend_id = BackendId(key_, upload_id_);
+    state.backend_id = EncodeS3Upload({key_, upload_id_, tail_});
     state.parts = parts_;
     return state;
   }
@@ -182,6 +188,7 @@ class S3BlobStore::Writer : public UploadWriter {
   uint64_t length_;
   std::vector<UploadPart> parts_;
   std::string key_, upload_id_;  // the multipart upload, once there is one
+  std::string tail_;             // the token of the tail this writer staged
   bool created_ = false, closed_ = false, committed_ = false;
 };
 

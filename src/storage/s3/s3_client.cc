@@ -113,9 +113,15 @@ class StreamBody : public BodySource {
     curl_slist_free_all(headers_);
   }
 
-  // Runs the transfer until the status and the first bytes (or the end) are in.
-  Status Start() {
+  // Runs the transfer until the status and the first bytes (or the end) are in, for at most
+  // limit.
+  Status Start(std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done_) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Unreachable("reading a blob", "no answer within " +
+                                                 std::to_string(limit.count()) + " ms");
+      }
       ARCA_RETURN_IF_ERROR(Pump());
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
       if (status_ != 0 && (status_ / 100 != 2 || pending_.size() > pos_ || paused_)) break;
@@ -294,8 +300,10 @@ void* Client::PrepareHeaders(void* handle, const Request& r, const Target& t,
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o_.connect_timeout_ms));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o_.low_speed_seconds));
+  if (!r.slow) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o_.low_speed_seconds));
+  }
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   if (!o_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, o_.ca_file.c_str());
@@ -318,6 +326,9 @@ Result<Response> Client::Once(void* handle, const Request& r) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
+  long timeout = r.slow ? o_.slow_request_timeout_ms
+                        : o_.request_timeout_ms + static_cast<long>(r.body.size() >> 20) * 4000;
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
   if (r.method == "PUT" || r.method == "POST") {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, &OnRead);
@@ -338,7 +349,13 @@ Result<Response> Client::Once(void* handle, const Request& r) {
   return resp;
 }
 
+bool Client::MayRetry(int attempt, std::chrono::steady_clock::time_point start) const {
+  auto spent = std::chrono::steady_clock::now() - start;
+  return attempt < o_.retries && spent < std::chrono::milliseconds(o_.retry_budget_ms);
+}
+
 Result<Response> Client::Do(const Request& r) {
+  auto start = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     void* h = AcquireHandle();
     if (!h) return Unreachable(r.method + " " + r.key, "out of memory for a transfer");
@@ -349,7 +366,7 @@ Result<Response> Client::Do(const Request& r) {
       curl_easy_cleanup(static_cast<CURL*>(h));  // a broken connection is not reused
     }
     bool retry = resp.ok() ? Transient(resp->status) : resp.status().code() == ErrorCode::kUnavailable;
-    if (!retry || attempt >= o_.retries) return resp;
+    if (!retry || !MayRetry(attempt, start)) return resp;
     Backoff(attempt);
   }
 }
@@ -360,6 +377,7 @@ Result<std::unique_ptr<BodySource>> Client::GetRange(const std::string& key, uin
   r.key = key;
   r.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" +
                                       std::to_string(offset + length - 1));
+  auto start = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     CURL* h = curl_easy_init();
     if (!h) return Unreachable("GET " + key, "out of memory for a transfer");
@@ -367,9 +385,9 @@ Result<std::unique_ptr<BodySource>> Client::GetRange(const std::string& key, uin
     auto* list = static_cast<curl_slist*>(
         PrepareHeaders(h, r, t, HexDigestOf(DigestAlgorithm::kSha256, "")));
     auto body = std::make_unique<StreamBody>(h, list, length);
-    Status s = body->Start();
+    Status s = body->Start(std::chrono::milliseconds(o_.request_timeout_ms));
     bool retry = !s.ok() ? s.code() == ErrorCode::kUnavailable : Transient(body->status());
-    if (retry && attempt < o_.retries) {
+    if (retry && MayRetry(attempt, start)) {
       Backoff(attempt);
       continue;
     }

@@ -3,6 +3,7 @@
 // (endpoint/bucket/key) or virtual-host (bucket.endpoint/key) addressing, http or https.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -24,8 +25,15 @@ struct ClientOptions {
   Credentials credentials;
   std::string ca_file;        // trust for an https endpoint; empty: the system's
   int connect_timeout_ms = 5000;
-  int low_speed_seconds = 60;  // a transfer below 1 KiB/s for this long fails
-  int retries = 4;             // further attempts after a transient failure
+  // One attempt of a request may take this long, plus 4 s per MiB of the body it sends; a
+  // streamed GET, this long for its answer to begin.
+  int request_timeout_ms = 30000;
+  // One attempt of a slow request (Request::slow: completing a multipart upload, a copy), on
+  // which the store may say nothing for minutes.
+  int slow_request_timeout_ms = 15 * 60 * 1000;
+  int low_speed_seconds = 60;  // a transfer below 1 KiB/s for this long fails (not slow ones)
+  int retries = 4;             // further attempts after a transient failure...
+  int retry_budget_ms = 10000;  // ...while less than this has passed since the first began
 };
 
 struct Response {
@@ -42,6 +50,7 @@ struct Request {
   Pairs headers;    // names lower-case
   std::string_view body;
   size_t max_response = 4 << 20;  // a longer response body is an error
+  bool slow = false;  // the store may work silently for long (ClientOptions)
 };
 
 class Client {
@@ -76,6 +85,8 @@ class Client {
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
   Result<Response> Once(void* handle, const Request& r);
+  // Whether a transient failure of attempt (0-based) may be tried again.
+  bool MayRetry(int attempt, std::chrono::steady_clock::time_point start) const;
   // Sets the shared transfer options on a handle for a URL and signed headers.
   void* PrepareHeaders(void* handle, const Request& r, const Target& t,
                        const std::string& payload_hash);

@@ -140,6 +140,7 @@ class S3BlobStore::Writer : public UploadWriter {
     r.key = s_.o_.prefix + key_;
     r.query = {{"uploadId", upload_id_}};
     r.body = xml;
+    r.slow = true;
     auto resp = s_.client_->Do(r);
     if (!resp.ok()) return resp.status();
     return CheckBody(*resp, "completing the multipart upload");
@@ -149,7 +150,9 @@ class S3BlobStore::Writer : public UploadWriter {
   Status CopyInto(const std::string& from, const std::string& to) {
     std::string source = "/" + s_.o_.client.bucket + "/" + s3::UriEncode(from, true);
     if (length_ <= (5ull << 30)) {
-      auto resp = s_.client_->Do({"PUT", to, {}, {{"x-amz-copy-source", source}}, {}});
+      s3::Request copy{"PUT", to, {}, {{"x-amz-copy-source", source}}, {}};
+      copy.slow = true;
+      auto resp = s_.client_->Do(copy);
       if (!resp.ok()) return resp.status();
       return CheckBody(*resp, "copying the upload into place");
     }
@@ -167,6 +170,7 @@ class S3BlobStore::Writer : public UploadWriter {
                      {"x-amz-copy-source-range",
                       "bytes=" + std::to_string(off) + "-" + std::to_string(end)}},
                     {}};
+      r.slow = true;
       auto resp = s_.client_->Do(r);
       if (!resp.ok()) return resp.status();
       ARCA_RETURN_IF_ERROR(CheckBody(*resp, "copying part " + std::to_string(n)));
@@ -175,6 +179,7 @@ class S3BlobStore::Writer : public UploadWriter {
     }
     xml += "</CompleteMultipartUpload>";
     s3::Request done{"POST", to, {{"uploadId", uid}}, {}, xml};
+    done.slow = true;
     auto resp = s_.client_->Do(done);
     if (!resp.ok()) return resp.status();
     return CheckBody(*resp, "completing the multipart copy");

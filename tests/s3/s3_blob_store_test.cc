@@ -176,6 +176,38 @@ TEST(S3BlobStoreTest, ALateWriterCannotReplaceTheRecordedTail) {
   ASSERT_TRUE((*store)->DeleteUpload(id, s5).ok());
 }
 
+// Each open writer holds up to a part in memory: past max_writers, TOOMANYREQUESTS, and a
+// place frees up when a writer ends.
+TEST(S3BlobStoreTest, OpenWritersAreCapped) {
+  auto o = TestOptions(5 << 20);
+  o.max_writers = 2;
+  auto store = S3BlobStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  std::vector<std::unique_ptr<UploadWriter>> open;
+  for (int i = 0; i < 2; ++i) {
+    std::string id = NewUuid();
+    auto w = (*store)->AppendUpload(id, *(*store)->CreateUpload(id));
+    ASSERT_TRUE(w.ok());
+    open.push_back(std::move(*w));
+  }
+  std::string id = NewUuid();
+  UploadState s0 = *(*store)->CreateUpload(id);
+  auto refused = (*store)->AppendUpload(id, s0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kTooManyRequests);
+  open.pop_back();
+  auto w = (*store)->AppendUpload(id, s0);
+  ASSERT_TRUE(w.ok()) << w.status().detail();
+  // A refused open of an upload with a staged tail gives its place back too.
+  ASSERT_TRUE((*w)->Write("abc", 3).ok());
+  UploadState s3 = *(*w)->Close();
+  w->reset();
+  UploadState gone = s3;
+  gone.backend_id = "- - nosuchtoken";
+  EXPECT_EQ((*store)->AppendUpload(id, gone).status().code(), ErrorCode::kBlobUploadInvalid);
+  EXPECT_TRUE((*store)->AppendUpload(id, s3).ok()) << "the failed open kept no place";
+}
+
 TEST(S3BlobStoreTest, AbandonedMultipartUploadsAreListedAndAborted) {
   auto store = S3BlobStore::Open(TestOptions(5 << 20));
   ASSERT_TRUE(store.ok());

@@ -10,9 +10,15 @@ namespace arca {
 
 using namespace s3detail;  // NOLINT: this file's own helpers
 
-std::string S3BlobStore::TakeBuffer() {
+Result<std::string> S3BlobStore::TakeBuffer() {
   {
     std::lock_guard<std::mutex> lock(buffers_mu_);
+    if (writers_ >= o_.max_writers) {
+      return Status(ErrorCode::kTooManyRequests, "too many requests",
+                    std::to_string(writers_) + " uploads are being written to the blob store; "
+                    "try again shortly");
+    }
+    ++writers_;
     if (!buffers_.empty()) {
       std::string b = std::move(buffers_.back());
       buffers_.pop_back();
@@ -27,6 +33,7 @@ std::string S3BlobStore::TakeBuffer() {
 void S3BlobStore::ReturnBuffer(std::string buf) {
   buf.clear();
   std::lock_guard<std::mutex> lock(buffers_mu_);
+  --writers_;
   if (buffers_.size() < 4 && buf.capacity() >= o_.part_size) buffers_.push_back(std::move(buf));
 }
 
@@ -128,6 +135,26 @@ Result<UploadState> S3BlobStore::CreateUpload(const std::string& id) {
   return UploadState{};
 }
 
+Result<std::string> S3BlobStore::ReadTail(const std::string& id, const UploadState& at) {
+  uint64_t staged = at.length - at.PartBytes();
+  if (staged == 0) return std::string();
+  std::string key = TailKey(id, at.length, DecodeS3Upload(at.backend_id).tail);
+  for (int attempt = 0;; ++attempt) {
+    auto r = client_->Do({"GET", key, {}, {}, {}, static_cast<size_t>(o_.part_size)});
+    if (!r.ok()) return r.status();
+    if (r->status == 404 && attempt < o_.read_after_write_retries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+      continue;
+    }
+    if (r->status == 404) return UploadInvalid("the upload's staged bytes are gone");
+    if (!Ok2xx(*r)) return s3::Client::ErrorOf(*r, "GET " + key);
+    if (r->body.size() != staged) {
+      return UploadInvalid("the upload's staged bytes are not the recorded length");
+    }
+    return std::move(r->body);
+  }
+}
+
 Result<std::unique_ptr<UploadWriter>> S3BlobStore::AppendUpload(
     const std::string& id, const UploadState& at, const std::optional<Digest>& target) {
   if (!IsUuid(id)) return UploadUnknown();
@@ -136,26 +163,14 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::AppendUpload(
       at.length - in_parts >= o_.part_size) {
     return UploadInvalid("the recorded upload state does not add up; start a new upload");
   }
-  std::string tail;
-  if (at.length > in_parts) {
-    std::string key = TailKey(id, at.length, DecodeS3Upload(at.backend_id).tail);
-    for (int attempt = 0;; ++attempt) {
-      auto r = client_->Do({"GET", key, {}, {}, {}, static_cast<size_t>(o_.part_size)});
-      if (!r.ok()) return r.status();
-      if (r->status == 404 && attempt < o_.read_after_write_retries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-        continue;
-      }
-      if (r->status == 404) return UploadInvalid("the upload's staged bytes are gone");
-      if (!Ok2xx(*r)) return s3::Client::ErrorOf(*r, "GET " + key);
-      tail = std::move(r->body);
-      break;
-    }
-    if (tail.size() != at.length - in_parts) {
-      return UploadInvalid("the upload's staged bytes are not the recorded length");
-    }
+  auto buf = TakeBuffer();  // refused before any request when too many are open
+  if (!buf.ok()) return buf.status();
+  auto tail = ReadTail(id, at);
+  if (!tail.ok()) {
+    ReturnBuffer(std::move(*buf));
+    return tail.status();
   }
-  return NewWriter(id, at, target, std::move(tail));
+  return NewWriter(id, at, target, std::move(*tail), std::move(*buf));
 }
 
 void S3BlobStore::UploadRecorded(const std::string& id, const UploadState& before,

@@ -29,6 +29,9 @@ struct S3StoreOptions {
   uint64_t part_size = 8 << 20;       // S3 parts but the last must be at least 5 MiB
   int read_after_write_retries = 3;   // a blob the metadata records but a GET misses
   bool create_bucket = false;         // create the bucket when it does not exist
+  // Upload writers open at once, each holding up to a part in memory; more are refused with
+  // TOOMANYREQUESTS (429) until one ends.
+  size_t max_writers = 64;
 };
 
 // Parses s3://bucket[/prefix]?endpoint=...&region=...&addressing=path|virtual&part_size=...
@@ -70,7 +73,8 @@ class S3BlobStore : public BlobStore {
  private:
   class Writer;  // s3_upload_writer.cc
   std::unique_ptr<UploadWriter> NewWriter(const std::string& id, const UploadState& at,
-                                          const std::optional<Digest>& target, std::string tail);
+                                          const std::optional<Digest>& target, std::string tail,
+                                          std::string buffer);
   explicit S3BlobStore(S3StoreOptions o);
   std::string BlobKey(const Digest& digest) const;
   std::string UploadDir(const std::string& id) const;
@@ -81,6 +85,8 @@ class S3BlobStore : public BlobStore {
                      const std::function<void(const std::string& key, uint64_t size,
                                               int64_t mtime)>& fn);
   Status DeleteKey(const std::string& key);
+  // The bytes staged past the parts of the upload at state at (checked against it).
+  Result<std::string> ReadTail(const std::string& id, const UploadState& at);
   // The multipart uploads whose keys start with area; ids taken from keys under top.
   Status ListMultipart(const std::string& area, const std::string& top,
                        const std::function<void(const Listed&)>& fn);
@@ -88,13 +94,16 @@ class S3BlobStore : public BlobStore {
 
   // Part buffers, kept for the next writer instead of freed: a part is megabytes, and a
   // busy registry would otherwise allocate and free one per request.
-  std::string TakeBuffer();
+  // A writer's part buffer, or TOOMANYREQUESTS when max_writers hold one; every buffer
+  // taken is returned when its writer ends.
+  Result<std::string> TakeBuffer();
   void ReturnBuffer(std::string buf);
 
   S3StoreOptions o_;
   std::unique_ptr<s3::Client> client_;
   std::mutex buffers_mu_;
-  std::vector<std::string> buffers_;
+  std::vector<std::string> buffers_;  // guarded by buffers_mu_
+  size_t writers_ = 0;                // guarded by buffers_mu_
 };
 
 }  // namespace arca

@@ -13,9 +13,9 @@ using namespace s3detail;  // NOLINT: this file's own helpers
 class S3BlobStore::Writer : public UploadWriter {
  public:
   Writer(S3BlobStore& store, std::string id, const UploadState& at,
-         std::optional<Digest> target, std::string tail)
+         std::optional<Digest> target, std::string tail, std::string buffer)
       : s_(store), id_(std::move(id)), at_(at), target_(std::move(target)),
-        buf_(s_.TakeBuffer()), length_(at.length), parts_(at.parts) {
+        buf_(std::move(buffer)), length_(at.length), parts_(at.parts) {
     S3Upload u = DecodeS3Upload(at.backend_id);
     key_ = u.key;
     upload_id_ = u.upload_id;
@@ -199,8 +199,8 @@ class S3BlobStore::Writer : public UploadWriter {
 
 std::unique_ptr<UploadWriter> S3BlobStore::NewWriter(const std::string& id, const UploadState& at,
                                                      const std::optional<Digest>& target,
-                                                     std::string tail) {
-  return std::make_unique<Writer>(*this, id, at, target, std::move(tail));
+                                                     std::string tail, std::string buffer) {
+  return std::make_unique<Writer>(*this, id, at, target, std::move(tail), std::move(buffer));
 }
 
 }  // namespace arca

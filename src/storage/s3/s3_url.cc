@@ -96,11 +96,17 @@ Result<S3StoreOptions> ParseS3Url(const std::string& url) {
       o.client.ca_file = v;
     } else if (k == "create_bucket") {
       o.create_bucket = v == "true" || v == "1";
+    } else if (k == "max_writers") {
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end || n < 1 || n > 100000) return Bad("max_writers: 1 to 100000");
+      o.max_writers = n;
     } else if (k == "retries") {
       o.client.retries = std::atoi(v.c_str());
     } else {
       return Bad("unknown S3 option '" + k +
-                 "' (endpoint, region, addressing, part_size, ca_file, create_bucket, retries)");
+                 "' (endpoint, region, addressing, part_size, ca_file, create_bucket, max_writers, "
+                 "retries)");
     }
   }
   if (o.client.region.empty()) return Bad("region is empty");

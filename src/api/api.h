@@ -42,6 +42,11 @@ struct ApiOptions {
   // How long the registry's own scans for one request may go on (mount candidates, listings
   // filtered by permission); bodies are bounded by the server's transfer limits instead.
   std::chrono::milliseconds work_budget{30000};
+  // Blob GETs in repositories matching these patterns (auth/pattern.h) are answered with a
+  // 307 to a URL of the blob store (presigned S3), valid blob_redirect_ttl seconds, where the
+  // store can make one; others stream through Arca.
+  std::vector<std::string> blob_redirect;
+  int64_t blob_redirect_ttl = 600;
 };
 
 class Api {
@@ -83,6 +88,8 @@ class Api {
   // Whether the caller may pull from repo with these credentials (a token: within its scope).
   bool MayPull(const Caller& caller, const std::string& repo) const;
   Status Blob(const Route& route, const Caller& caller, http::Request& req, http::Response& res);
+  // The 307 target for a blob GET in repo (ApiOptions::blob_redirect), if any.
+  std::optional<std::string> RedirectFor(const std::string& repo, const Digest& digest);
   Status StartUpload(const Route& route, const Caller& caller, http::Request& req,
                      http::Response& res);
   Status Upload(const Route& route, const Caller& caller, http::Request& req,

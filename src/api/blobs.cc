@@ -1,9 +1,17 @@
 // GET, HEAD and DELETE /v2/<name>/blobs/<digest>.
 #include "api/api.h"
 #include "api/errors.h"
+#include "auth/pattern.h"
 #include "types/http_range.h"
 
 namespace arca::api {
+
+std::optional<std::string> Api::RedirectFor(const std::string& repo, const Digest& digest) {
+  for (const std::string& pattern : options_.blob_redirect) {
+    if (auth::PatternMatches(pattern, repo)) return registry_.BlobUrl(digest, options_.blob_redirect_ttl);
+  }
+  return std::nullopt;
+}
 
 Status Api::Blob(const Route& route, const Caller& caller, http::Request& req,
                  http::Response& res) {
@@ -29,6 +37,14 @@ Status Api::Blob(const Route& route, const Caller& caller, http::Request& req,
   }
   if (req.method == "HEAD") {
     res.head_length = *size;
+    return Status::Ok();
+  }
+  if (auto url = RedirectFor(route.name, *digest)) {
+    // The store serves the bytes (and any Range) itself; the client follows with the same
+    // GET. Only after this request was authorized and the repository was found to hold it.
+    res.status = 307;
+    res.Set("Location", *url);
+    res.Set("Cache-Control", "no-store");  // the URL expires
     return Status::Ok();
   }
   // RFC 9110 13.1.5: a Range sent with an If-Range that is not the blob's own (strong) ETag

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "auth/pattern.h"
 #include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "cli/store_open.h"
@@ -54,6 +55,9 @@ environment, which wins over the file):
   blobs            where blob bytes live: empty for <root>, or an S3 bucket,
                    s3://BUCKET[/PREFIX]?endpoint=URL&region=R&addressing=path|virtual
                    with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set (docs/deploy.md)
+  blob_redirect    repository patterns (comma-separated, e.g. public/**) whose blob GETs
+                   answer 307 to a presigned URL of the S3 store (default: none)
+  blob_redirect_ttl  how long such a URL is valid (default 10m)
   max_connections  open connections at most (default 1024)
   max_connections_per_client  open connections from one address (default 256; 0: no limit)
   idle_timeout     seconds an idle keep-alive connection is kept (default 60)
@@ -86,6 +90,35 @@ environment, which wins over the file):
   gc_referrers     collect referrers of deleted subjects (default true)
 See docs/gc.md for garbage collection, the recycle bin and fsck.
 )";
+
+// blob_redirect as validated repository patterns; it needs a store that can make URLs (S3).
+Result<std::vector<std::string>> BlobRedirectPatterns(const Config& config) {
+  std::vector<std::string> out;
+  std::string rest = config.blob_redirect;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string p = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    p.erase(0, p.find_first_not_of(' '));
+    p.erase(p.find_last_not_of(' ') + 1);
+    if (p.empty()) continue;
+    Status s = auth::ValidatePattern(p);
+    if (!s.ok()) {
+      return Status(ErrorCode::kInternal, "invalid setting",
+                    "blob_redirect: '" + p + "': " + s.detail());
+    }
+    out.push_back(p);
+  }
+  if (!out.empty() && config.blobs.empty()) {
+    return Status(ErrorCode::kInternal, "invalid setting",
+                  "blob_redirect needs blobs in an S3 store (the blobs setting): the local disk "
+                  "has no URL to redirect to");
+  }
+  if (config.blob_redirect_ttl < 1 || config.blob_redirect_ttl > 604800) {
+    return Status(ErrorCode::kInternal, "invalid setting", "blob_redirect_ttl: 1s to 7d");
+  }
+  return out;
+}
 
 int Serve(const std::vector<std::string>& args) {
   // Signals are taken by one thread with sigwait. They are blocked before any thread starts,
@@ -132,10 +165,14 @@ int Serve(const std::vector<std::string>& args) {
   registry.SetBlobGrace(config->gc_blob_grace);
   Collector collector(*meta, *blobs, registry.blob_locks(), GcSettingsOf(*config));
   collector.StartSchedule();
+  auto redirect = BlobRedirectPatterns(*config);
+  if (!redirect.ok()) return Fail(redirect.status());
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
                                          .admin_token = config->admin_token,
                                          .external_url = config->external_url,
-                                         .tls = !config->tls_cert.empty()});
+                                         .tls = !config->tls_cert.empty(),
+                                         .blob_redirect = *redirect,
+                                         .blob_redirect_ttl = config->blob_redirect_ttl});
   api.SetTypes(&types);
   api.SetCollector(&collector);
   AuthSetup auth;

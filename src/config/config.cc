@@ -93,6 +93,11 @@ const std::map<std::string, Setter>& Setters() {
          c.blobs = v;
          return Status::Ok();
        }},
+      {"blob_redirect", [](Config& c, const std::string&, const std::string& v) {
+         c.blob_redirect = v;
+         return Status::Ok();
+       }},
+      {"blob_redirect_ttl", DurationSetter(&Config::blob_redirect_ttl)},
       {"types_dir", [](Config& c, const std::string&, const std::string& v) {
          c.types_dir = v;
          return Status::Ok();

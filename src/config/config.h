@@ -17,6 +17,10 @@ struct Config {
   // Where blob bytes live: empty for <root> on the local disk, or s3://bucket[/prefix]?...
   // (docs/deploy.md). The metadata stays in <root> either way.
   std::string blobs;
+  // Blob GETs in repositories matching these patterns (comma-separated, e.g. "public/**")
+  // answer 307 to a presigned URL of the blob store, valid blob_redirect_ttl seconds.
+  std::string blob_redirect;
+  int64_t blob_redirect_ttl = 600;
   size_t max_connections = 1024;
   int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
   int io_timeout = 60;      // seconds a body or response may move no byte at all

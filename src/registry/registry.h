@@ -47,6 +47,11 @@ class PolicyStore;
 class Registry {
  public:
   Registry(MetaStore& meta, BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+  // A URL that serves a blob's bytes without Arca, for expires seconds (a presigned S3 GET),
+  // or none; the caller has checked that the repository holds the blob.
+  std::optional<std::string> BlobUrl(const Digest& digest, int64_t expires) {
+    return blobs_.DirectUrl(digest, expires);
+  }
   // The blob store's preferred chunk size for chunked uploads (0: any).
   uint64_t PreferredChunk() const { return blobs_.PreferredChunk(); }
   // Optional: the known types (for indexing) and the type policy; both must outlive this.

@@ -84,6 +84,13 @@ class BlobStore {
   virtual Result<std::unique_ptr<UploadWriter>> AppendUpload(
       const std::string& id, const UploadState& at,
       const std::optional<Digest>& target = std::nullopt) = 0;
+  // A URL that serves the blob's bytes (ranges too) to whoever holds it, for expires seconds,
+  // without credentials (S3: a presigned GET), for a 307; none where the store has no such
+  // thing (the filesystem). The caller has checked that the blob is there.
+  virtual std::optional<std::string> DirectUrl(const Digest& digest, int64_t expires) {
+    (void)digest, (void)expires;
+    return std::nullopt;
+  }
   // Whether an upload of no bytes yet has something ListUploads shows (the filesystem: its
   // empty file; S3: nothing until the first chunk), for fsck's "session without data".
   virtual bool ListsEmptyUploads() const { return true; }

@@ -171,7 +171,11 @@ def blobs_args(root):
         return []
     base, _, query = blobs.partition("?")
     tag = hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
-    return ["--blobs", f"{base.rstrip('/')}/r-{tag}?{query}"]
+    args = ["--blobs", f"{base.rstrip('/')}/r-{tag}?{query}"]
+    # ARCA_TEST_BLOB_REDIRECT: blob GETs of matching repositories answer 307 to RGW.
+    if os.environ.get("ARCA_TEST_BLOB_REDIRECT"):
+        args += ["--blob-redirect", os.environ["ARCA_TEST_BLOB_REDIRECT"]]
+    return args
 
 
 class ServerCheckFailed(AssertionError):

@@ -242,7 +242,7 @@ TEST(S3BlobStoreTest, PresignedUrlServesTheBlobAndRanges) {
   auto w = (*store)->AppendUpload(id, *(*store)->CreateUpload(id), d);
   ASSERT_TRUE((*w)->Write(data.data(), data.size()).ok());
   ASSERT_TRUE((*w)->Commit(d).ok());
-  std::string url = (*store)->PresignBlob(d, 300);
+  std::string url = (*store)->DirectUrl(d, 300).value_or("");
   std::string cmd = "curl -sf -H 'Range: bytes=10-16' '" + url + "'";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

@@ -1,5 +1,6 @@
 #include "storage/s3/s3_blob_store.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "storage/s3/s3_store_detail.h"
@@ -229,8 +230,8 @@ Status S3BlobStore::WriteStoreMarker(const StoreIdentity& identity) {
   return Status::Ok();
 }
 
-std::string S3BlobStore::PresignBlob(const Digest& digest, int64_t expires) {
-  return client_->PresignGet(BlobKey(digest), expires);
+std::optional<std::string> S3BlobStore::DirectUrl(const Digest& digest, int64_t expires) {
+  return client_->PresignGet(BlobKey(digest), std::clamp<int64_t>(expires, 1, 604800));
 }
 
 }  // namespace arca

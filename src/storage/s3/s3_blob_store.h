@@ -64,8 +64,7 @@ class S3BlobStore : public BlobStore {
   Status ListUploads(const std::function<void(const Listed&)>& fn) override;
   Status RemoveListed(const Listed& item) override;
 
-  // A presigned GET of a blob's bytes, for a 307 redirect.
-  std::string PresignBlob(const Digest& digest, int64_t expires);
+  std::optional<std::string> DirectUrl(const Digest& digest, int64_t expires) override;
   s3::Client& client() { return *client_; }
   uint64_t PreferredChunk() const override { return o_.part_size; }
   bool ListsEmptyUploads() const override { return false; }

@@ -39,6 +39,7 @@ class StoreLock {
 
 int GcCommand(const std::vector<std::string>& args);    // arca gc
 int FsckCommand(const std::vector<std::string>& args);  // arca fsck
+int MigrateCommand(const std::vector<std::string>& args);  // arca migrate status|up
 // arca user|robot|token|group|grant|keys (auth_commands.cc).
 int AuthCommand(const std::string& what, const std::vector<std::string>& args);
 

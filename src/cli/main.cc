@@ -38,6 +38,7 @@ Usage:
   arca gc [--dry-run] [--config FILE] [--root DIR] [...]   one garbage-collection pass
   arca fsck [--repair [--force] [--max-delete-fraction F]] [--quick] [--config FILE]
             [--root DIR] [...]   check the store (and repair it)
+  arca migrate status|up [--config FILE] [--root DIR]   the metadata schema's steps
   arca user|robot|token|group|grant|keys ...   accounts and rights (`arca user help`)
   arca version
   arca --help
@@ -55,6 +56,8 @@ environment, which wins over the file):
   blobs            where blob bytes live: empty for <root>, or an S3 bucket,
                    s3://BUCKET[/PREFIX]?endpoint=URL&region=R&addressing=path|virtual
                    with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set (docs/deploy.md)
+  migrate          schema steps: auto (applied at start, default) or manual (start refused
+                   until `arca migrate up`)
   blob_redirect    repository patterns (comma-separated, e.g. public/**) whose blob GETs
                    answer 307 to a presigned URL of the S3 store (default: none)
   blob_redirect_ttl  how long such a URL is valid (default 10m)
@@ -145,7 +148,8 @@ int Serve(const std::vector<std::string>& args) {
     return Fail(Status(ErrorCode::kInternal, "store in use",
                        "another arca process serves " + config->root));
   }
-  auto store = OpenStore(config->root, config->blobs, StoreOpenOptions{.init = init});
+  auto store = OpenStore(config->root, config->blobs,
+                         StoreOpenOptions{.init = init, .migrate = config->migrate == "auto"});
   if (!store.ok()) return Fail(store.status());
   auto& blobs = store->blobs;
   auto& meta = store->meta;
@@ -247,6 +251,7 @@ int main(int argc, char** argv) {
   if (args[0] == "serve") return arca::Serve(rest);
   if (args[0] == "gc") return arca::GcCommand(rest);
   if (args[0] == "fsck") return arca::FsckCommand(rest);
+  if (args[0] == "migrate") return arca::MigrateCommand(rest);
   for (const char* c : {"user", "robot", "token", "group", "grant", "keys"}) {
     if (args[0] == c) return arca::AuthCommand(c, rest);
   }

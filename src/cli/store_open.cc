@@ -52,7 +52,9 @@ Result<OpenedStore> OpenStore(const std::string& root, const std::string& blob_s
     auto plan = PlanStoreIdentity(facts, o.init, NewUuid());
     if (!plan.ok()) return InStore(root, plan.status());
   }
-  auto meta = SqliteMetaStore::Open(db);
+  SqliteMetaStore::Options meta_options;
+  meta_options.migrate = o.migrate;
+  auto meta = SqliteMetaStore::Open(db, meta_options);
   if (!meta.ok()) return meta.status();
   store.meta = std::move(*meta);
   auto facts = GatherStoreFacts(*store.meta, *store.blobs);

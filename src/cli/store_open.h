@@ -17,6 +17,8 @@ struct StoreOpenOptions {
   // The caller holds the store lock: the identity plan is applied (a check beside a running
   // server only reads).
   bool write_identity = true;
+  // Apply pending schema steps (migrate: auto); false refuses a store that needs them.
+  bool migrate = true;
 };
 
 struct OpenedStore {

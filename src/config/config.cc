@@ -93,6 +93,13 @@ const std::map<std::string, Setter>& Setters() {
          c.blobs = v;
          return Status::Ok();
        }},
+      {"migrate", [](Config& c, const std::string& k, const std::string& v) {
+         if (v != "auto" && v != "manual") {
+           return Status(ErrorCode::kInternal, "invalid setting", k + ": auto or manual");
+         }
+         c.migrate = v;
+         return Status::Ok();
+       }},
       {"blob_redirect", [](Config& c, const std::string&, const std::string& v) {
          c.blob_redirect = v;
          return Status::Ok();

@@ -17,6 +17,8 @@ struct Config {
   // Where blob bytes live: empty for <root> on the local disk, or s3://bucket[/prefix]?...
   // (docs/deploy.md). The metadata stays in <root> either way.
   std::string blobs;
+  // Schema steps: auto (applied at start) or manual (refuse to start until `arca migrate up`).
+  std::string migrate = "auto";
   // Blob GETs in repositories matching these patterns (comma-separated, e.g. "public/**")
   // answer 307 to a presigned URL of the blob store, valid blob_redirect_ttl seconds.
   std::string blob_redirect;

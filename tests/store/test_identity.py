@@ -186,9 +186,11 @@ def test_db_replaced_while_serving_stops_writes(make_server, repo):
 def test_a_store_from_before_ids_is_adopted(make_server, repo):
     srv, cl, name, imgs = populated(make_server, repo)
     srv.stop()
-    # what the previous release left: no identity table, no marker
+    # what the previous release left: no identity table, no marker (and no record of schema
+    # steps, which came later still)
     with sqlite3.connect(os.path.join(srv.root, "meta.db")) as db:
         db.execute("DROP TABLE store_identity")
+        db.execute("DROP TABLE schema_migrations")
     os.remove(os.path.join(srv.root, MARKER))
 
     srv.start()

@@ -1,4 +1,6 @@
-// The metadata schema (version 1). Kept portable to PostgreSQL: no SQLite-only column types.
+// The metadata schema as it stood when versioned migrations began: migration step 1
+// (sqlite_migrations.cc), frozen. Later changes are steps of their own there, never edits
+// here. Kept portable to PostgreSQL: no SQLite-only column types.
 #pragma once
 
 namespace arca::sqlite {
@@ -71,13 +73,12 @@ CREATE TABLE IF NOT EXISTS uploads(
   byte_offset INTEGER NOT NULL,
   hash_state BLOB NOT NULL,
   started_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  backend_id TEXT NOT NULL DEFAULT '',
-  parts TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+  updated_at INTEGER NOT NULL) WITHOUT ROWID;
 )SQL";
 
-// Columns added after version 1: a store made by an older build gets each one that it lacks
-// (with the backfill that gives old rows the value a push would have given them).
+// Columns added before versioned migrations, part of step 1: a store made by an older build
+// gets each one that it lacks (with the backfill that gives old rows the value a push would
+// have given them).
 struct AddedColumn {
   const char* table;
   const char* column;
@@ -102,16 +103,13 @@ inline constexpr AddedColumn kAddedColumns[] = {
     // Who made the change an event tells of (issue 11).
     {"events", "principal", "ALTER TABLE events ADD COLUMN principal TEXT NOT NULL DEFAULT '';"},
     {"events", "request_id", "ALTER TABLE events ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
-    // Part-based uploads (issue 12): the blob store's own upload id and the parts it holds.
-    {"uploads", "backend_id", "ALTER TABLE uploads ADD COLUMN backend_id TEXT NOT NULL DEFAULT '';"},
-    {"uploads", "parts", "ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT '';"},
 };
 
 // The `type` backfill above gives an index '' (it has neither artifactType nor config); a push
 // gives it what IdentifyArtifactType does: its legacy artifactType annotation, else the OCI
 // index type when every child is an image manifest, else its own media type. Run at every
-// open (an index typed '' exists only in a store that this backfill made), so that stores
-// migrated before this repair get it too.
+// open before versioned migrations, and now once, in step 1 (an index typed '' exists only in
+// a store that this backfill made).
 inline constexpr const char* kRepairIndexType = R"SQL(
 UPDATE manifests SET type = CASE
   WHEN annotations <> '' AND json_valid(annotations)

@@ -8,6 +8,7 @@
 
 #include "meta/sqlite/gc_rows.h"
 #include "meta/sqlite/schema.h"
+#include "meta/sqlite/sqlite_migrations.h"
 #include "meta/sqlite/name_page.h"
 #include "meta/sqlite/sqlite_db.h"
 
@@ -44,22 +45,39 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
   std::unique_ptr<SqliteMetaStore> store(new SqliteMetaStore(path, options));
   auto c = Connection::Open(path, options.create);
   if (!c.ok()) return c.status();
-  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchema));
-  for (const sqlite::AddedColumn& added : sqlite::kAddedColumns) {
-    std::string probe = std::string("SELECT 1 FROM pragma_table_info('") + added.table +
-                        "') WHERE name = '" + added.column + "'";
-    auto present = (*c)->HasRow(probe);
-    if (!present.ok()) return present.status();
-    if (!*present) {
-      ARCA_RETURN_IF_ERROR((*c)->Exec(std::string("BEGIN;") + added.ddl + "COMMIT;"));
-    }
-  }
-  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kIndexesV2));
-  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kRepairIndexType));
-  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaGc));
-  ARCA_RETURN_IF_ERROR((*c)->Exec(sqlite::kSchemaIdentity));
+  ARCA_RETURN_IF_ERROR(CheckSchema(**c, options.migrate));
   store->writer_ = std::move(*c);
   return store;
+}
+
+Status SqliteMetaStore::CheckSchema(sqlite::Connection& c, bool migrate) {
+  auto applied = sqlite::ReadApplied(c);
+  if (!applied.ok()) return applied.status();
+  auto steps = sqlite::StepInfo();
+  MigrationPlan plan = PlanMigrations(steps, *applied);
+  if (!plan.can_serve) return Status(ErrorCode::kInternal, "schema too new", plan.why);
+  if (plan.pending.empty()) return Status::Ok();
+  if (!migrate) {
+    return Status(ErrorCode::kInternal, "schema migration needed",
+                  "meta.db is at schema version " + std::to_string(plan.schema_version) +
+                      " and this arca needs " + std::to_string(plan.code_version) +
+                      " (migrate: manual): run `arca migrate up`");
+  }
+  return sqlite::ApplyPending(c, Now());
+}
+
+Result<std::string> SqliteMetaStore::DescribeSchema(const std::string& path) {
+  auto c = Connection::Open(path, /*create=*/false);
+  if (!c.ok()) return c.status();
+  auto applied = sqlite::ReadApplied(**c);
+  if (!applied.ok()) return applied.status();
+  return DescribeMigrations(sqlite::StepInfo(), *applied);
+}
+
+Status SqliteMetaStore::MigrateSchema(const std::string& path, bool create) {
+  auto c = Connection::Open(path, create);
+  if (!c.ok()) return c.status();
+  return CheckSchema(**c, /*migrate=*/true);
 }
 
 SqliteMetaStore::SqliteMetaStore(std::string path, const Options& options)

@@ -31,7 +31,14 @@ class SqliteMetaStore : public MetaStore {
     int reader_wait_ms = 10000;
     // False: a missing database file is an error instead of a new, empty database.
     bool create = true;
+    // Apply pending schema steps at open (meta/migrations.h); false: refuse to open a schema
+    // that needs them (`migrate: manual`, for operators who run `arca migrate up` themselves).
+    bool migrate = true;
   };
+  // `arca migrate status`: the applied and pending steps of the database at path.
+  static Result<std::string> DescribeSchema(const std::string& path);
+  // `arca migrate up`: applies the pending steps.
+  static Status MigrateSchema(const std::string& path, bool create);
   // Twice the cores, at least 4 and at most 32.
   static size_t DefaultMaxReaders();
 
@@ -143,6 +150,9 @@ class SqliteMetaStore : public MetaStore {
   // savepoint (a failing fn is rolled back alone) inside one BEGIN ... COMMIT, so one fsync
   // serves them all.
   Status WriteTransaction(const std::function<Status(sqlite::Connection&)>& fn);
+  // Refuses a schema an applied step makes too new for this build; applies pending steps
+  // (migrate) or refuses to go on without them.
+  static Status CheckSchema(sqlite::Connection& c, bool migrate);
   struct PendingWrite;
   void RunBatch(const std::vector<PendingWrite*>& batch);
   Status LinkAndQueue(sqlite::Connection& c, int64_t repo_id, const std::string& digest,

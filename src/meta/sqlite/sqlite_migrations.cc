@@ -1,0 +1,104 @@
+#include "meta/sqlite/sqlite_migrations.h"
+
+#include "meta/sqlite/schema.h"
+
+namespace arca::sqlite {
+namespace {
+
+constexpr const char* kMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT "
+    "NULL, applied_at INTEGER NOT NULL, serves_from INTEGER NOT NULL)";
+
+// Adds a column unless the table has it (a store that a development build between two
+// releases already gave it).
+Status AddColumn(Connection& c, const char* table, const char* column, const char* ddl) {
+  std::string probe = std::string("SELECT 1 FROM pragma_table_info('") + table +
+                      "') WHERE name = '" + column + "'";
+  auto present = c.HasRow(probe);
+  if (!present.ok()) return present.status();
+  return *present ? Status::Ok() : c.Exec(ddl);
+}
+
+// Step 1: the schema as it stood when versioned migrations began (issue 12). Every statement
+// is idempotent, so it also brings a store of any earlier build up to that point: the columns
+// added since version 1 of the file format, their backfills and the index repair.
+Status Baseline(Connection& c) {
+  ARCA_RETURN_IF_ERROR(c.Exec(kSchema));
+  for (const AddedColumn& added : kAddedColumns) {
+    ARCA_RETURN_IF_ERROR(AddColumn(c, added.table, added.column, added.ddl));
+  }
+  ARCA_RETURN_IF_ERROR(c.Exec(kIndexesV2));
+  ARCA_RETURN_IF_ERROR(c.Exec(kRepairIndexType));
+  ARCA_RETURN_IF_ERROR(c.Exec(kSchemaGc));
+  return c.Exec(kSchemaIdentity);
+}
+
+// Step 2 (expand): part-based uploads keep the blob store's upload id and parts.
+Status UploadParts(Connection& c) {
+  ARCA_RETURN_IF_ERROR(AddColumn(c, "uploads", "backend_id",
+                                 "ALTER TABLE uploads ADD COLUMN backend_id TEXT NOT NULL DEFAULT ''"));
+  return AddColumn(c, "uploads", "parts",
+                   "ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT ''");
+}
+
+constexpr Step kSteps[] = {
+    {{1, "baseline", 1}, &Baseline},
+    {{2, "upload-parts", 1}, &UploadParts},
+};
+
+}  // namespace
+
+std::span<const Step> Steps() { return kSteps; }
+
+std::vector<MigrationStep> StepInfo(std::span<const Step> steps) {
+  std::vector<MigrationStep> out;
+  for (const Step& s : steps) out.push_back(s.step);
+  return out;
+}
+
+Result<std::vector<AppliedMigration>> ReadApplied(Connection& c) {
+  std::vector<AppliedMigration> out;
+  auto exists = c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return out;
+  ARCA_PREPARE(q, c, "SELECT version, name, applied_at, serves_from FROM schema_migrations ORDER BY version");
+  while (q.Step()) out.push_back({q.Int(0), q.Text(1), q.Int(2), q.Int(3)});
+  ARCA_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status ApplyPending(Connection& c, int64_t now, std::span<const Step> steps) {
+  ARCA_RETURN_IF_ERROR(c.Exec(kMigrationsTable));
+  for (const Step& s : steps) {
+    // BEGIN IMMEDIATE: one process migrates at a time; a step another one applied meanwhile
+    // is seen here and skipped.
+    ARCA_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      ARCA_PREPARE(q, c, "SELECT 1 FROM schema_migrations WHERE version = ?");
+      bool done = q.Bind(1, s.step.version).Step();
+      ARCA_RETURN_IF_ERROR(q.status());
+      (void)q.Exec();  // reset
+      if (done) return Status::Ok();
+      Status applied = s.apply(c);
+      if (!applied.ok()) {
+        return Status(applied.code(), "schema migration failed",
+                      "step " + std::to_string(s.step.version) + " (" + s.step.name +
+                          "): " + applied.message() + ": " + applied.detail() +
+                          "; nothing of it was applied, and it can be run again");
+      }
+      ARCA_PREPARE(ins, c,
+                   "INSERT INTO schema_migrations(version, name, applied_at, serves_from) "
+                   "VALUES(?, ?, ?, ?)");
+      return ins.Bind(1, s.step.version).Bind(2, s.step.name).Bind(3, now)
+          .Bind(4, s.step.serves_from).Exec();
+    }();
+    if (!st.ok()) {
+      if (c.InTransaction()) (void)c.Exec("ROLLBACK");
+      return st;
+    }
+    ARCA_RETURN_IF_ERROR(c.Exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace arca::sqlite

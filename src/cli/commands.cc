@@ -146,7 +146,8 @@ int GcCommand(const std::vector<std::string>& in) {
     std::printf("%s\n", answer->second.c_str());
     return answer->first == 200 ? 0 : 1;
   }
-  auto store = OpenStore(config->root, config->blobs, StoreOpenOptions{});
+  auto store = OpenStore(config->root, config->blobs,
+                         StoreOpenOptions{.migrate = config->migrate == "auto"});
   if (!store.ok()) return Fail(store.status());
   KeyedMutex blob_locks;  // nobody else writes: the store lock is ours
   Collector collector(*store->meta, *store->blobs, blob_locks, GcSettingsOf(*config));
@@ -241,7 +242,9 @@ int FsckCommand(const std::vector<std::string>& in) {
                          "--repair needs the store to itself: stop the arca server on " + config->root));
     }
   }
-  auto store = OpenStore(config->root, config->blobs, StoreOpenOptions{.write_identity = options.repair});
+  auto store = OpenStore(config->root, config->blobs,
+                         StoreOpenOptions{.write_identity = options.repair,
+                                          .migrate = config->migrate == "auto"});
   if (!store.ok()) {
     if (store.status().message() != kStoreIdentityProblem) return Fail(store.status());
     // Nothing else can be checked against metadata that is not this store's.

@@ -139,6 +139,8 @@ int Serve(const std::vector<std::string>& args) {
   config->insecure_open = config->insecure_open || insecure_open;
   Status open_check = CheckOpenAddress(*config);
   if (!open_check.ok()) return Fail(open_check);
+  auto redirect = BlobRedirectPatterns(*config);  // before anything touches the store
+  if (!redirect.ok()) return Fail(redirect.status());
   Status s = MakeDirs(config->root);
   if (!s.ok()) return Fail(s);
   StoreLock lock;
@@ -169,8 +171,6 @@ int Serve(const std::vector<std::string>& args) {
   registry.SetBlobGrace(config->gc_blob_grace);
   Collector collector(*meta, *blobs, registry.blob_locks(), GcSettingsOf(*config));
   collector.StartSchedule();
-  auto redirect = BlobRedirectPatterns(*config);
-  if (!redirect.ok()) return Fail(redirect.status());
   api::Api api(registry, api::ApiOptions{.auto_mount = config->auto_mount,
                                          .admin_token = config->admin_token,
                                          .external_url = config->external_url,

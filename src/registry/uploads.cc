@@ -158,6 +158,7 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   } else {  // a sha512 digest for bytes that arrived over several requests
     auto state = chunk->writer->Close();
     if (!state.ok()) return state.status();
+    chunk->writer.reset();  // one writer per upload (and per slot of the store's)
     auto h = HashUpload(id, *state, digest.algorithm());
     if (!h.ok()) return h.status();
     hex = h->HexDigest();

@@ -57,6 +57,10 @@ def test_an_old_store_waits_for_migrate_up_under_manual(tmp_path, make_server):
     assert "pending  2 upload-parts" in p.stdout and "2 pending" in p.stdout
     rc, out = serve_once(root, "--migrate", "manual")
     assert rc not in (None, 0) and "arca migrate up" in out, out
+    p = run_arca("fsck", "--root", root, "--migrate", "manual")
+    assert p.returncode != 0 and "arca migrate up" in p.stdout + p.stderr, \
+        "fsck under migrate: manual does not migrate either" + describe_run(p)
+    assert "pending  2 upload-parts" in run_arca("migrate", "status", "--root", root).stdout
     assert not os.path.exists(os.path.join(root, "blobs", ".arca-store")), \
         "a refused start leaves the store as it was"
     p = run_arca("migrate", "up", "--root", root)

@@ -114,6 +114,8 @@ TEST(SqliteMigrationsTest, ManualMigrationRefusesAStoreWithPendingSteps) {
   EXPECT_NE(refused.status().detail().find("arca migrate up"), std::string::npos);
   ASSERT_TRUE(SqliteMetaStore::MigrateSchema(db, false).ok());
   EXPECT_TRUE(SqliteMetaStore::Open(db, manual).ok());
+  // A brand-new database is set up whatever the mode: there is nothing to upgrade.
+  EXPECT_TRUE(SqliteMetaStore::Open(dir.path() + "/new.db", manual).ok());
 }
 
 }  // namespace

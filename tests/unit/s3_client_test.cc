@@ -90,7 +90,9 @@ TEST(S3ClientTest, ARefusedConnectionIsUnavailable) {
 
 TEST(S3ClientTest, ASilentServerIsUnavailableNotAHang) {
   TinyServer silent;  // accepts (in the kernel) and never answers
-  Client c(Quick(silent.endpoint()));
+  ClientOptions o = Quick(silent.endpoint());
+  o.low_speed_seconds = 3600;  // only the request timeouts can end it (else ctest's timeout)
+  Client c(o);
   auto r = c.Do({"GET", "k", {}, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);

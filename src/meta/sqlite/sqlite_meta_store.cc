@@ -57,7 +57,9 @@ Status SqliteMetaStore::CheckSchema(sqlite::Connection& c, bool migrate) {
   MigrationPlan plan = PlanMigrations(steps, *applied);
   if (!plan.can_serve) return Status(ErrorCode::kInternal, "schema too new", plan.why);
   if (plan.pending.empty()) return Status::Ok();
-  if (!migrate) {
+  auto has_tables = c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table'");
+  if (!has_tables.ok()) return has_tables.status();
+  if (!migrate && *has_tables) {  // a new, empty database is set up whatever the mode
     return Status(ErrorCode::kInternal, "schema migration needed",
                   "meta.db is at schema version " + std::to_string(plan.schema_version) +
                       " and this arca needs " + std::to_string(plan.code_version) +

@@ -27,7 +27,14 @@ Result<std::string> S3BlobStore::TakeBuffer() {
     }
   }
   std::string b;
-  b.reserve(o_.part_size);
+  try {
+    b.reserve(o_.part_size);
+  } catch (const std::bad_alloc&) {
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    --writers_;
+    return Status(ErrorCode::kUnavailable, "blob storage unavailable",
+                  "no memory for an upload buffer of " + std::to_string(o_.part_size) + " bytes");
+  }
   return b;
 }
 
@@ -141,7 +148,9 @@ Result<std::string> S3BlobStore::ReadTail(const std::string& id, const UploadSta
   if (staged == 0) return std::string();
   std::string key = TailKey(id, at.length, DecodeS3Upload(at.backend_id).tail);
   for (int attempt = 0;; ++attempt) {
-    auto r = client_->Do({"GET", key, {}, {}, {}, static_cast<size_t>(o_.part_size)});
+    s3::Request get{"GET", key, {}, {}, {}, static_cast<size_t>(o_.part_size)};
+    get.expect_bytes = staged;
+    auto r = client_->Do(get);
     if (!r.ok()) return r.status();
     if (r->status == 404 && attempt < o_.read_after_write_retries) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
@@ -160,7 +169,7 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::AppendUpload(
     const std::string& id, const UploadState& at, const std::optional<Digest>& target) {
   if (!IsUuid(id)) return UploadUnknown();
   uint64_t in_parts = at.PartBytes();
-  if (in_parts > at.length || (!at.parts.empty() && at.backend_id.empty()) ||
+  if (in_parts > at.length || (!at.parts.empty() && DecodeS3Upload(at.backend_id).upload_id.empty()) ||
       at.length - in_parts >= o_.part_size) {
     return UploadInvalid("the recorded upload state does not add up; start a new upload");
   }

@@ -90,6 +90,8 @@ void Backoff(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(base + jitter(rng)));
 }
 
+constexpr const char* kTimedOut = "blob storage timed out";
+
 Status Unreachable(const std::string& what, const std::string& why) {
   return Status(ErrorCode::kUnavailable, "blob storage unavailable", what + ": " + why);
 }
@@ -119,8 +121,8 @@ class StreamBody : public BodySource {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done_) {
       if (std::chrono::steady_clock::now() > deadline) {
-        return Unreachable("reading a blob", "no answer within " +
-                                                 std::to_string(limit.count()) + " ms");
+        return Status(ErrorCode::kUnavailable, kTimedOut,
+                      "reading a blob: no answer within " + std::to_string(limit.count()) + " ms");
       }
       ARCA_RETURN_IF_ERROR(Pump());
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
@@ -326,8 +328,9 @@ Result<Response> Client::Once(void* handle, const Request& r) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
+  size_t moved = std::max(r.body.size(), r.expect_bytes);  // sent, or expected back
   long timeout = r.slow ? o_.slow_request_timeout_ms
-                        : o_.request_timeout_ms + static_cast<long>(r.body.size() >> 20) * 4000;
+                        : o_.request_timeout_ms + static_cast<long>(moved >> 20) * 4000;
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
   if (r.method == "PUT" || r.method == "POST") {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -344,14 +347,23 @@ Result<Response> Client::Once(void* handle, const Request& r) {
                   r.method + " " + r.key + ": the object store's answer is over " +
                       std::to_string(r.max_response) + " bytes");
   }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Status(ErrorCode::kUnavailable, kTimedOut,
+                  r.method + " " + r.key + ": " + curl_easy_strerror(rc));
+  }
   if (rc != CURLE_OK) return Unreachable(r.method + " " + r.key, curl_easy_strerror(rc));
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;
 }
 
-bool Client::MayRetry(int attempt, std::chrono::steady_clock::time_point start) const {
-  auto spent = std::chrono::steady_clock::now() - start;
-  return attempt < o_.retries && spent < std::chrono::milliseconds(o_.retry_budget_ms);
+bool Client::MayRetry(int attempt, std::chrono::steady_clock::time_point start,
+                      const Status& failure) const {
+  if (attempt >= o_.retries) return false;
+  // An attempt that got an answer or a broken connection is tried again however long it
+  // took (a part upload that ends in a 503 after a minute); one that timed out only while
+  // the budget lasts, so that a store that says nothing cannot hold a request for minutes.
+  if (failure.message() != kTimedOut) return true;
+  return std::chrono::steady_clock::now() - start < std::chrono::milliseconds(o_.retry_budget_ms);
 }
 
 Result<Response> Client::Do(const Request& r) {
@@ -366,7 +378,7 @@ Result<Response> Client::Do(const Request& r) {
       curl_easy_cleanup(static_cast<CURL*>(h));  // a broken connection is not reused
     }
     bool retry = resp.ok() ? Transient(resp->status) : resp.status().code() == ErrorCode::kUnavailable;
-    if (!retry || !MayRetry(attempt, start)) return resp;
+    if (!retry || !MayRetry(attempt, start, resp.ok() ? Status::Ok() : resp.status())) return resp;
     Backoff(attempt);
   }
 }
@@ -387,7 +399,7 @@ Result<std::unique_ptr<BodySource>> Client::GetRange(const std::string& key, uin
     auto body = std::make_unique<StreamBody>(h, list, length);
     Status s = body->Start(std::chrono::milliseconds(o_.request_timeout_ms));
     bool retry = !s.ok() ? s.code() == ErrorCode::kUnavailable : Transient(body->status());
-    if (retry && MayRetry(attempt, start)) {
+    if (retry && MayRetry(attempt, start, s)) {
       Backoff(attempt);
       continue;
     }

@@ -32,8 +32,8 @@ struct ClientOptions {
   // which the store may say nothing for minutes.
   int slow_request_timeout_ms = 15 * 60 * 1000;
   int low_speed_seconds = 60;  // a transfer below 1 KiB/s for this long fails (not slow ones)
-  int retries = 4;             // further attempts after a transient failure...
-  int retry_budget_ms = 10000;  // ...while less than this has passed since the first began
+  int retries = 4;             // further attempts after a transient failure; after a timeout
+  int retry_budget_ms = 10000;  // only while less than this has passed since the first began
 };
 
 struct Response {
@@ -51,6 +51,7 @@ struct Request {
   std::string_view body;
   size_t max_response = 4 << 20;  // a longer response body is an error
   bool slow = false;  // the store may work silently for long (ClientOptions)
+  size_t expect_bytes = 0;  // the size of the answer's body when known (its time allowance)
 };
 
 class Client {
@@ -85,8 +86,10 @@ class Client {
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
   Result<Response> Once(void* handle, const Request& r);
-  // Whether a transient failure of attempt (0-based) may be tried again.
-  bool MayRetry(int attempt, std::chrono::steady_clock::time_point start) const;
+  // Whether attempt (0-based), which failed transiently (failure: its error, or ok for a 5xx
+  // or 429 answer), may be tried again.
+  bool MayRetry(int attempt, std::chrono::steady_clock::time_point start,
+                const Status& failure) const;
   // Sets the shared transfer options on a handle for a URL and signed headers.
   void* PrepareHeaders(void* handle, const Request& r, const Target& t,
                        const std::string& payload_hash);

@@ -7,12 +7,12 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev libsqlite3-dev
-  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev libcurl4-openssl-dev
+  nlohmann-json3-dev libyaml-cpp-dev libxml2-dev libgtest-dev libargon2-dev libcurl4-openssl-dev libpq-dev
   python3 python3-pytest
   python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
   json-schema-test-suite strace python3-cryptography containerd
-  ceph-mon ceph-osd radosgw ceph-common)
+  ceph-mon ceph-osd radosgw ceph-common postgresql-15)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -73,7 +73,7 @@ Result<std::pair<std::vector<auth::AuditEntry>, bool>> SqliteAuditStore::List(
 #undef ARCA_AUDIT_REST
   auto prepared = conn_->Prepare(sql);
   if (!prepared.ok()) return prepared.status();
-  sqlite::Stmt& st = **prepared;
+  sql::Stmt& st = **prepared;
   st.Bind(1, q.before_id).Bind(2, q.principal).Bind(3, q.repository).Bind(4, q.action)
       .Bind(5, static_cast<int64_t>(q.limit) + 1);
   std::vector<auth::AuditEntry> out;

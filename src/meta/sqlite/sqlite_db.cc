@@ -69,7 +69,7 @@ Connection::~Connection() {
   sqlite3_close(db_);
 }
 
-Result<std::unique_ptr<Stmt>> Connection::Prepare(const char* sql) {
+Result<std::unique_ptr<sql::Stmt>> Connection::Prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* s = nullptr;
@@ -78,7 +78,7 @@ Result<std::unique_ptr<Stmt>> Connection::Prepare(const char* sql) {
     }
     it = cache_.emplace(sql, s).first;
   }
-  return std::make_unique<Stmt>(it->second);
+  return std::unique_ptr<sql::Stmt>(new Stmt(it->second));
 }
 
 Result<bool> Connection::HasRow(const std::string& sql) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "meta/sql/sql_conn.h"
 #include "util/status.h"
 
 struct sqlite3;
@@ -18,44 +19,39 @@ namespace arca::sqlite {
 class Connection;
 
 // A prepared statement owned by its connection's cache; Reset on destruction.
-class Stmt {
+class Stmt final : public sql::Stmt {
  public:
   explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt();
+  ~Stmt() override;
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  Stmt& Bind(int i, std::string_view v);
-  Stmt& BindBlob(int i, std::string_view v);
-  Stmt& Bind(int i, int64_t v);
-  Stmt& BindNull(int i);
-  // Steps once: true with a row, false when done; errors go to status().
-  bool Step();
-  Status status() const { return status_; }
-  int64_t Int(int col) const;
-  std::string Text(int col) const;
-  bool IsNull(int col) const;
-  // Runs to completion and resets, so the statement can be bound and run again; the error.
-  Status Exec();
+  Stmt& Bind(int i, std::string_view v) override;
+  Stmt& BindBlob(int i, std::string_view v) override;
+  Stmt& Bind(int i, int64_t v) override;
+  Stmt& BindNull(int i) override;
+  bool Step() override;
+  Status status() const override { return status_; }
+  int64_t Int(int col) const override;
+  std::string Text(int col) const override;
+  bool IsNull(int col) const override;
+  Status Exec() override;
 
  private:
   sqlite3_stmt* s_;
   Status status_;
 };
 
-class Connection {
+class Connection final : public sql::Connection {
  public:
   // create: make the database file when it is missing (otherwise that is an error).
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool create = true);
-  ~Connection();
-  // Statements are prepared once and cached by the address of their SQL: pass string
-  // literals only.
-  Result<std::unique_ptr<Stmt>> Prepare(const char* sql);
-  // Runs a one-off query (not cached); true when it returns a row.
-  Result<bool> HasRow(const std::string& sql);
-  Status Exec(const std::string& sql);  // one or more statements, no results
+  ~Connection() override;
+  Result<std::unique_ptr<sql::Stmt>> Prepare(const char* sql) override;
+  Result<bool> HasRow(const std::string& sql) override;
+  Status Exec(const std::string& sql) override;
+  int Changes() const override;
   int64_t LastInsertId() const;
-  int Changes() const;
   // False once SQLite has ended the transaction on its own (it rolls back the whole of it on
   // errors such as a full disk or an I/O error).
   bool InTransaction() const;
@@ -70,15 +66,5 @@ class Connection {
 };
 
 Status Error(sqlite3* db, const std::string& what);
-
-}  // namespace arca::sqlite
-
-// Prepares (or takes from the cache) sql on conn as Stmt& var, returning the Status on failure.
-#define ARCA_PREPARE(var, conn, sql)          \
-  auto var##_r = (conn).Prepare(sql);         \
-  if (!var##_r.ok()) return var##_r.status(); \
-  ::arca::sqlite::Stmt& var = **var##_r;
-
-namespace arca::sqlite {
 
 }  // namespace arca::sqlite

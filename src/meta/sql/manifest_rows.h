@@ -1,11 +1,11 @@
 // The manifest columns every manifest query selects, and reading them back: one list, so a
-// new column is added in one place. Internal to meta/sqlite.
+// new column is added in one place. Internal to meta/sql.
 #pragma once
 
 #include "meta/meta_store.h"
-#include "meta/sqlite/sqlite_db.h"
+#include "meta/sql/sql_conn.h"
 
-namespace arca::sqlite {
+namespace arca::sql {
 
 // Columns 0-11 of a query over `manifests m`; column 12 is the content where it is selected.
 #define ARCA_MANIFEST_COLUMNS                                                        \
@@ -30,4 +30,4 @@ inline ManifestRecord ReadManifestRow(const Stmt& s, bool with_content) {
   return m;
 }
 
-}  // namespace arca::sqlite
+}  // namespace arca::sql

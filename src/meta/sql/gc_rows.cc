@@ -1,8 +1,8 @@
-#include "meta/sqlite/gc_rows.h"
+#include "meta/sql/gc_rows.h"
 
 #include <algorithm>
 
-namespace arca::sqlite {
+namespace arca::sql {
 
 Status Enqueue(Connection& c, int64_t due, QueueKind kind, int64_t repo_id,
                const std::string& digest) {
@@ -100,4 +100,4 @@ std::vector<std::string> ParseTagsJson(const std::string& json) {
   return out;
 }
 
-}  // namespace arca::sqlite
+}  // namespace arca::sql

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "meta/meta_store.h"
-#include "meta/sqlite/sqlite_db.h"
+#include "meta/sql/sql_conn.h"
 
-namespace arca::sqlite {
+namespace arca::sql {
 
 inline Result<Page<std::string>> NamePage(Stmt& q, size_t limit) {
   Page<std::string> page;
@@ -20,4 +20,4 @@ inline Result<Page<std::string>> NamePage(Stmt& q, size_t limit) {
   return page;
 }
 
-}  // namespace arca::sqlite
+}  // namespace arca::sql

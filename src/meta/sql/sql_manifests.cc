@@ -1,19 +1,19 @@
-// SqliteMetaStore: manifests, tags and referrers.
+// SqlMetaStore: manifests, tags and referrers.
 #include <algorithm>
 #include <ctime>
 #include <map>
 
-#include "meta/sqlite/gc_rows.h"
-#include "meta/sqlite/manifest_rows.h"
-#include "meta/sqlite/name_page.h"
-#include "meta/sqlite/sqlite_db.h"
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/sql/gc_rows.h"
+#include "meta/sql/manifest_rows.h"
+#include "meta/sql/name_page.h"
+#include "meta/sql/sql_conn.h"
+#include "meta/sql/sql_meta_store.h"
 
 namespace arca {
 
-using sqlite::Connection;
-using sqlite::ReadManifestRow;
-using sqlite::Stmt;
+using sql::Connection;
+using sql::ReadManifestRow;
+using sql::Stmt;
 
 namespace {
 
@@ -31,7 +31,7 @@ Status SizeMismatch(const Descriptor& d, int64_t actual) {
 
 }  // namespace
 
-Status SqliteMetaStore::CheckReferences(Connection& c, int64_t repo_id, const NewManifest& m,
+Status SqlMetaStore::CheckReferences(Connection& c, int64_t repo_id, const NewManifest& m,
                                         std::vector<bool>& is_foreign) {
   is_foreign.assign(m.refs.size(), false);
   for (size_t i = 0; i < m.refs.size(); ++i) {
@@ -67,9 +67,9 @@ Status SqliteMetaStore::CheckReferences(Connection& c, int64_t repo_id, const Ne
   return Status::Ok();
 }
 
-Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& m) {
+Status SqlMetaStore::PutManifest(const std::string& repo, const NewManifest& m) {
   return WriteTransaction([&](Connection& c) -> Status {
-    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    int64_t now = Now();
     auto repo_id = EnsureRepository(c, repo, now);
     if (!repo_id.ok()) return repo_id.status();
     std::vector<bool> is_foreign;
@@ -79,7 +79,7 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
                  "INSERT INTO manifests(repository_id, digest, media_type, artifact_type, "
                  "config_media_type, subject_digest, annotations, size, content, pushed_at, "
                  "type, platforms, created, fields) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                 "ON CONFLICT(repository_id, digest) DO NOTHING");
+                 "ON CONFLICT(repository_id, digest) DO NOTHING RETURNING id");
     ins.Bind(1, *repo_id).Bind(2, r.digest).Bind(3, r.media_type).Bind(4, r.artifact_type)
         .Bind(5, r.config_media_type);
     if (r.subject.empty()) {
@@ -90,10 +90,12 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
     ins.Bind(7, r.annotations_json).Bind(8, static_cast<int64_t>(r.size)).BindBlob(9, r.content)
         .Bind(10, now).Bind(11, r.type).Bind(12, r.platforms_json).Bind(13, r.created)
         .Bind(14, r.fields_json);
-    ARCA_RETURN_IF_ERROR(ins.Exec());
-    int64_t manifest_id;
-    if (c.Changes() > 0) {
-      manifest_id = c.LastInsertId();
+    int64_t manifest_id = 0;
+    bool inserted = ins.Step();  // a row only when it was not stored yet
+    if (inserted) manifest_id = ins.Int(0);
+    ARCA_RETURN_IF_ERROR(ins.status());
+    if (inserted) ARCA_RETURN_IF_ERROR(ins.Exec());  // runs the statement to its end
+    if (inserted) {
       ARCA_PREPARE(ref, c,
                    "INSERT INTO manifest_references(manifest_id, position, kind, digest, "
                    "media_type, size, is_foreign, repository_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
@@ -150,7 +152,7 @@ Status SqliteMetaStore::PutManifest(const std::string& repo, const NewManifest& 
 // After a push: the manifest leaves the recycle bin if tagged, a referrer or re-pushed after
 // a delete (an untagged push enters it); children it references leave it; manifests that lost
 // their last tag to it enter it.
-Status SqliteMetaStore::UpdateRecycleBin(
+Status SqlMetaStore::UpdateRecycleBin(
     Connection& c, int64_t repo_id, int64_t manifest_id, const NewManifest& m,
     const std::vector<std::string>& tagged, const std::vector<std::string>& skipped,
     const std::map<int64_t, std::vector<std::string>>& moved_from, int64_t now) {
@@ -167,7 +169,7 @@ Status SqliteMetaStore::UpdateRecycleBin(
       ARCA_PREPARE(d, c, "DELETE FROM trash WHERE repository_id = ? AND digest = ? AND reason = 'deleted'");
       ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, digest).Exec());
     }
-    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, manifest_id, skipped, now, m.retention));
+    ARCA_RETURN_IF_ERROR(sql::TrashIfUntagged(c, repo_id, manifest_id, skipped, now, m.retention));
   }
   for (size_t i = 0; i < m.refs.size(); ++i) {
     if (m.refs[i].kind != RefKind::kManifest) continue;
@@ -175,12 +177,12 @@ Status SqliteMetaStore::UpdateRecycleBin(
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, m.refs[i].descriptor.digest.str()).Exec());
   }
   for (const auto& [id, tags] : moved_from) {
-    ARCA_RETURN_IF_ERROR(sqlite::TrashIfUntagged(c, repo_id, id, tags, now, m.retention));
+    ARCA_RETURN_IF_ERROR(sql::TrashIfUntagged(c, repo_id, id, tags, now, m.retention));
   }
   return Status::Ok();
 }
 
-Result<std::optional<ManifestRecord>> SqliteMetaStore::GetManifest(const std::string& repo,
+Result<std::optional<ManifestRecord>> SqlMetaStore::GetManifest(const std::string& repo,
                                                                   const std::string& digest) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -194,7 +196,7 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetManifest(const std::st
   return std::optional<ManifestRecord>();
 }
 
-Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const std::string& repo,
+Result<std::optional<ManifestRecord>> SqlMetaStore::GetTaggedManifest(const std::string& repo,
                                                                         const std::string& tag) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -209,11 +211,12 @@ Result<std::optional<ManifestRecord>> SqliteMetaStore::GetTaggedManifest(const s
   return std::optional<ManifestRecord>();
 }
 
-Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std::string& digest,
+Result<bool> SqlMetaStore::DeleteManifest(const std::string& repo, const std::string& digest,
                                              int64_t retention) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
-    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    removed = false;
+    int64_t now = Now();
     int64_t repo_id = 0, manifest_id = 0;
     {
       ARCA_PREPARE(q, c,
@@ -233,7 +236,7 @@ Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std:
     {
       ARCA_PREPARE(q, c, "SELECT tags FROM trash WHERE repository_id = ? AND digest = ?");
       if (q.Bind(1, repo_id).Bind(2, digest).Step()) {
-        for (auto& t : sqlite::ParseTagsJson(q.Text(0))) tags.push_back(std::move(t));
+        for (auto& t : sql::ParseTagsJson(q.Text(0))) tags.push_back(std::move(t));
       }
       ARCA_RETURN_IF_ERROR(q.status());
     }
@@ -249,14 +252,17 @@ Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std:
                    "content, subject_digest, trashed_at, expires_at) SELECT repository_id, digest, "
                    "'deleted', ?, media_type, type, size, content, subject_digest, ?, ? "
                    "FROM manifests WHERE id = ?");
-      ARCA_RETURN_IF_ERROR(ins.Bind(1, sqlite::TagsJson(tags)).Bind(2, now).Bind(3, sqlite::ExpiryOf(now, retention))
+      ARCA_RETURN_IF_ERROR(ins.Bind(1, sql::TagsJson(tags)).Bind(2, now).Bind(3, sql::ExpiryOf(now, retention))
                                .Bind(4, manifest_id).Exec());
     }
     {
       ARCA_PREPARE(ins, c,
-                   "INSERT OR REPLACE INTO trash_references(repository_id, manifest_digest, position, "
+                   "INSERT INTO trash_references(repository_id, manifest_digest, position, "
                    "kind, digest, is_foreign) SELECT ?, ?, position, kind, digest, is_foreign "
-                   "FROM manifest_references WHERE manifest_id = ?");
+                   "FROM manifest_references WHERE manifest_id = ? "
+                   "ON CONFLICT(repository_id, manifest_digest, position) DO UPDATE SET "
+                   "kind = excluded.kind, digest = excluded.digest, "
+                   "is_foreign = excluded.is_foreign");
       ARCA_RETURN_IF_ERROR(ins.Bind(1, repo_id).Bind(2, digest).Bind(3, manifest_id).Exec());
     }
     ARCA_PREPARE(d, c, "DELETE FROM manifests WHERE id = ?");
@@ -269,10 +275,11 @@ Result<bool> SqliteMetaStore::DeleteManifest(const std::string& repo, const std:
   return removed;
 }
 
-Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::string& tag,
+Result<bool> SqlMetaStore::DeleteTag(const std::string& repo, const std::string& tag,
                                         int64_t retention) {
   bool removed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
+    removed = false;
     int64_t repo_id = 0, manifest_id = 0;
     {
       ARCA_PREPARE(q, c,
@@ -286,19 +293,19 @@ Result<bool> SqliteMetaStore::DeleteTag(const std::string& repo, const std::stri
     ARCA_RETURN_IF_ERROR(d.Bind(1, repo_id).Bind(2, tag).Exec());
     removed = true;
     ARCA_RETURN_IF_ERROR(BumpTagsGeneration(c, repo_id));
-    return sqlite::TrashIfUntagged(c, repo_id, manifest_id, {tag},
-                                   static_cast<int64_t>(std::time(nullptr)), retention);
+    return sql::TrashIfUntagged(c, repo_id, manifest_id, {tag},
+                                   Now(), retention);
   });
   if (!s.ok()) return s;
   return removed;
 }
 
-Status SqliteMetaStore::BumpTagsGeneration(Connection& c, int64_t repo_id) {
+Status SqlMetaStore::BumpTagsGeneration(Connection& c, int64_t repo_id) {
   ARCA_PREPARE(u, c, "UPDATE repositories SET tags_generation = tags_generation + 1 WHERE id = ?");
   return u.Bind(1, repo_id).Exec();
 }
 
-Result<std::optional<int64_t>> SqliteMetaStore::TagsGeneration(const std::string& repo) {
+Result<std::optional<int64_t>> SqlMetaStore::TagsGeneration(const std::string& repo) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT tags_generation FROM repositories WHERE name = ?");
@@ -307,7 +314,7 @@ Result<std::optional<int64_t>> SqliteMetaStore::TagsGeneration(const std::string
   return std::optional<int64_t>();
 }
 
-Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,
+Result<Page<std::string>> SqlMetaStore::ListTags(const std::string& repo,
                                                    const std::string& after, size_t limit) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -316,10 +323,10 @@ Result<Page<std::string>> SqliteMetaStore::ListTags(const std::string& repo,
                "(SELECT id FROM repositories WHERE name = ?) AND t.name > ? "
                "ORDER BY t.name LIMIT ?");
   q.Bind(1, repo).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
-  return sqlite::NamePage(q, limit);
+  return sql::NamePage(q, limit);
 }
 
-Result<Page<ManifestRecord>> SqliteMetaStore::ListReferrers(const std::string& repo,
+Result<Page<ManifestRecord>> SqlMetaStore::ListReferrers(const std::string& repo,
                                                            const std::string& subject,
                                                            const std::string& artifact_type,
                                                            const std::string& after,

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "meta/sqlite/sqlite_db.h"
+#include "meta/sql/sql_conn.h"
 #include "util/status.h"
 
-namespace arca::sqlite {
+namespace arca::sql {
 
 enum QueueKind : int64_t {
   kQueueBlobLink = 1,  // is repository's blob still referenced there?
@@ -44,4 +44,4 @@ Result<bool> ManifestReferenced(Connection& c, int64_t repo_id, const std::strin
 std::string TagsJson(const std::vector<std::string>& tags);
 std::vector<std::string> ParseTagsJson(const std::string& json);
 
-}  // namespace arca::sqlite
+}  // namespace arca::sql

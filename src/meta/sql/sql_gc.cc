@@ -1,15 +1,15 @@
-// SqliteMetaStore: the recycle bin and the garbage collector's decisions (docs/gc.md). Each
+// SqlMetaStore: the recycle bin and the garbage collector's decisions (docs/gc.md). Each
 // batch reads only due work, through the indexes on trash.expires_at and gc_queue.due_at, and
 // decides every object with indexed lookups.
 #include <map>
 
-#include "meta/sqlite/gc_rows.h"
-#include "meta/sqlite/sqlite_db.h"
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/sql/gc_rows.h"
+#include "meta/sql/sql_conn.h"
+#include "meta/sql/sql_meta_store.h"
 
 namespace arca {
 
-using sqlite::Connection;
+using sql::Connection;
 
 namespace {
 
@@ -72,7 +72,7 @@ Result<bool> Kept(Pass& p, int64_t repo_id, int64_t manifest_id, const std::stri
     if (q.Bind(1, manifest_id).Step()) return true;
     ARCA_RETURN_IF_ERROR(q.status());
   }
-  auto referenced = sqlite::ManifestReferenced(p.c, repo_id, digest);
+  auto referenced = sql::ManifestReferenced(p.c, repo_id, digest);
   if (!referenced.ok() || *referenced) return referenced;
   if (!subject.empty()) {
     auto present = Exists(p.c, "SELECT 1 FROM manifests WHERE repository_id = ?1 AND digest = ?2",
@@ -94,8 +94,8 @@ Status QueueOrphans(Pass& p, int64_t repo_id, const std::string& digest,
                     std::vector<std::pair<int64_t, std::string>> refs) {
   p.step.more = true;  // due now: this pass goes on to review them
   for (const auto& [kind, d] : refs) {
-    ARCA_RETURN_IF_ERROR(sqlite::Enqueue(p.c, p.o.now,
-                                         kind == 2 ? sqlite::kQueueManifest : sqlite::kQueueBlobLink,
+    ARCA_RETURN_IF_ERROR(sql::Enqueue(p.c, p.o.now,
+                                         kind == 2 ? sql::kQueueManifest : sql::kQueueBlobLink,
                                          repo_id, d));
   }
   if (!p.o.referrers) return Status::Ok();
@@ -107,7 +107,7 @@ Status QueueOrphans(Pass& p, int64_t repo_id, const std::string& digest,
     ARCA_RETURN_IF_ERROR(q.status());
   }
   for (const auto& r : referrers) {
-    ARCA_RETURN_IF_ERROR(sqlite::Enqueue(p.c, p.o.now, sqlite::kQueueManifest, repo_id, r));
+    ARCA_RETURN_IF_ERROR(sql::Enqueue(p.c, p.o.now, sql::kQueueManifest, repo_id, r));
   }
   return Status::Ok();
 }
@@ -161,7 +161,7 @@ Status ReviewManifest(Pass& p, int64_t repo_id, const std::string& digest, const
   // Pushed (or pushed again) within the grace period: an index that references it may be on
   // its way, as with blobs.
   if (grace && p.o.blob_grace > 0 && pushed_at + p.o.blob_grace >= p.o.now) {
-    return sqlite::Enqueue(p.c, pushed_at + p.o.blob_grace + 1, sqlite::kQueueManifest, repo_id,
+    return sql::Enqueue(p.c, pushed_at + p.o.blob_grace + 1, sql::kQueueManifest, repo_id,
                            digest);
   }
   return DeleteStoredManifest(p, repo_id, manifest_id, digest, reason);
@@ -216,7 +216,7 @@ Status ReviewBlobLink(Pass& p, int64_t repo_id, const std::string& digest) {
   if (linked_at) {
     // Fresh: a manifest may still come. Whole seconds: kept until a second past the grace.
     if (p.o.blob_grace > 0 && *linked_at + p.o.blob_grace >= p.o.now) {
-      return sqlite::Enqueue(p.c, *linked_at + p.o.blob_grace + 1, sqlite::kQueueBlobLink,
+      return sql::Enqueue(p.c, *linked_at + p.o.blob_grace + 1, sql::kQueueBlobLink,
                              repo_id, digest);
     }
     ARCA_PREPARE(d, p.c, "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?");
@@ -242,7 +242,7 @@ Status ReviewBlobLink(Pass& p, int64_t repo_id, const std::string& digest) {
   ARCA_PREPARE(d, p.c, "DELETE FROM blobs WHERE digest = ?");
   ARCA_RETURN_IF_ERROR(d.Bind(1, digest).Exec());
   ARCA_RETURN_IF_ERROR(p.Act("delete-blob", 0, digest, "no repository holds it", size));
-  return sqlite::Enqueue(p.c, p.o.now, sqlite::kQueueBytes, 0, digest);
+  return sql::Enqueue(p.c, p.o.now, sql::kQueueBytes, 0, digest);
 }
 
 // One batch of each kind of due work. `more` is set when due work may remain: a full batch,
@@ -313,7 +313,7 @@ Status Batch(Pass& p) {
 
 }  // namespace
 
-Result<GcStep> SqliteMetaStore::CollectStep(const GcOptions& options) {
+Result<GcStep> SqlMetaStore::CollectStep(const GcOptions& options) {
   GcStep step;
   Status s = WriteTransaction([&](Connection& c) -> Status {
     step = GcStep{};
@@ -324,10 +324,12 @@ Result<GcStep> SqliteMetaStore::CollectStep(const GcOptions& options) {
   return step;
 }
 
-Result<GcStep> SqliteMetaStore::CollectDryRun(const GcOptions& options, size_t max_actions) {
+Result<GcStep> SqlMetaStore::CollectDryRun(const GcOptions& options, size_t max_actions) {
   GcStep step;
   bool finished = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {
+    step = GcStep{};
+    finished = false;
     Pass p{c, options, step, {}};
     do {
       p.step.more = false;
@@ -346,7 +348,7 @@ Result<GcStep> SqliteMetaStore::CollectDryRun(const GcOptions& options, size_t m
   return step;
 }
 
-Result<std::vector<std::string>> SqliteMetaStore::PendingBlobDeletions(size_t limit) {
+Result<std::vector<std::string>> SqlMetaStore::PendingBlobDeletions(size_t limit) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT DISTINCT digest FROM gc_queue WHERE kind = 3 LIMIT ?");
@@ -357,7 +359,7 @@ Result<std::vector<std::string>> SqliteMetaStore::PendingBlobDeletions(size_t li
   return out;
 }
 
-Result<bool> SqliteMetaStore::BlobRecorded(const std::string& digest) {
+Result<bool> SqlMetaStore::BlobRecorded(const std::string& digest) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT 1 FROM blobs WHERE digest = ?");
@@ -366,7 +368,7 @@ Result<bool> SqliteMetaStore::BlobRecorded(const std::string& digest) {
   return found;
 }
 
-Status SqliteMetaStore::BlobBytesDeleted(const std::string& digest) {
+Status SqlMetaStore::BlobBytesDeleted(const std::string& digest) {
   return WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(d, c, "DELETE FROM gc_queue WHERE kind = 3 AND digest = ?");
     return d.Bind(1, digest).Exec();
@@ -377,11 +379,11 @@ Status SqliteMetaStore::BlobBytesDeleted(const std::string& digest) {
 
 namespace {
 
-TrashEntry ReadTrashRow(sqlite::Stmt& q, bool content) {
+TrashEntry ReadTrashRow(sql::Stmt& q, bool content) {
   TrashEntry e;
   e.digest = q.Text(0);
   e.reason = q.Text(1);
-  e.tags = sqlite::ParseTagsJson(q.Text(2));
+  e.tags = sql::ParseTagsJson(q.Text(2));
   e.media_type = q.Text(3);
   e.type = q.Text(4);
   e.size = static_cast<uint64_t>(q.Int(5));
@@ -393,7 +395,7 @@ TrashEntry ReadTrashRow(sqlite::Stmt& q, bool content) {
 
 }  // namespace
 
-Result<Page<TrashEntry>> SqliteMetaStore::ListTrash(const std::string& repo, const std::string& after,
+Result<Page<TrashEntry>> SqlMetaStore::ListTrash(const std::string& repo, const std::string& after,
                                                    size_t limit, int64_t now) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -415,7 +417,7 @@ Result<Page<TrashEntry>> SqliteMetaStore::ListTrash(const std::string& repo, con
   return page;
 }
 
-Result<std::optional<TrashEntry>> SqliteMetaStore::GetTrash(const std::string& repo,
+Result<std::optional<TrashEntry>> SqlMetaStore::GetTrash(const std::string& repo,
                                                            const std::string& digest, int64_t now) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -430,7 +432,7 @@ Result<std::optional<TrashEntry>> SqliteMetaStore::GetTrash(const std::string& r
   return std::optional<TrashEntry>();
 }
 
-Result<bool> SqliteMetaStore::ExpireTrash(const std::string& repo, const std::string& digest,
+Result<bool> SqlMetaStore::ExpireTrash(const std::string& repo, const std::string& digest,
                                           int64_t now) {
   bool changed = false;
   Status s = WriteTransaction([&](Connection& c) -> Status {

@@ -1,15 +1,15 @@
-// SqliteMetaStore: the whole-store reads and repairs that `arca fsck` needs, and the store's
+// SqlMetaStore: the whole-store reads and repairs that `arca fsck` needs, and the store's
 // identity.
 #include <ctime>
 
-#include "meta/sqlite/sqlite_db.h"
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/sql/sql_conn.h"
+#include "meta/sql/sql_meta_store.h"
 
 namespace arca {
 
-using sqlite::Connection;
+using sql::Connection;
 
-Status SqliteMetaStore::ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) {
+Status SqlMetaStore::ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT digest, size FROM blobs ORDER BY digest");
@@ -17,7 +17,7 @@ Status SqliteMetaStore::ForEachBlob(const std::function<void(const std::string&,
   return q.status();
 }
 
-Result<std::vector<DanglingReference>> SqliteMetaStore::FindDanglingReferences() {
+Result<std::vector<DanglingReference>> SqlMetaStore::FindDanglingReferences() {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
@@ -41,7 +41,7 @@ Result<std::vector<DanglingReference>> SqliteMetaStore::FindDanglingReferences()
   return out;
 }
 
-Result<std::vector<std::string>> SqliteMetaStore::ListUploadIds() {
+Result<std::vector<std::string>> SqlMetaStore::ListUploadIds() {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT id FROM uploads");
@@ -51,7 +51,7 @@ Result<std::vector<std::string>> SqliteMetaStore::ListUploadIds() {
   return out;
 }
 
-Status SqliteMetaStore::ForEachManifest(
+Status SqlMetaStore::ForEachManifest(
     const std::function<void(const std::string&, const std::string&, const std::string&)>& fn) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
@@ -62,7 +62,7 @@ Status SqliteMetaStore::ForEachManifest(
   return q.status();
 }
 
-Result<std::optional<StoreIdentity>> SqliteMetaStore::GetStoreIdentity() {
+Result<std::optional<StoreIdentity>> SqlMetaStore::GetStoreIdentity() {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r, "SELECT id, schema_version FROM store_identity LIMIT 1");
@@ -71,7 +71,7 @@ Result<std::optional<StoreIdentity>> SqliteMetaStore::GetStoreIdentity() {
   return std::optional<StoreIdentity>();
 }
 
-Status SqliteMetaStore::SetStoreIdentity(const StoreIdentity& identity) {
+Status SqlMetaStore::SetStoreIdentity(const StoreIdentity& identity) {
   return WriteTransaction([&](Connection& c) -> Status {
     {
       ARCA_PREPARE(d, c, "DELETE FROM store_identity");
@@ -79,11 +79,11 @@ Status SqliteMetaStore::SetStoreIdentity(const StoreIdentity& identity) {
     }
     ARCA_PREPARE(i, c, "INSERT INTO store_identity(id, schema_version, written_at) VALUES(?, ?, ?)");
     return i.Bind(1, identity.id).Bind(2, identity.schema_version)
-        .Bind(3, static_cast<int64_t>(std::time(nullptr))).Exec();
+        .Bind(3, Now()).Exec();
   });
 }
 
-Result<bool> SqliteMetaStore::HoldsRecords() {
+Result<bool> SqlMetaStore::HoldsRecords() {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
   ARCA_PREPARE(q, **r,
@@ -94,7 +94,7 @@ Result<bool> SqliteMetaStore::HoldsRecords() {
   return any;
 }
 
-Status SqliteMetaStore::ForgetBlob(const std::string& digest) {
+Status SqlMetaStore::ForgetBlob(const std::string& digest) {
   return WriteTransaction([&](Connection& c) -> Status {
     {
       ARCA_PREPARE(d, c, "DELETE FROM repository_blobs WHERE digest = ?");
@@ -105,12 +105,12 @@ Status SqliteMetaStore::ForgetBlob(const std::string& digest) {
   });
 }
 
-Status SqliteMetaStore::RelinkBlob(const std::string& repo, const std::string& digest) {
+Status SqlMetaStore::RelinkBlob(const std::string& repo, const std::string& digest) {
   return WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(l, c,
                  "INSERT INTO repository_blobs(repository_id, digest, created_at) SELECT id, ?, ? "
                  "FROM repositories WHERE name = ? ON CONFLICT DO NOTHING");
-    return l.Bind(1, digest).Bind(2, static_cast<int64_t>(std::time(nullptr))).Bind(3, repo).Exec();
+    return l.Bind(1, digest).Bind(2, Now()).Bind(3, repo).Exec();
   });
 }
 

@@ -1,0 +1,267 @@
+#include "meta/postgres/pg_conn.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace arca::pg {
+namespace {
+
+// Type OIDs of pg_type (fixed since PostgreSQL 7).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+
+// Connection trouble (class 08), a server going away (57P01-57P03) and the other states where
+// the transaction never took effect and the same request may simply be made again.
+bool IsConnectionState(const std::string& s) {
+  return s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" || s == "57P03";
+}
+
+}  // namespace
+
+bool IsRetryable(const std::string& sqlstate) {
+  return sqlstate == "40001" || sqlstate == "40P01";
+}
+
+std::string ToDollarParams(std::string_view sql, int* params) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int highest = 0;
+  char quote = 0;  // ' or " while inside a quoted string or identifier
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char ch = sql[i];
+    if (quote) {
+      out += ch;
+      if (ch == quote) quote = 0;  // a doubled quote closes and reopens: same result
+      continue;
+    }
+    if (ch == '\'' || ch == '"') {
+      quote = ch;
+      out += ch;
+      continue;
+    }
+    if (ch != '?') {
+      out += ch;
+      continue;
+    }
+    size_t j = i + 1;
+    int n = 0;
+    while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') n = n * 10 + (sql[j++] - '0');
+    if (j == i + 1) n = highest + 1;
+    highest = std::max(highest, n);
+    out += '$';
+    out += std::to_string(n);
+    i = j - 1;
+  }
+  if (params) *params = highest;
+  return out;
+}
+
+class Stmt final : public sql::Stmt {
+ public:
+  Stmt(Connection* c, Connection::Prepared* p) : c_(c), p_(p) {
+    values_.resize(static_cast<size_t>(p->params));
+    null_.assign(static_cast<size_t>(p->params), true);
+    types_.assign(static_cast<size_t>(p->params), 0);
+    formats_.assign(static_cast<size_t>(p->params), 0);
+  }
+  ~Stmt() override { Clear(); }
+
+  Stmt& Bind(int i, std::string_view v) override { return Set(i, std::string(v), 0, 0); }
+  Stmt& BindBlob(int i, std::string_view v) override {
+    return Set(i, std::string(v), kByteaOid, 1);
+  }
+  Stmt& Bind(int i, int64_t v) override { return Set(i, std::to_string(v), kInt8Oid, 0); }
+  Stmt& BindNull(int i) override {
+    if (Valid(i)) null_[static_cast<size_t>(i - 1)] = true;
+    return *this;
+  }
+
+  bool Step() override {
+    if (!ran_) Run();
+    if (!status_.ok() || !res_) return false;
+    ++row_;
+    return row_ < PQntuples(res_);
+  }
+  Status status() const override { return status_; }
+  int64_t Int(int col) const override {
+    const char* v = PQgetvalue(res_, row_, col);
+    if (PQftype(res_, col) == kBoolOid) return v[0] == 't' ? 1 : 0;
+    return std::strtoll(v, nullptr, 10);
+  }
+  std::string Text(int col) const override {
+    const char* v = PQgetvalue(res_, row_, col);
+    if (PQftype(res_, col) != kByteaOid) {
+      return std::string(v, static_cast<size_t>(PQgetlength(res_, row_, col)));
+    }
+    size_t n = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(v), &n);
+    std::string out(reinterpret_cast<const char*>(raw), raw ? n : 0);
+    PQfreemem(raw);
+    return out;
+  }
+  bool IsNull(int col) const override { return PQgetisnull(res_, row_, col) != 0; }
+  Status Exec() override {
+    if (!ran_) Run();
+    Status s = status_;
+    Clear();
+    return s;
+  }
+
+ private:
+  bool Valid(int i) const { return i >= 1 && i <= p_->params; }
+  Stmt& Set(int i, std::string v, Oid type, int format) {
+    if (!Valid(i)) return *this;  // as SQLite ignores an index past the statement's
+    size_t k = static_cast<size_t>(i - 1);
+    values_[k] = std::move(v);
+    null_[k] = false;
+    types_[k] = type;
+    formats_[k] = format;
+    return *this;
+  }
+  void Clear() {
+    if (res_) PQclear(res_);
+    res_ = nullptr;
+    ran_ = false;
+    row_ = -1;
+  }
+
+  // Prepares the statement for this parameter typing once per connection, then runs it.
+  void Run() {
+    ran_ = true;
+    std::string signature;
+    for (size_t k = 0; k < types_.size(); ++k) signature += null_[k] ? "n" : std::to_string(types_[k]) + ",";
+    auto it = p_->names.find(signature);
+    if (it == p_->names.end()) {
+      std::string name = "arca_" + std::to_string(c_->next_name_++);
+      std::vector<Oid> types(types_);
+      for (size_t k = 0; k < types.size(); ++k) {
+        if (null_[k]) types[k] = 0;
+      }
+      PGresult* r = PQprepare(c_->raw(), name.c_str(), p_->sql.c_str(), p_->params,
+                              types.empty() ? nullptr : types.data());
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        status_ = c_->Failure("prepare " + p_->sql, r);
+        PQclear(r);
+        return;
+      }
+      PQclear(r);
+      it = p_->names.emplace(signature, name).first;
+    }
+    std::vector<const char*> values(values_.size());
+    std::vector<int> lengths(values_.size());
+    for (size_t k = 0; k < values_.size(); ++k) {
+      values[k] = null_[k] ? nullptr : values_[k].data();
+      lengths[k] = static_cast<int>(values_[k].size());
+    }
+    res_ = PQexecPrepared(c_->raw(), it->second.c_str(), p_->params,
+                          values.empty() ? nullptr : values.data(),
+                          lengths.empty() ? nullptr : lengths.data(),
+                          formats_.empty() ? nullptr : formats_.data(), 0);
+    ExecStatusType st = PQresultStatus(res_);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      status_ = c_->Failure(p_->sql, res_);
+      PQclear(res_);
+      res_ = nullptr;
+      return;
+    }
+    c_->last_sqlstate_.clear();
+    const char* tuples = PQcmdTuples(res_);
+    c_->changes_ = tuples && *tuples ? std::atoi(tuples) : 0;
+  }
+
+  Connection* c_;
+  Connection::Prepared* p_;
+  std::vector<std::string> values_;
+  std::vector<bool> null_;
+  std::vector<Oid> types_;
+  std::vector<int> formats_;
+  PGresult* res_ = nullptr;
+  int row_ = -1;
+  bool ran_ = false;
+  Status status_;
+};
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo) {
+  PGconn* raw = PQconnectdb(conninfo.c_str());
+  std::unique_ptr<Connection> c(new Connection(raw));
+  if (!raw || PQstatus(raw) != CONNECTION_OK) {
+    std::string why = raw ? PQerrorMessage(raw) : "out of memory";
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return Status(ErrorCode::kUnavailable, "metadata database unavailable",
+                  "cannot connect to PostgreSQL: " + why);
+  }
+  // Times and text as the registry expects them, whatever the server's defaults.
+  ARCA_RETURN_IF_ERROR(c->Exec("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"));
+  return c;
+}
+
+Connection::~Connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+bool Connection::Healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
+Status Connection::Failure(const std::string& what, const void* result) {
+  const PGresult* r = static_cast<const PGresult*>(result);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string msg = r ? PQresultErrorMessage(r) : "";
+  if (msg.empty()) msg = PQerrorMessage(conn_);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  if (!Healthy() || IsConnectionState(last_sqlstate_)) {
+    if (last_sqlstate_.empty()) last_sqlstate_ = "08006";  // connection failure
+    return Status(ErrorCode::kUnavailable, "metadata database unavailable",
+                  "the connection to PostgreSQL was lost: " + msg);
+  }
+  if (IsRetryable(last_sqlstate_)) {
+    return Status(ErrorCode::kUnavailable, "metadata busy",
+                  "a concurrent change conflicted (" + last_sqlstate_ + "): " + msg);
+  }
+  return Status(ErrorCode::kInternal, "metadata error", what + ": " + msg);
+}
+
+Connection::Prepared& Connection::Lookup(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    Prepared p;
+    p.sql = ToDollarParams(sql, &p.params);
+    it = cache_.emplace(sql, std::move(p)).first;
+  }
+  return it->second;
+}
+
+Result<std::unique_ptr<sql::Stmt>> Connection::Prepare(const char* sql) {
+  return std::unique_ptr<sql::Stmt>(new Stmt(this, &Lookup(sql)));
+}
+
+Result<bool> Connection::HasRow(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    Status s = Failure(sql, r);
+    PQclear(r);
+    return s;
+  }
+  bool any = st == PGRES_TUPLES_OK && PQntuples(r) > 0;
+  PQclear(r);
+  last_sqlstate_.clear();
+  return any;
+}
+
+Status Connection::Exec(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Status s = Failure(sql, r);
+    PQclear(r);
+    return s;
+  }
+  PQclear(r);
+  last_sqlstate_.clear();
+  return Status::Ok();
+}
+
+}  // namespace arca::pg

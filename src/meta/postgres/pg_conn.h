@@ -1,0 +1,70 @@
+// The PostgreSQL shim of meta/sql/sql_conn.h, on libpq. Only meta/postgres/ includes
+// libpq-fe.h.
+//
+// Statements are prepared on the server once per connection (PQprepare) and run with
+// PQexecPrepared; their `?`/`?N` parameters are rewritten to `$N`. Integers are sent typed
+// (int8), blobs as binary bytea, text untyped (the server infers the type from the statement,
+// as it does for a quoted literal). Results come back as text; bytea columns are decoded and
+// booleans read as 0 or 1. A result is held whole by the client: statements are paginated.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "meta/sql/sql_conn.h"
+
+struct pg_conn;
+
+namespace arca::pg {
+
+class Stmt;
+
+// `?` and `?N` outside quoted strings and identifiers become `$N` (a bare `?` takes the
+// number after the highest one seen so far, as SQLite numbers them). params gets the highest.
+std::string ToDollarParams(std::string_view sql, int* params = nullptr);
+
+// SQLSTATE classes the store retries a whole transaction on.
+bool IsRetryable(const std::string& sqlstate);  // serialization failure, deadlock
+
+class Connection final : public sql::Connection {
+ public:
+  // conninfo: a libpq connection string or postgres:// URI.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Result<std::unique_ptr<sql::Stmt>> Prepare(const char* sql) override;
+  Result<bool> HasRow(const std::string& sql) override;
+  Status Exec(const std::string& sql) override;
+  int Changes() const override { return changes_; }
+
+  // The SQLSTATE of the last statement that failed ("" when the last one succeeded).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // False once the connection to the server is gone; the pool then drops it.
+  bool Healthy() const;
+  // Turns a failed result (or a lost connection) into a Status, remembering its SQLSTATE.
+  Status Failure(const std::string& what, const void* result);
+  pg_conn* raw() { return conn_; }
+
+ private:
+  friend class Stmt;
+  explicit Connection(pg_conn* c) : conn_(c) {}
+  struct Prepared {
+    std::string sql;  // in $N form
+    int params = 0;
+    std::map<std::string, std::string> names;  // parameter type signature -> server name
+  };
+  Prepared& Lookup(const char* sql);
+
+  pg_conn* conn_;
+  std::map<const char*, Prepared> cache_;
+  int next_name_ = 0;
+  int changes_ = 0;
+  std::string last_sqlstate_;
+};
+
+}  // namespace arca::pg

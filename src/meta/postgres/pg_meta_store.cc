@@ -1,0 +1,191 @@
+#include "meta/postgres/pg_meta_store.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "meta/postgres/pg_conn.h"
+
+namespace arca {
+namespace {
+
+Status BadUrl(const std::string& why) {
+  return Status(ErrorCode::kInternal, "invalid metadata setting", why);
+}
+
+Result<int64_t> Number(const std::string& name, const std::string& value, int64_t lo, int64_t hi) {
+  if (value.empty() || value.size() > 9 ||
+      !std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return BadUrl(name + " must be a whole number, not '" + value + "'");
+  }
+  int64_t n = std::stoll(value);
+  if (n < lo || n > hi) {
+    return BadUrl(name + " must be from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return n;
+}
+
+// How long transactions are retried after conflicts or a lost database before giving up.
+constexpr auto kRetryBudget = std::chrono::seconds(10);
+
+}  // namespace
+
+Result<PgMetaStore::Settings> PgMetaStore::ParseUrl(const std::string& url) {
+  if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
+    return BadUrl("expected postgres://user:password@host:port/database?...");
+  }
+  Settings out;
+  size_t q = url.find('?');
+  out.conninfo = url.substr(0, q);
+  if (q == std::string::npos) return out;
+  std::string kept;
+  size_t start = q + 1;
+  while (start <= url.size()) {
+    size_t amp = url.find('&', start);
+    std::string param = url.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+    start = amp == std::string::npos ? url.size() + 1 : amp + 1;
+    if (param.empty()) continue;
+    size_t eq = param.find('=');
+    std::string key = param.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : param.substr(eq + 1);
+    if (key == "pool") {
+      auto n = Number("pool", value, 1, 1000);
+      if (!n.ok()) return n.status();
+      out.pool = static_cast<size_t>(*n);
+    } else if (key == "pool_wait") {
+      auto n = Number("pool_wait", value, 1, 600000);
+      if (!n.ok()) return n.status();
+      out.pool_wait_ms = static_cast<int>(*n);
+    } else {
+      kept += (kept.empty() ? "?" : "&") + param;
+    }
+  }
+  out.conninfo += kept;
+  return out;
+}
+
+std::string PgMetaStore::Redacted(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t at = url.find('@', scheme + 3);
+  size_t colon = url.find(':', scheme + 3);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+PgMetaStore::PgMetaStore(Settings settings)
+    : SqlMetaStore(Dialect::kPostgres), settings_(std::move(settings)) {}
+PgMetaStore::~PgMetaStore() = default;
+
+Result<std::unique_ptr<PgMetaStore>> PgMetaStore::Open(const Options& options) {
+  auto settings = ParseUrl(options.url);
+  if (!settings.ok()) return settings.status();
+  std::unique_ptr<PgMetaStore> store(new PgMetaStore(std::move(*settings)));
+  auto c = store->Take();
+  if (!c.ok()) return c.status();
+  Status s = CheckSchema(**c, options.migrate);
+  store->Give(std::move(*c));
+  if (!s.ok()) return s;
+  return store;
+}
+
+uint64_t PgMetaStore::retries() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return retries_;
+}
+
+Result<std::unique_ptr<pg::Connection>> PgMetaStore::Take() {
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.pool_wait_ms);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    if (open_ < settings_.pool) break;
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= settings_.pool) {
+      return Status(ErrorCode::kUnavailable, "metadata busy",
+                    "all " + std::to_string(settings_.pool) +
+                        " PostgreSQL connections stayed busy for " +
+                        std::to_string(settings_.pool_wait_ms) + " ms");
+    }
+  }
+  ++open_;
+  lock.unlock();
+  auto c = pg::Connection::Open(settings_.conninfo);
+  if (!c.ok()) {
+    lock.lock();
+    --open_;
+    cv_.notify_one();
+    return c.status();
+  }
+  return std::move(*c);
+}
+
+void PgMetaStore::Give(std::unique_ptr<pg::Connection> c) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (c && c->Healthy()) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;  // a broken connection is dropped; the next Take opens a new one
+    }
+  }
+  cv_.notify_one();
+}
+
+Result<sql::Lease> PgMetaStore::AcquireReader() {
+  auto c = Take();
+  if (!c.ok()) return c.status();
+  return sql::Lease(std::move(*c), [this](std::unique_ptr<sql::Connection> done) {
+    Give(std::unique_ptr<pg::Connection>(static_cast<pg::Connection*>(done.release())));
+  });
+}
+
+Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&)>& fn) {
+  auto deadline = std::chrono::steady_clock::now() + kRetryBudget;
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  for (int attempt = 0;; ++attempt) {
+    auto taken = Take();
+    bool retry = false;
+    Status s;
+    if (!taken.ok()) {
+      s = taken.status();
+      // No connection could be opened: the database may be restarting.
+      retry = s.message() == "metadata database unavailable";
+    } else {
+      std::unique_ptr<pg::Connection> c = std::move(*taken);
+      bool committing = false;
+      s = c->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      if (s.ok()) {
+        s = fn(*c);
+        if (s.ok()) {
+          committing = true;
+          s = c->Exec("COMMIT");
+        }
+      }
+      if (!s.ok()) {
+        std::string state = c->last_sqlstate();
+        bool lost = !c->Healthy() || state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0;
+        if (c->Healthy()) (void)c->Exec("ROLLBACK");
+        // A conflict rolled everything back; a connection lost before COMMIT was sent did
+        // too. One lost during COMMIT may have committed: not ours to run again.
+        retry = pg::IsRetryable(state) || (lost && !committing);
+      }
+      Give(std::move(c));
+    }
+    if (s.ok() || !retry || std::chrono::steady_clock::now() >= deadline) return s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++retries_;
+    }
+    int cap = std::min(500, 5 << std::min(attempt, 7));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(cap / 2 + static_cast<int>(jitter() % (cap / 2 + 1))));
+  }
+}
+
+}  // namespace arca

@@ -1,0 +1,76 @@
+// The MetaStore on PostgreSQL (`metadata: postgres://…`): the shared SQL layer of meta/sql over
+// a pool of libpq connections, for many replicas sharing one database.
+//
+// Every write runs in one SERIALIZABLE transaction: PostgreSQL then guarantees the outcome of
+// some serial order of the transactions, the same guarantee SQLite's single writer gives, so
+// the registry's rules (a manifest's references exist when it is stored, GC deletes nothing a
+// concurrent push came to reference) hold across replicas with no locking of their own. A
+// transaction the server aborts for a conflict (40001, 40P01) or that loses its connection
+// before COMMIT is run again from the start, with backoff; when the database stays out of
+// reach the call fails with UNAVAILABLE (503). A lost connection during COMMIT is not retried:
+// the outcome is unknown, and the client's retry of its request decides.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "meta/sql/sql_meta_store.h"
+
+namespace arca {
+namespace pg {
+class Connection;
+}
+
+class PgMetaStore final : public SqlMetaStore {
+ public:
+  struct Options {
+    // A postgres:// or postgresql:// URL as libpq takes it (user, password, host, port,
+    // database, sslmode, sslrootcert, connect_timeout, ...), plus Arca's own query parameters,
+    // which are taken out before libpq sees the URL:
+    //   pool=N        connections open at most (default 16)
+    //   pool_wait=MS  how long a call waits for a free connection (default 10000)
+    std::string url;
+    bool migrate = true;  // as SqliteMetaStore::Options::migrate
+  };
+  struct Settings {  // what the URL says, parsed
+    std::string conninfo;  // the URL without Arca's parameters
+    size_t pool = 16;
+    int pool_wait_ms = 10000;
+  };
+  // Parses url; an Arca parameter out of range is an error, libpq's own are checked by libpq.
+  static Result<Settings> ParseUrl(const std::string& url);
+  // The URL with its password replaced by ***, for logs and errors.
+  static std::string Redacted(const std::string& url);
+
+  static Result<std::unique_ptr<PgMetaStore>> Open(const Options& options);
+  static Result<std::string> DescribeSchema(const std::string& url);
+  static Status MigrateSchema(const std::string& url);
+  ~PgMetaStore() override;
+
+  // Transactions run again after a conflict or a lost connection, since the store opened.
+  uint64_t retries() const;
+
+ protected:
+  Result<sql::Lease> AcquireReader() override;
+  Status WriteTransaction(const std::function<Status(sql::Connection&)>& fn) override;
+
+ private:
+  explicit PgMetaStore(Settings settings);
+  Result<std::unique_ptr<pg::Connection>> Take();
+  void Give(std::unique_ptr<pg::Connection> c);
+  // Applies pending steps under an advisory lock (or refuses without them, unless migrate).
+  static Status CheckSchema(pg::Connection& c, bool migrate);
+
+  Settings settings_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pg::Connection>> idle_;  // GUARDED_BY(mu_)
+  size_t open_ = 0;                                     // GUARDED_BY(mu_)
+  uint64_t retries_ = 0;                                // GUARDED_BY(mu_)
+};
+
+}  // namespace arca

@@ -1,0 +1,126 @@
+// PgMetaStore: the schema as versioned steps (meta/migrations.h), the same versions as
+// meta/sqlite's, applied one replica at a time under an advisory lock.
+#include <ctime>
+
+#include "meta/migrations.h"
+#include "meta/postgres/pg_conn.h"
+#include "meta/postgres/pg_meta_store.h"
+#include "meta/postgres/pg_schema.h"
+
+namespace arca {
+namespace {
+
+struct PgStep {
+  MigrationStep step;
+  const char* sql;  // one or more statements, run in the step's transaction
+};
+
+constexpr PgStep kSteps[] = {
+    {{1, "baseline", 1}, pg::kBaseline},
+    {{2, "upload-parts", 1}, pg::kUploadParts},
+};
+
+// The key of the session advisory lock that migrations hold: "arcamigr" in ASCII.
+constexpr const char* kLock = "SELECT pg_advisory_lock(7021238826577210738)";
+constexpr const char* kUnlock = "SELECT pg_advisory_unlock(7021238826577210738)";
+
+constexpr const char* kMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, name TEXT NOT "
+    "NULL, applied_at BIGINT NOT NULL, serves_from BIGINT NOT NULL)";
+
+std::vector<MigrationStep> StepInfo() {
+  std::vector<MigrationStep> out;
+  for (const PgStep& s : kSteps) out.push_back(s.step);
+  return out;
+}
+
+Result<std::vector<AppliedMigration>> ReadApplied(pg::Connection& c) {
+  std::vector<AppliedMigration> out;
+  auto exists = c.HasRow("SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return out;
+  ARCA_PREPARE(q, c, "SELECT version, name, applied_at, serves_from FROM schema_migrations ORDER BY version");
+  while (q.Step()) out.push_back({q.Int(0), q.Text(1), q.Int(2), q.Int(3)});
+  ARCA_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+// Each pending step in its own transaction with its record: PostgreSQL's DDL is
+// transactional, so a failed step leaves nothing behind and can be run again.
+Status ApplyPending(pg::Connection& c) {
+  ARCA_RETURN_IF_ERROR(c.Exec(kMigrationsTable));
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const PgStep& s : kSteps) {
+    ARCA_RETURN_IF_ERROR(c.Exec("BEGIN"));
+    Status st = [&]() -> Status {
+      ARCA_PREPARE(q, c, "SELECT 1 FROM schema_migrations WHERE version = ?");
+      bool done = q.Bind(1, s.step.version).Step();
+      ARCA_RETURN_IF_ERROR(q.status());
+      if (done) return Status::Ok();
+      Status applied = c.Exec(s.sql);
+      if (!applied.ok()) {
+        return Status(applied.code(), "schema migration failed",
+                      "step " + std::to_string(s.step.version) + " (" + s.step.name +
+                          "): " + applied.message() + ": " + applied.detail() +
+                          "; nothing of it was applied, and it can be run again");
+      }
+      ARCA_PREPARE(ins, c,
+                   "INSERT INTO schema_migrations(version, name, applied_at, serves_from) "
+                   "VALUES(?, ?, ?, ?)");
+      return ins.Bind(1, s.step.version).Bind(2, s.step.name).Bind(3, now)
+          .Bind(4, s.step.serves_from).Exec();
+    }();
+    if (!st.ok()) {
+      (void)c.Exec("ROLLBACK");
+      return st;
+    }
+    ARCA_RETURN_IF_ERROR(c.Exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PgMetaStore::CheckSchema(pg::Connection& c, bool migrate) {
+  auto applied = ReadApplied(c);
+  if (!applied.ok()) return applied.status();
+  auto steps = StepInfo();
+  MigrationPlan plan = PlanMigrations(steps, *applied);
+  if (!plan.can_serve) return Status(ErrorCode::kInternal, "schema too new", plan.why);
+  if (plan.pending.empty()) return Status::Ok();
+  auto has_tables = c.HasRow(
+      "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename <> "
+      "'schema_migrations' LIMIT 1");
+  if (!has_tables.ok()) return has_tables.status();
+  if (!migrate && *has_tables) {  // a new, empty database is set up whatever the mode
+    return Status(ErrorCode::kInternal, "schema migration needed",
+                  "the database is at schema version " + std::to_string(plan.schema_version) +
+                      " and this arca needs " + std::to_string(plan.code_version) +
+                      " (migrate: manual): run `arca migrate up`");
+  }
+  // One replica migrates at a time; the others wait here and then find nothing pending.
+  ARCA_RETURN_IF_ERROR(c.Exec(kLock));
+  Status s = ApplyPending(c);
+  (void)c.Exec(kUnlock);
+  return s;
+}
+
+Result<std::string> PgMetaStore::DescribeSchema(const std::string& url) {
+  auto settings = ParseUrl(url);
+  if (!settings.ok()) return settings.status();
+  auto c = pg::Connection::Open(settings->conninfo);
+  if (!c.ok()) return c.status();
+  auto applied = ReadApplied(**c);
+  if (!applied.ok()) return applied.status();
+  return DescribeMigrations(StepInfo(), *applied);
+}
+
+Status PgMetaStore::MigrateSchema(const std::string& url) {
+  auto settings = ParseUrl(url);
+  if (!settings.ok()) return settings.status();
+  auto c = pg::Connection::Open(settings->conninfo);
+  if (!c.ok()) return c.status();
+  return CheckSchema(**c, /*migrate=*/true);
+}
+
+}  // namespace arca

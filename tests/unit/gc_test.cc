@@ -7,7 +7,7 @@
 #include <set>
 
 #include "gc/collector.h"
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta_backend.h"
 #include "meta_fixtures.h"
 #include "storage/fs/fs_blob_store.h"
 #include "temp_dir.h"
@@ -22,10 +22,11 @@ ManifestRef Ref(RefKind kind, const std::string& digest, uint64_t size, bool for
   return ManifestRef{kind, Desc(digest, size), foreign};
 }
 
-class GcTest : public ::testing::Test {
+class GcTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto s = SqliteMetaStore::Open(dir_.path() + "/meta.db");
+    backend_ = testing::NewMetaBackend(GetParam(), dir_.path());
+    auto s = backend_->Open();
     ASSERT_TRUE(s.ok()) << s.status().detail();
     meta_ = std::move(*s);
     now_ = static_cast<int64_t>(std::time(nullptr));
@@ -82,11 +83,12 @@ class GcTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<testing::MetaBackend> backend_;
   std::unique_ptr<MetaStore> meta_;
   int64_t now_ = 0;
 };
 
-TEST_F(GcTest, UntaggedIndexKeepsItsChildrenUntilItIsPurged) {
+TEST_P(GcTest, UntaggedIndexKeepsItsChildrenUntilItIsPurged) {
   std::string a = Image("r", '1', '2');
   std::string b = Image("r", '3', '4');
   std::string i = Index("r", 'i', {a, b}, {"v1"});
@@ -121,7 +123,7 @@ TEST_F(GcTest, UntaggedIndexKeepsItsChildrenUntilItIsPurged) {
 
 // A HEAD or GET renews the link (Registry::StatBlob): the review queued at the push re-reads
 // the link's time and waits for the renewed grace.
-TEST_F(GcTest, RenewedBlobLinkIsKeptForAWholeGraceFromTheRenewal) {
+TEST_P(GcTest, RenewedBlobLinkIsKeptForAWholeGraceFromTheRenewal) {
   ASSERT_TRUE(meta_->LinkBlob("r", D('1'), 1).ok());
   ASSERT_TRUE(meta_->LinkBlob("s", D('1'), 1).ok());
   int64_t renewed = now_ + 3000;  // within the default 1 h grace
@@ -144,7 +146,7 @@ TEST_F(GcTest, RenewedBlobLinkIsKeptForAWholeGraceFromTheRenewal) {
   EXPECT_EQ(Deleted(actions, "delete-blob"), std::set<std::string>{D('1')});
 }
 
-TEST_F(GcTest, DeletingATagNeverTakesAManifestAnIndexReferences) {
+TEST_P(GcTest, DeletingATagNeverTakesAManifestAnIndexReferences) {
   std::string c = Image("r", '1', '2', 0, {"c"});
   Index("r", 'i', {c}, {"i"}, 0);
   ASSERT_TRUE(*meta_->DeleteTag("r", "c", 0));
@@ -152,7 +154,7 @@ TEST_F(GcTest, DeletingATagNeverTakesAManifestAnIndexReferences) {
   EXPECT_TRUE(Has("r", c));
 }
 
-TEST_F(GcTest, DeletedManifestIsRestorableAndKeepsItsBlobsUntilItExpires) {
+TEST_P(GcTest, DeletedManifestIsRestorableAndKeepsItsBlobsUntilItExpires) {
   std::string m = Image("r", '1', '2', 7 * kDay, {"t"});
   ASSERT_TRUE(*meta_->DeleteManifest("r", m, 7 * kDay));
   EXPECT_FALSE(Has("r", m));
@@ -169,7 +171,7 @@ TEST_F(GcTest, DeletedManifestIsRestorableAndKeepsItsBlobsUntilItExpires) {
   EXPECT_FALSE(meta_->GetTrash("r", m, now_)->has_value());
 }
 
-TEST_F(GcTest, ExpireTrashMakesTheNextPassDeleteIt) {
+TEST_P(GcTest, ExpireTrashMakesTheNextPassDeleteIt) {
   std::string m = Image("r", '1', '2', 7 * kDay, {"t"});
   ASSERT_TRUE(*meta_->DeleteTag("r", "t", 7 * kDay));
   EXPECT_TRUE(*meta_->ExpireTrash("r", m, now_));
@@ -178,7 +180,7 @@ TEST_F(GcTest, ExpireTrashMakesTheNextPassDeleteIt) {
   EXPECT_EQ(Deleted(Pass(now_), "delete-manifest"), std::set<std::string>{m});
 }
 
-TEST_F(GcTest, RetaggingOrMovingTagsMovesManifestsInAndOutOfTheBin) {
+TEST_P(GcTest, RetaggingOrMovingTagsMovesManifestsInAndOutOfTheBin) {
   std::string m1 = Image("r", '1', '2', 7 * kDay, {"t"});
   std::string m2 = Image("r", '3', '4', 7 * kDay, {"t"});  // t moves to m2
   auto trash = meta_->ListTrash("r", "", 10, now_);
@@ -191,7 +193,7 @@ TEST_F(GcTest, RetaggingOrMovingTagsMovesManifestsInAndOutOfTheBin) {
   EXPECT_TRUE(Has("r", m1) && Has("r", m2));
 }
 
-TEST_F(GcTest, DryRunReportsAndChangesNothing) {
+TEST_P(GcTest, DryRunReportsAndChangesNothing) {
   std::string m = Image("r", '1', '2', 0, {"t"});
   ASSERT_TRUE(*meta_->DeleteTag("r", "t", 0));
   GcOptions o;
@@ -207,7 +209,7 @@ TEST_F(GcTest, DryRunReportsAndChangesNothing) {
   EXPECT_FALSE(Has("r", m));
 }
 
-TEST_F(GcTest, FreshBlobsAreKeptForTheGracePeriodAndRenewedByAPush) {
+TEST_P(GcTest, FreshBlobsAreKeptForTheGracePeriodAndRenewedByAPush) {
   ASSERT_TRUE(meta_->LinkBlob("r", D('1'), 1).ok());
   EXPECT_TRUE(Pass(now_ + 600).empty());  // within the hour
   auto actions = Pass(now_ + 2 * 3600);
@@ -221,7 +223,7 @@ TEST_F(GcTest, FreshBlobsAreKeptForTheGracePeriodAndRenewedByAPush) {
   EXPECT_TRUE(*meta_->BlobRecorded(D('2')));
 }
 
-TEST_F(GcTest, ReferrersGoWithTheirSubjectUnlessConfiguredToStay) {
+TEST_P(GcTest, ReferrersGoWithTheirSubjectUnlessConfiguredToStay) {
   std::string s = Image("r", '1', '2', 0, {"s"});
   NewManifest sig = Manifest(D('z'), {}, {}, s);
   ASSERT_TRUE(meta_->PutManifest("r", sig).ok());
@@ -240,7 +242,7 @@ TEST_F(GcTest, ReferrersGoWithTheirSubjectUnlessConfiguredToStay) {
   EXPECT_FALSE(Has("q", D('y')));
 }
 
-TEST_F(GcTest, ForeignReferencesAreNeverRequiredNorCollected) {
+TEST_P(GcTest, ForeignReferencesAreNeverRequiredNorCollected) {
   std::string far = D('f');
   NewManifest m = Manifest(D('m'), {Ref(RefKind::kLayer, far, 5, /*foreign=*/true)}, {"t"});
   m.retention = 0;
@@ -259,7 +261,7 @@ TEST_F(GcTest, ForeignReferencesAreNeverRequiredNorCollected) {
   EXPECT_NE(s.detail().find("policy rule \"r\" does not allow foreign content"), std::string::npos);
 }
 
-TEST_F(GcTest, ForeignContentThatArrivesLaterIsKeptLikeAnyOther) {
+TEST_P(GcTest, ForeignContentThatArrivesLaterIsKeptLikeAnyOther) {
   // A sparse index pushed before its child; the child comes afterwards, by digest.
   std::string child_digest = D(static_cast<char>('1' + 100));
   NewManifest idx = Manifest(D('i'), {Ref(RefKind::kManifest, child_digest, 99, /*foreign=*/true)}, {"v1"});
@@ -273,7 +275,7 @@ TEST_F(GcTest, ForeignContentThatArrivesLaterIsKeptLikeAnyOther) {
   EXPECT_TRUE(meta_->BlobInRepository("r", D('2'))->has_value());
 }
 
-TEST_F(GcTest, AManifestPushedByDigestIsKeptForTheGraceEvenWhenNothingReferencesIt) {
+TEST_P(GcTest, AManifestPushedByDigestIsKeptForTheGraceEvenWhenNothingReferencesIt) {
   std::string c = Image("r", '1', '2', 7 * kDay);
   std::string i = Index("r", 'i', {c}, {"v1"}, 0);
   ASSERT_TRUE(*meta_->DeleteTag("r", "v1", 0));
@@ -290,7 +292,7 @@ TEST_F(GcTest, AManifestPushedByDigestIsKeptForTheGraceEvenWhenNothingReferences
   EXPECT_TRUE(Deleted(Pass(now_ + 2 * 3600), "delete-manifest").count(c));
 }
 
-TEST_F(GcTest, ARestoreLeavesTagsTakenMeanwhileAndRemembersThem) {
+TEST_P(GcTest, ARestoreLeavesTagsTakenMeanwhileAndRemembersThem) {
   std::string m = Image("r", '1', '2', 7 * kDay, {"a", "b"});
   ASSERT_TRUE(*meta_->DeleteManifest("r", m, 7 * kDay));
   Image("r", '3', '4', 7 * kDay, {"b"});  // b is given to another manifest
@@ -312,7 +314,7 @@ TEST_F(GcTest, ARestoreLeavesTagsTakenMeanwhileAndRemembersThem) {
   (void)other;
 }
 
-TEST_F(GcTest, AbandonedUploadsExpire) {
+TEST_P(GcTest, AbandonedUploadsExpire) {
   ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"old", "r", 0, "", now_ - 3 * kDay, now_ - 2 * kDay, "", ""}).ok());
   ASSERT_TRUE(meta_->CreateUpload(UploadRecord{"new", "r", 0, "", now_, now_, "", ""}).ok());
   GcOptions o;
@@ -326,7 +328,7 @@ TEST_F(GcTest, AbandonedUploadsExpire) {
 }
 
 // The Collector over real bytes: released blobs lose their files, unless recorded again.
-TEST_F(GcTest, CollectorRemovesReleasedBytesButNotReuploadedOnes) {
+TEST_P(GcTest, CollectorRemovesReleasedBytesButNotReuploadedOnes) {
   auto blobs = FsBlobStore::Open(dir_.path() + "/store");
   ASSERT_TRUE(blobs.ok());
   auto put = [&](const std::string& data) {
@@ -359,6 +361,9 @@ TEST_F(GcTest, CollectorRemovesReleasedBytesButNotReuploadedOnes) {
   EXPECT_TRUE(meta_->PendingBlobDeletions(10)->empty());
   EXPECT_NE(GcReportJson(report).find("\"dryRun\":false"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, GcTest, ::testing::ValuesIn(testing::MetaBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace arca

@@ -208,11 +208,13 @@ Status Connection::Failure(const std::string& what, const void* result) {
   const PGresult* r = static_cast<const PGresult*>(result);
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = state ? state : "";
+  if (first_sqlstate_.empty()) first_sqlstate_ = last_sqlstate_;
   std::string msg = r ? PQresultErrorMessage(r) : "";
   if (msg.empty()) msg = PQerrorMessage(conn_);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   if (!Healthy() || IsConnectionState(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";  // connection failure
+    if (first_sqlstate_.empty()) first_sqlstate_ = last_sqlstate_;
     return Status(ErrorCode::kUnavailable, "metadata database unavailable",
                   "the connection to PostgreSQL was lost: " + msg);
   }

@@ -44,6 +44,10 @@ class Connection final : public sql::Connection {
 
   // The SQLSTATE of the last statement that failed ("" when the last one succeeded).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // The SQLSTATE of the first statement that failed since ClearFirstFailure: what aborted a
+  // transaction, even when the caller went on (every later statement then fails with 25P02).
+  const std::string& first_sqlstate() const { return first_sqlstate_; }
+  void ClearFirstFailure() { first_sqlstate_.clear(); }
   // False once the connection to the server is gone; the pool then drops it.
   bool Healthy() const;
   // Turns a failed result (or a lost connection) into a Status, remembering its SQLSTATE.
@@ -65,6 +69,7 @@ class Connection final : public sql::Connection {
   int next_name_ = 0;
   int changes_ = 0;
   std::string last_sqlstate_;
+  std::string first_sqlstate_;
 };
 
 }  // namespace arca::pg

@@ -159,16 +159,24 @@ Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&
     } else {
       std::unique_ptr<pg::Connection> c = std::move(*taken);
       bool committing = false;
+      c->ClearFirstFailure();
       s = c->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
       if (s.ok()) {
         s = fn(*c);
+        if (s.ok() && !c->first_sqlstate().empty()) {
+          // A statement failed and fn went on: PostgreSQL has aborted the transaction, and
+          // its COMMIT would answer ROLLBACK as if it were a success.
+          s = Status(ErrorCode::kInternal, "metadata error",
+                     "a statement of the transaction failed (" + c->first_sqlstate() + ")");
+        }
         if (s.ok()) {
           committing = true;
           s = c->Exec("COMMIT");
         }
       }
       if (!s.ok()) {
-        std::string state = c->last_sqlstate();
+        // What aborted the transaction: its first failure (fn may have gone on after it).
+        std::string state = c->first_sqlstate().empty() ? c->last_sqlstate() : c->first_sqlstate();
         bool lost = !c->Healthy() || state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0;
         if (c->Healthy()) (void)c->Exec("ROLLBACK");
         // A conflict rolled everything back; a connection lost before COMMIT was sent did

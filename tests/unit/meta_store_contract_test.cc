@@ -1,25 +1,27 @@
-// The MetaStore contract, run against every implementation (today: SqliteMetaStore).
+// The MetaStore contract, run against every implementation (meta_backend.h).
 #include <gtest/gtest.h>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta_backend.h"
 #include "meta_fixtures.h"
 #include "temp_dir.h"
 
 namespace arca {
 namespace {
 
-class MetaStoreContract : public ::testing::Test {
+class MetaStoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto s = SqliteMetaStore::Open(dir_.path() + "/meta.db");
+    backend_ = testing::NewMetaBackend(GetParam(), dir_.path());
+    auto s = backend_->Open();
     ASSERT_TRUE(s.ok()) << s.status().detail();
     meta_ = std::move(*s);
   }
   testing::TempDir dir_;
+  std::unique_ptr<testing::MetaBackend> backend_;
   std::unique_ptr<MetaStore> meta_;
 };
 
-TEST_F(MetaStoreContract, BlobLinksArePerRepository) {
+TEST_P(MetaStoreContract, BlobLinksArePerRepository) {
   ASSERT_TRUE(meta_->LinkBlob("a", D('1'), 10).ok());
   EXPECT_EQ(**meta_->BlobInRepository("a", D('1')), 10u);
   EXPECT_FALSE(meta_->BlobInRepository("b", D('1'))->has_value());
@@ -32,7 +34,7 @@ TEST_F(MetaStoreContract, BlobLinksArePerRepository) {
   EXPECT_TRUE(meta_->BlobInRepository("b", D('1'))->has_value());
 }
 
-TEST_F(MetaStoreContract, UploadsAdvanceByCompareAndSet) {
+TEST_P(MetaStoreContract, UploadsAdvanceByCompareAndSet) {
   UploadRecord u{"id-1", "repo", 0, "state0", 1, 1, "", ""};
   ASSERT_TRUE(meta_->CreateUpload(u).ok());
   EXPECT_TRUE(*meta_->RepositoryExists("repo"));
@@ -60,7 +62,7 @@ TEST_F(MetaStoreContract, UploadsAdvanceByCompareAndSet) {
   EXPECT_FALSE(*meta_->AdvanceUpload("id-1", 5, next));
 }
 
-TEST_F(MetaStoreContract, ManifestNeedsItsBlobsInTheSameRepository) {
+TEST_P(MetaStoreContract, ManifestNeedsItsBlobsInTheSameRepository) {
   ASSERT_TRUE(meta_->LinkBlob("other", D('c'), 3).ok());
   auto m = Manifest(D('m'), {{RefKind::kConfig, Desc(D('c'), 3), false}}, {"v1"});
   EXPECT_EQ(meta_->PutManifest("repo", m).code(), ErrorCode::kManifestBlobUnknown);
@@ -77,7 +79,7 @@ TEST_F(MetaStoreContract, ManifestNeedsItsBlobsInTheSameRepository) {
   EXPECT_TRUE(meta_->PutManifest("repo", foreign).ok());
 }
 
-TEST_F(MetaStoreContract, IndexNeedsItsChildren) {
+TEST_P(MetaStoreContract, IndexNeedsItsChildren) {
   auto index = Manifest(D('i'), {{RefKind::kManifest, Desc(D('m'), 20), false}});
   EXPECT_EQ(meta_->PutManifest("repo", index).code(), ErrorCode::kManifestBlobUnknown);
   auto child = Manifest(D('m'), {});
@@ -86,7 +88,7 @@ TEST_F(MetaStoreContract, IndexNeedsItsChildren) {
   EXPECT_TRUE(meta_->PutManifest("repo", index).ok());
 }
 
-TEST_F(MetaStoreContract, TagsMoveAndDeleteCascades) {
+TEST_P(MetaStoreContract, TagsMoveAndDeleteCascades) {
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"a", "b"})).ok());
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {"b"})).ok());
   EXPECT_EQ((*meta_->GetTaggedManifest("repo", "b"))->digest, D('2'));
@@ -98,7 +100,7 @@ TEST_F(MetaStoreContract, TagsMoveAndDeleteCascades) {
   EXPECT_FALSE(*meta_->DeleteManifest("repo", D('1'), 0));
 }
 
-TEST_F(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
+TEST_P(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
   EXPECT_FALSE(meta_->TagsGeneration("repo")->has_value());
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"a"})).ok());
   int64_t g1 = **meta_->TagsGeneration("repo");
@@ -116,7 +118,7 @@ TEST_F(MetaStoreContract, TagsGenerationMovesWithEveryTagChange) {
   EXPECT_NE(**meta_->TagsGeneration("repo"), g4);
 }
 
-TEST_F(MetaStoreContract, ListingsPaginateInOrder) {
+TEST_P(MetaStoreContract, ListingsPaginateInOrder) {
   std::vector<std::string> tags = {"b", "A", "a", "c", "10", "9"};
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, tags)).ok());
   auto p1 = meta_->ListTags("repo", "", 4);
@@ -131,7 +133,7 @@ TEST_F(MetaStoreContract, ListingsPaginateInOrder) {
   EXPECT_EQ(repos->items, (std::vector<std::string>{"repo", "x/y", "z"}));
 }
 
-TEST_F(MetaStoreContract, ReferrersBySubjectAndType) {
+TEST_P(MetaStoreContract, ReferrersBySubjectAndType) {
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('2'), {}, {}, D('s'), "application/sig")).ok());
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {}, D('s'))).ok());
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('3'), {}, {}, D('t'), "application/sig")).ok());
@@ -150,13 +152,16 @@ TEST_F(MetaStoreContract, ReferrersBySubjectAndType) {
   EXPECT_TRUE(meta_->ListReferrers("nope", D('s'), "", "", 10)->items.empty());
 }
 
-TEST_F(MetaStoreContract, SurvivesReopen) {
+TEST_P(MetaStoreContract, SurvivesReopen) {
   ASSERT_TRUE(meta_->PutManifest("repo", Manifest(D('1'), {}, {"keep"})).ok());
   meta_.reset();
-  auto again = SqliteMetaStore::Open(dir_.path() + "/meta.db");
+  auto again = backend_->Open();
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)->GetTaggedManifest("repo", "keep")->has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetaStoreContract, ::testing::ValuesIn(testing::MetaBackends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace arca

@@ -16,6 +16,8 @@
 
 #include "cli/store_open.h"
 #include "gc/fsck.h"
+#include "meta/postgres/pg_meta_store.h"
+#include "meta/sqlite/sqlite_meta_store.h"
 #include "util/file_util.h"
 
 namespace arca {
@@ -146,7 +148,7 @@ int GcCommand(const std::vector<std::string>& in) {
     std::printf("%s\n", answer->second.c_str());
     return answer->first == 200 ? 0 : 1;
   }
-  auto store = OpenStore(config->root, config->blobs,
+  auto store = OpenStore(config->root, config->blobs, config->metadata,
                          StoreOpenOptions{.migrate = config->migrate == "auto"});
   if (!store.ok()) return Fail(store.status());
   KeyedMutex blob_locks;  // nobody else writes: the store lock is ours
@@ -242,7 +244,7 @@ int FsckCommand(const std::vector<std::string>& in) {
                          "--repair needs the store to itself: stop the arca server on " + config->root));
     }
   }
-  auto store = OpenStore(config->root, config->blobs,
+  auto store = OpenStore(config->root, config->blobs, config->metadata,
                          StoreOpenOptions{.write_identity = options.repair,
                                           .migrate = config->migrate == "auto"});
   if (!store.ok()) {
@@ -275,17 +277,23 @@ int MigrateCommand(const std::vector<std::string>& in) {
   auto config = LoadConfig(args);
   if (!config.ok()) return Fail(config.status());
   std::string db = config->root + "/meta.db";
+  const std::string& pg = config->metadata;
+  auto describe = [&] {
+    return pg.empty() ? SqliteMetaStore::DescribeSchema(db) : PgMetaStore::DescribeSchema(pg);
+  };
   if (status) {
-    auto text = SqliteMetaStore::DescribeSchema(db);
+    auto text = describe();
     if (!text.ok()) return Fail(text.status());
     std::fputs(text->c_str(), stdout);
     return text->find("cannot serve") == std::string::npos ? 0 : 1;
   }
-  // Safe beside a running server: each step is one transaction taken with BEGIN IMMEDIATE,
-  // and every step says which older code can still serve after it.
-  Status s = SqliteMetaStore::MigrateSchema(db, /*create=*/false);
+  // Safe beside running servers: each step is one transaction (SQLite: BEGIN IMMEDIATE;
+  // PostgreSQL: under an advisory lock, one replica at a time), and every step says which
+  // older code can still serve after it.
+  Status s = pg.empty() ? SqliteMetaStore::MigrateSchema(db, /*create=*/false)
+                        : PgMetaStore::MigrateSchema(pg);
   if (!s.ok()) return Fail(s);
-  auto text = SqliteMetaStore::DescribeSchema(db);
+  auto text = describe();
   if (!text.ok()) return Fail(text.status());
   std::fputs(text->c_str(), stdout);
   return 0;

@@ -56,6 +56,8 @@ environment, which wins over the file):
   blobs            where blob bytes live: empty for <root>, or an S3 bucket,
                    s3://BUCKET[/PREFIX]?endpoint=URL&region=R&addressing=path|virtual
                    with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set (docs/deploy.md)
+  metadata         where the metadata lives: empty for SQLite at <root>/meta.db, or
+                   postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...&pool=N (docs/deploy.md)
   migrate          schema steps: auto (applied at start, default) or manual (start refused
                    until `arca migrate up`)
   blob_redirect    repository patterns (comma-separated, e.g. public/**) whose blob GETs
@@ -150,7 +152,7 @@ int Serve(const std::vector<std::string>& args) {
     return Fail(Status(ErrorCode::kInternal, "store in use",
                        "another arca process serves " + config->root));
   }
-  auto store = OpenStore(config->root, config->blobs,
+  auto store = OpenStore(config->root, config->blobs, config->metadata,
                          StoreOpenOptions{.init = init, .migrate = config->migrate == "auto"});
   if (!store.ok()) return Fail(store.status());
   auto& blobs = store->blobs;

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "meta/postgres/pg_meta_store.h"
+#include "meta/sqlite/sqlite_meta_store.h"
 #include "storage/fs/fs_blob_store.h"
 #include "storage/s3/s3_blob_store.h"
 #include "util/random_id.h"
@@ -33,14 +35,14 @@ Result<std::unique_ptr<BlobStore>> OpenBlobStore(const std::string& root,
 }
 
 Result<OpenedStore> OpenStore(const std::string& root, const std::string& blob_setting,
-                              const StoreOpenOptions& o) {
+                              const std::string& metadata, const StoreOpenOptions& o) {
   OpenedStore store;
   auto blobs = OpenBlobStore(root, blob_setting);
   if (!blobs.ok()) return blobs.status();
   store.blobs = std::move(*blobs);
   std::string db = root + "/meta.db";
   struct stat st;
-  if (::stat(db.c_str(), &st) != 0) {
+  if (metadata.empty() && ::stat(db.c_str(), &st) != 0) {
     // Decide before SQLite makes an empty database that the next start would find instead.
     StoreFacts facts;
     auto marker = store.blobs->ReadStoreMarker();
@@ -52,11 +54,22 @@ Result<OpenedStore> OpenStore(const std::string& root, const std::string& blob_s
     auto plan = PlanStoreIdentity(facts, o.init, NewUuid());
     if (!plan.ok()) return InStore(root, plan.status());
   }
-  SqliteMetaStore::Options meta_options;
-  meta_options.migrate = o.migrate;
-  auto meta = SqliteMetaStore::Open(db, meta_options);
-  if (!meta.ok()) return meta.status();
-  store.meta = std::move(*meta);
+  if (metadata.empty()) {
+    SqliteMetaStore::Options meta_options;
+    meta_options.migrate = o.migrate;
+    auto meta = SqliteMetaStore::Open(db, meta_options);
+    if (!meta.ok()) return meta.status();
+    store.meta = std::move(*meta);
+  } else {
+    // A new, empty database gets its schema and then the identity plan below, as a missing
+    // meta.db would: an empty database beside blobs is refused there without --init.
+    PgMetaStore::Options meta_options;
+    meta_options.url = metadata;
+    meta_options.migrate = o.migrate;
+    auto meta = PgMetaStore::Open(meta_options);
+    if (!meta.ok()) return meta.status();
+    store.meta = std::move(*meta);
+  }
   auto facts = GatherStoreFacts(*store.meta, *store.blobs);
   if (!facts.ok()) return facts.status();
   auto plan = PlanStoreIdentity(*facts, o.init, NewUuid());

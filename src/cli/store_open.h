@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "meta/sqlite/sqlite_meta_store.h"
+#include "meta/meta_store.h"
 #include "registry/store_identity.h"
 #include "storage/blob_store.h"
 
@@ -23,7 +23,7 @@ struct StoreOpenOptions {
 
 struct OpenedStore {
   std::unique_ptr<BlobStore> blobs;
-  std::unique_ptr<SqliteMetaStore> meta;
+  std::unique_ptr<MetaStore> meta;
   StoreIdentityPlan identity;  // what was (or, without write_identity, would be) written
 };
 
@@ -31,9 +31,11 @@ struct OpenedStore {
 // S3 bucket (storage/s3/s3_blob_store.h ParseS3Url).
 Result<std::unique_ptr<BlobStore>> OpenBlobStore(const std::string& root, const std::string& blobs);
 
+// The metadata store that the metadata setting names: SQLite at <root>/meta.db when empty,
+// else PostgreSQL (meta/postgres/pg_meta_store.h).
 // Refuses (an error naming the problem and the remedy) a store whose metadata is missing,
 // empty or another store's; a missing meta.db is then not created.
 Result<OpenedStore> OpenStore(const std::string& root, const std::string& blobs,
-                              const StoreOpenOptions& options);
+                              const std::string& metadata, const StoreOpenOptions& options);
 
 }  // namespace arca

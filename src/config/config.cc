@@ -93,6 +93,14 @@ const std::map<std::string, Setter>& Setters() {
          c.blobs = v;
          return Status::Ok();
        }},
+      {"metadata", [](Config& c, const std::string& k, const std::string& v) {
+         if (!v.empty() && !v.starts_with("postgres://") && !v.starts_with("postgresql://")) {
+           return Status(ErrorCode::kInternal, "invalid setting",
+                         k + ": empty (SQLite at <root>/meta.db) or postgres://...");
+         }
+         c.metadata = v;
+         return Status::Ok();
+       }},
       {"migrate", [](Config& c, const std::string& k, const std::string& v) {
          if (v != "auto" && v != "manual") {
            return Status(ErrorCode::kInternal, "invalid setting", k + ": auto or manual");

@@ -17,6 +17,9 @@ struct Config {
   // Where blob bytes live: empty for <root> on the local disk, or s3://bucket[/prefix]?...
   // (docs/deploy.md). The metadata stays in <root> either way.
   std::string blobs;
+  // Where the metadata lives: empty for SQLite at <root>/meta.db, or a PostgreSQL database,
+  // postgres://user:password@host:port/database?sslmode=...&pool=N (docs/deploy.md).
+  std::string metadata;
   // Schema steps: auto (applied at start) or manual (refuse to start until `arca migrate up`).
   std::string migrate = "auto";
   // Blob GETs in repositories matching these patterns (comma-separated, e.g. "public/**")

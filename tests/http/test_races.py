@@ -18,7 +18,7 @@ import uuid
 import pytest
 import requests
 
-from arca_server import ArcaServer, arca_bin, blobs_args
+from arca_server import ArcaServer, arca_bin, blobs_args, metadata_args
 from ocihttp import (OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Registry, assert_error, describe,
                      descriptor, image_manifest, sha256)
 
@@ -170,7 +170,7 @@ def gc_pass(reg):
 
 
 def fsck_clean(root):
-    p = subprocess.run([arca_bin(), "fsck", "--root", root, *blobs_args(root)],
+    p = subprocess.run([arca_bin(), "fsck", "--root", root, *blobs_args(root), *metadata_args(root)],
                        capture_output=True, text=True,
                        timeout=10 * T)
     bad = [l for l in (p.stdout + p.stderr).splitlines()

@@ -178,6 +178,23 @@ def blobs_args(root):
     return args
 
 
+def metadata_args(root):
+    """["--metadata", URL] for a server or command on root when the suites run on PostgreSQL
+    (ARCA_TEST_PG_URL, set by tests/lib/with_pg.py), else []. Each root gets a schema of its
+    own (made here, named after the root), so servers stay apart and a restart on the same
+    root finds its metadata again."""
+    url = os.environ.get("ARCA_TEST_PG_URL")
+    if not url:
+        return []
+    schema = "s_" + hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
+    subprocess.run([os.path.join(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"), "psql"),
+                    url.replace("postgres://", "postgresql://", 1), "-qXc",
+                    f"CREATE SCHEMA IF NOT EXISTS {schema}"],
+                   check=True, capture_output=True, timeout=30)
+    sep = "&" if "?" in url else "?"
+    return ["--metadata", f"{url}{sep}options=-csearch_path%3D{schema}"]
+
+
 class ServerCheckFailed(AssertionError):
     pass
 
@@ -202,6 +219,9 @@ class ArcaServer:
         # restart on the same root finds its blobs again.
         if not any(a == "--blobs" or a.startswith("--blobs=") for a in extra_args):
             extra_args = [*blobs_args(self.root), *extra_args]
+        # ARCA_TEST_PG_URL: the same suites with the metadata in PostgreSQL (with_pg.py).
+        if not any(a == "--metadata" or a.startswith("--metadata=") for a in extra_args):
+            extra_args = [*metadata_args(self.root), *extra_args]
         self.extra_args = extra_args
         self.env = dict(os.environ, **(env or {}))
         self.proc = None

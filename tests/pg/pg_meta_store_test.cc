@@ -57,6 +57,24 @@ TEST(PgShim, UrlSettingsAreTakenOutAndChecked) {
   EXPECT_EQ(PgMetaStore::Redacted("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
 }
 
+TEST(PgMetaStore, TextItCannotHoldIsRefusedNeverCut) {
+  auto s = OpenStore(FreshSchemaUrl());
+  ASSERT_TRUE(s);
+  NewManifest m = Manifest(D('1'), {}, {"t"}, "", "application/x");
+  m.record.type = "application/x";
+  ASSERT_TRUE(s->PutManifest("r", m).ok());
+  ASSERT_EQ(s->ListArtifacts("r", "application/x", "", 10)->items.size(), 1u);
+  // Cut at the NUL the filter would be "application/x" and match; not UTF-8, the server
+  // would refuse it. Both are answered as invalid input.
+  for (std::string bad : {std::string("application/x\0y", 15), std::string("application/\xff")}) {
+    auto listed = s->ListArtifacts("r", bad, "", 10);
+    ASSERT_FALSE(listed.ok());
+    EXPECT_EQ(listed.status().code(), ErrorCode::kQueryInvalid);
+    EXPECT_FALSE(s->GetTaggedManifest("r", bad).ok());
+  }
+  EXPECT_TRUE(s->ListArtifacts("r", "application/\xc3\xa9", "", 10)->items.empty());  // é is fine
+}
+
 TEST(PgMetaStore, AnUnreachableDatabaseIsUnavailable) {
   PgMetaStore::Options o;
   o.url = "postgres://nobody:x@127.0.0.1:1/none?connect_timeout=2";

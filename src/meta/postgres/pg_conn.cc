@@ -21,6 +21,32 @@ bool IsConnectionState(const std::string& s) {
 
 }  // namespace
 
+// PostgreSQL's text holds neither NUL (libpq would cut the value there, and a filter could
+// silently become a shorter one) nor bytes that are not UTF-8 (the server refuses them).
+bool StorableText(std::string_view v) {
+  size_t i = 0;
+  while (i < v.size()) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (n == 0 || i + n > v.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(v[i + k]) & 0xC0) != 0x80) return false;
+    }
+    unsigned char c1 = static_cast<unsigned char>(v[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 > 0x8F)) {
+      return false;  // overlong, a surrogate, or past U+10FFFF
+    }
+    i += n;
+  }
+  return true;
+}
+
 bool IsRetryable(const std::string& sqlstate) {
   return sqlstate == "40001" || sqlstate == "40P01";
 }
@@ -69,7 +95,10 @@ class Stmt final : public sql::Stmt {
   }
   ~Stmt() override { Clear(); }
 
-  Stmt& Bind(int i, std::string_view v) override { return Set(i, std::string(v), 0, 0); }
+  Stmt& Bind(int i, std::string_view v) override {
+    if (!StorableText(v)) unstorable_ = true;
+    return Set(i, std::string(v), 0, 0);
+  }
   Stmt& BindBlob(int i, std::string_view v) override {
     return Set(i, std::string(v), kByteaOid, 1);
   }
@@ -131,6 +160,12 @@ class Stmt final : public sql::Stmt {
   // Prepares the statement for this parameter typing once per connection, then runs it.
   void Run() {
     ran_ = true;
+    if (unstorable_) {
+      status_ = Status(ErrorCode::kQueryInvalid, "invalid text",
+                       "a value holds a NUL byte or is not UTF-8, which the metadata "
+                       "database cannot compare or store");
+      return;
+    }
     std::string signature;
     for (size_t k = 0; k < types_.size(); ++k) signature += null_[k] ? "n" : std::to_string(types_[k]) + ",";
     auto it = p_->names.find(signature);
@@ -181,6 +216,7 @@ class Stmt final : public sql::Stmt {
   PGresult* res_ = nullptr;
   int row_ = -1;
   bool ran_ = false;
+  bool unstorable_ = false;
   Status status_;
 };
 

@@ -419,6 +419,7 @@ def test_finding_a_blob_renews_it_in_that_repository_only(make_server, repo):
     assert cl.blob_status(a, d) == 200 and cl.blob_status(b, d) == 404
 
 
+@pytest.mark.local_meta  # counts commits by SQLite's data_version
 def test_a_head_heavy_client_costs_at_most_one_write_per_tenth_of_the_grace(make_server, repo):
     """Renewing on every HEAD would turn reads into writes: it happens at most once per
     grace/10 per repository and blob (here 10 s / 10: once a second). Every commit by the

@@ -11,6 +11,8 @@ import threading
 import time
 import traceback
 
+import pytest
+
 from gclib import (OCI_INDEX, OCI_MANIFEST, Client, actions, acted_digests, blob_path,
                    check_report, describe_run, image, index, json_out, pull_problems,
                    push_image, run_arca, sha256)
@@ -296,6 +298,7 @@ def _push_orphans(url, junk, pool, n_manifests, n_blobs):
     return [m for part in ms for m in part], [b for part in blobs for b in part]
 
 
+@pytest.mark.local_meta  # sees a pass begin through SQLite's data_version
 def test_sigkill_during_gc_loses_nothing_tagged(make_server, repo):
     srv, cl = make_server(["--gc-retention", "0", "--gc-blob-grace", "0",
                            "--access-log", "false"])

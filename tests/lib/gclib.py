@@ -11,7 +11,8 @@ import threading
 import urllib.parse
 import uuid
 
-from arca_server import arca_bin, assert_no_sanitizer_report, sanitizer_env
+from arca_server import (arca_bin, assert_no_sanitizer_report, blobs_args, metadata_args,
+                         sanitizer_env)
 from testkit import (  # noqa: F401  (re-exported for the suites)
     CNAB_CONFIG, CNAB_TYPE, DOCKER_FOREIGN, MANIFEST_ACCEPT, OCI_CONFIG, OCI_EMPTY, OCI_INDEX,
     OCI_LAYER, OCI_MANIFEST, OCI_NONDIST, blob_path, dumps, hang_guard, next_link,
@@ -388,7 +389,16 @@ def pull_raw(cl, repo, ref, seen=None):
 # ------------------------------------------------------------------ commands
 
 def run_arca(*args, timeout=300, env=None):
-    """Runs the arca binary; returns CompletedProcess (text). timeout: a hang guard (scaled)."""
+    """Runs the arca binary; returns CompletedProcess (text). timeout: a hang guard (scaled).
+    A command on a --root gets the blob and metadata stores a server on that root would
+    (ARCA_TEST_BLOBS, ARCA_TEST_PG_URL: arca_server.blobs_args, metadata_args)."""
+    args = list(args)
+    if "--root" in args and args.index("--root") + 1 < len(args):
+        root = args[args.index("--root") + 1]
+        if "--blobs" not in args:
+            args += blobs_args(root)
+        if "--metadata" not in args:
+            args += metadata_args(root)
     p = subprocess.run([arca_bin(), *args], capture_output=True, text=True,
                        timeout=hang_guard(timeout),
                        env=sanitizer_env(dict(os.environ, **(env or {}))))

@@ -6,6 +6,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "util/random_id.h"
 #include "util/utc_time.h"
 
 namespace arca {
@@ -29,11 +30,13 @@ std::string GcReportJson(const GcReport& r) {
       {"actionsTruncated", r.actions_truncated},
   };
   if (!r.error.empty()) j["error"] = r.error;
+  if (r.skipped) j["skipped"] = true;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Collector::Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings)
-    : meta_(meta), blobs_(blobs), blob_locks_(blob_locks), settings_(settings) {}
+    : meta_(meta), blobs_(blobs), blob_locks_(blob_locks), settings_(settings),
+      holder_(NewUuid()) {}
 
 Collector::~Collector() {
   {
@@ -63,7 +66,7 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
   auto t0 = std::chrono::steady_clock::now();
   GcReport report;
   report.dry_run = dry_run;
-  report.started_at = static_cast<int64_t>(std::time(nullptr));
+  report.started_at = meta_.Clock();  // the shared clock judges every grace period
   GcOptions o;
   o.now = report.started_at;
   o.blob_grace = settings_.blob_grace;
@@ -81,7 +84,22 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
       report.actions_truncated |= step->more;
     }
   } else {
+    // One replica collects at a time: the pass holds the gc lease, renewed at every step.
+    auto leased = meta_.TakeLease(kLease, holder_, kLeaseTtl);
+    if (!leased.ok() || !*leased) {
+      report.error = !leased.ok() ? leased.status().message() + ": " + leased.status().detail()
+                                  : "another replica is collecting (it holds the gc lease); "
+                                    "this pass was skipped";
+      report.skipped = leased.ok();
+      Finish(report, t0);
+      return report;
+    }
     for (;;) {
+      auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
+      if (!renewed.ok() || !*renewed) {
+        report.error = "the gc lease was lost; the pass stopped";
+        break;
+      }
       auto step = meta_.CollectStep(o);
       if (!step.ok()) {
         report.error = step.status().message() + ": " + step.status().detail();
@@ -98,12 +116,17 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
     }
     // Bytes released by the batches that did commit go even if a later batch failed.
     if (RemoveReleasedBytes(report)) RemoveStrayUploads(report, o);
+    (void)meta_.ReleaseLease(kLease, holder_);
   }
+  Finish(report, t0);
+  return report;
+}
+
+void Collector::Finish(GcReport& report, std::chrono::steady_clock::time_point t0) {
   report.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::lock_guard<std::mutex> lock(mu_);
   last_ = report;
-  return report;
 }
 
 bool Collector::RemoveReleasedBytes(GcReport& r) {
@@ -117,6 +140,11 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
     for (const std::string& text : *pending) {
       auto digest = Digest::Parse(text);
       KeyedMutex::Lock lock(blob_locks_, text);
+      auto hold = meta_.HoldKey("blob:" + text);  // against uploads on other replicas
+      if (!hold.ok()) {
+        r.error = hold.status().message() + ": " + hold.status().detail();
+        return false;
+      }
       auto recorded = meta_.BlobRecorded(text);
       if (!recorded.ok()) {
         r.error = recorded.status().message() + ": " + recorded.status().detail();
@@ -164,7 +192,7 @@ void Collector::StartSchedule() {
     while (!cv_.wait_for(lock, std::chrono::seconds(settings_.interval), [this] { return stop_; })) {
       lock.unlock();
       GcReport r = Run(false);
-      if (!r.error.empty()) std::fprintf(stderr, "arca: gc: %s\n", r.error.c_str());
+      if (!r.error.empty() && !r.skipped) std::fprintf(stderr, "arca: gc: %s\n", r.error.c_str());
       lock.lock();
     }
   });

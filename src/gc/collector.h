@@ -5,6 +5,7 @@
 // one pass at a time.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -36,6 +37,7 @@ struct GcReport {
   std::vector<GcAction> actions;  // the first kMaxReportedActions
   bool actions_truncated = false;
   std::string error;  // a pass that stopped on an error says why here
+  bool skipped = false;  // another replica held the gc lease: nothing was done
 };
 
 // The JSON form served by /arca/v1/admin/gc and printed by `arca gc`.
@@ -44,6 +46,10 @@ std::string GcReportJson(const GcReport& report);
 class Collector {
  public:
   static constexpr size_t kMaxReportedActions = 1000;
+  // The lease a pass holds (MetaStore::TakeLease), renewed at every step: a replica that dies
+  // mid-pass gives way to the others within kLeaseTtl seconds.
+  static constexpr const char* kLease = "gc";
+  static constexpr int64_t kLeaseTtl = 60;
 
   Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings);
   ~Collector();  // stops the schedule, waiting for a running pass to finish
@@ -56,6 +62,7 @@ class Collector {
 
  private:
   void Count(GcReport& r, const GcAction& a);
+  void Finish(GcReport& r, std::chrono::steady_clock::time_point t0);
   // Removes the bytes of blobs whose records the passes removed; false on an error.
   bool RemoveReleasedBytes(GcReport& r);
   void RemoveStrayUploads(GcReport& r, const GcOptions& o);
@@ -64,6 +71,7 @@ class Collector {
   BlobStore& blobs_;
   KeyedMutex& blob_locks_;
   const GcSettings settings_;
+  const std::string holder_;  // this process, as a lease holder
   std::mutex run_mu_;  // one pass at a time
   std::mutex mu_;
   std::condition_variable cv_;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -238,6 +240,31 @@ class MetaStore {
   virtual Result<bool> BlobRecorded(const std::string& digest) = 0;
   // The bytes of digest are gone (or were found recorded again): forget the pending deletion.
   virtual Status BlobBytesDeleted(const std::string& digest) = 0;
+
+  // Coordination of the processes that share this metadata (many replicas on PostgreSQL; one
+  // process on SQLite, which the store lock guarantees).
+  //
+  // The time in whole seconds since the epoch on the clock every process shares: records are
+  // stamped and grace periods judged on it, so a replica whose own clock is off cannot
+  // shorten them. PostgreSQL's clock there; this machine's on SQLite.
+  virtual int64_t Clock() { return static_cast<int64_t>(std::time(nullptr)); }
+  // A lock on key held by one process at a time while the returned handle lives
+  // (PostgreSQL: an advisory lock); null where one process serves the store and its own
+  // locks suffice. Callers take their in-process lock on the key first.
+  class Hold {
+   public:
+    virtual ~Hold() = default;
+  };
+  virtual Result<std::unique_ptr<Hold>> HoldKey(const std::string& key) {
+    (void)key;
+    return std::unique_ptr<Hold>();
+  }
+  // A lease on name for holder: taken (true) when free, expired, or already holder's, and
+  // then valid for ttl seconds of Clock(); false while another holder's is valid. Renewed by
+  // taking it again; a holder that dies loses it when it expires.
+  virtual Result<bool> TakeLease(const std::string& name, const std::string& holder,
+                                 int64_t ttl) = 0;
+  virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
 
   // The store's identity as recorded here (registry/store_identity.h): none in an empty
   // database or one made before store ids. SetStoreIdentity replaces it.

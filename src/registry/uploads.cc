@@ -103,6 +103,8 @@ Result<UploadProgress> Registry::AppendUpload(const RequestContext&, const std::
                                               const std::string& id, ByteSource& body,
                                               std::optional<ByteRange> range) {
   KeyedMutex::Lock lock(upload_locks_, id);
+  auto upload_hold = meta_.HoldKey("upload:" + id);  // and across replicas
+  if (!upload_hold.ok()) return upload_hold.status();
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   auto chunk = WriteChunk(*rec, body, range, std::nullopt);
@@ -147,6 +149,8 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
                                         const Digest& digest, ByteSource& body,
                                         std::optional<ByteRange> range) {
   KeyedMutex::Lock lock(upload_locks_, id);
+  auto upload_hold = meta_.HoldKey("upload:" + id);  // and across replicas
+  if (!upload_hold.ok()) return upload_hold.status();
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   auto chunk = WriteChunk(*rec, body, range, digest);
@@ -174,6 +178,8 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   // Under the blob's lock, so that the collector cannot remove the bytes between the file
   // taking its name and the record naming it (docs/gc.md).
   KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
+  auto blob_hold = meta_.HoldKey("blob:" + digest.str());
+  if (!blob_hold.ok()) return blob_hold.status();
   ARCA_RETURN_IF_ERROR(chunk->writer->Commit(digest));
   ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), length, /*finished_upload=*/id));
   // The session is over: what the store kept for a retry (a staged tail) can go.
@@ -186,6 +192,8 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
 Status Registry::CancelUpload(const RequestContext&, const std::string& repo,
                               const std::string& id) {
   KeyedMutex::Lock lock(upload_locks_, id);
+  auto upload_hold = meta_.HoldKey("upload:" + id);  // and across replicas
+  if (!upload_hold.ok()) return upload_hold.status();
   auto rec = LoadUpload(repo, id);
   if (!rec.ok()) return rec.status();
   ARCA_RETURN_IF_ERROR(meta_.DeleteUpload(id));
@@ -210,6 +218,8 @@ Result<uint64_t> Registry::PushBlob(const RequestContext&, const std::string& re
                         ":" + hasher.HexDigest());
     }
     KeyedMutex::Lock blob_lock(blob_locks_, digest.str());
+    auto blob_hold = meta_.HoldKey("blob:" + digest.str());
+    if (!blob_hold.ok()) return blob_hold.status();
     ARCA_RETURN_IF_ERROR((*writer)->Commit(digest));
     ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), *n));
     return *n;

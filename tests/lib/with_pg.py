@@ -2,7 +2,8 @@
 """Runs a command beside a throwaway PostgreSQL 15 (pglib.PostgresServer), for ctest entries
 that need a real PostgreSQL: with_pg.py [--rgw] CMD [ARGS...]
 
-The command gets ARCA_TEST_PG_URL (the C++ contract tests, and every ArcaServer of the pytest
+The command gets ARCA_TEST_PG_DIR (the server's directory, for a test that restarts it with
+scripts/engines/postgres.sh restart), ARCA_TEST_PG_URL (the C++ contract tests, and every ArcaServer of the pytest
 suites, which then keeps its metadata in a database of its own on that server:
 tests/lib/arca_server.py) and the PG* variables of psql. With --rgw, a Ceph RGW is started too
 and the command gets what tests/lib/with_rgw.py gives. Exits with the command's status; the
@@ -25,6 +26,7 @@ def main(argv):
     # fast: fsync off. A crash of the server still loses nothing; only the machine's would.
     with PostgresServer(fast=True) as pg:
         env = dict(os.environ, **pg.env())
+        env["ARCA_TEST_PG_DIR"] = pg.dir  # for scripts/engines/postgres.sh restart
         if not rgw:
             return subprocess.call(argv, env=env)
         import with_rgw

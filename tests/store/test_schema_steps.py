@@ -47,6 +47,7 @@ def test_a_new_store_is_at_the_newest_step(make_server):
     p = run_arca("migrate", "status", "--root", srv.root)
     assert p.returncode == 0, describe_run(p)
     assert "applied  1 baseline" in p.stdout and "applied  2 upload-parts" in p.stdout
+    assert "applied  3 leases" in p.stdout
     assert "up to date" in p.stdout, describe_run(p)
 
 
@@ -54,7 +55,7 @@ def test_an_old_store_waits_for_migrate_up_under_manual(tmp_path, make_server):
     root = old_root(tmp_path)
     p = run_arca("migrate", "status", "--root", root)
     assert p.returncode == 0 and "pending  1 baseline" in p.stdout, describe_run(p)
-    assert "pending  2 upload-parts" in p.stdout and "2 pending" in p.stdout
+    assert "pending  2 upload-parts" in p.stdout and "3 pending" in p.stdout
     rc, out = serve_once(root, "--migrate", "manual")
     assert rc not in (None, 0) and "arca migrate up" in out, out
     p = run_arca("fsck", "--root", root, "--migrate", "manual")
@@ -65,7 +66,7 @@ def test_an_old_store_waits_for_migrate_up_under_manual(tmp_path, make_server):
         "a refused start leaves the store as it was"
     p = run_arca("migrate", "up", "--root", root)
     assert p.returncode == 0 and "up to date" in p.stdout, describe_run(p)
-    assert applied(root) == [1, 2]
+    assert applied(root) == [1, 2, 3]
     srv, cl = make_server(root=root, extra_args=["--migrate", "manual"])
     r = cl.get("/v2/_catalog")
     assert r.status == 200 and r.json()["repositories"], r

@@ -1,10 +1,12 @@
 #include "meta/postgres/pg_meta_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <thread>
 
 #include "meta/postgres/pg_conn.h"
+#include "types/digest.h"
 
 namespace arca {
 namespace {
@@ -27,6 +29,23 @@ Result<int64_t> Number(const std::string& name, const std::string& value, int64_
 
 // How long transactions are retried after conflicts or a lost database before giving up.
 constexpr auto kRetryBudget = std::chrono::seconds(10);
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The 64-bit advisory lock key of a text key: the first 8 bytes of its SHA-256.
+int64_t LockKey(const std::string& key) {
+  std::string hex = Digest::Of(DigestAlgorithm::kSha256, "arca-lock:" + key).hex();
+  return static_cast<int64_t>(std::stoull(hex.substr(0, 16), nullptr, 16));
+}
 
 }  // namespace
 
@@ -122,7 +141,74 @@ Result<std::unique_ptr<pg::Connection>> PgMetaStore::Take() {
     cv_.notify_one();
     return c.status();
   }
+  MeasureClock(**c);
   return std::move(*c);
+}
+
+void PgMetaStore::MeasureClock(pg::Connection& c) {
+  int64_t before = WallMs();
+  auto q = c.Prepare("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint");
+  if (!q.ok() || !(*q)->Step()) return;  // the next measurement will do
+  int64_t db = (*q)->Int(0);
+  (void)(*q)->Exec();
+  int64_t after = WallMs();
+  clock_offset_ms_ = db - (before + after) / 2;
+  clock_measured_ms_ = SteadyMs();
+}
+
+int64_t PgMetaStore::Now() const {
+  return (WallMs() + clock_offset_ms_.load()) / 1000;
+}
+
+class PgMetaStore::KeyHold : public MetaStore::Hold {
+ public:
+  KeyHold(PgMetaStore* store, int64_t key) : store_(store), key_(key) {}
+  ~KeyHold() override { (void)store_->Unlock(key_); }
+
+ private:
+  PgMetaStore* store_;
+  int64_t key_;
+};
+
+Result<std::unique_ptr<MetaStore::Hold>> PgMetaStore::HoldKey(const std::string& key) {
+  int64_t k = LockKey(key);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.pool_wait_ms);
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::lock_guard<std::mutex> lock(lock_mu_);
+      if (!lock_conn_ || !lock_conn_->Healthy()) {
+        if (lock_conn_) {
+          std::fprintf(stderr, "arca: the PostgreSQL connection that held this replica's "
+                               "advisory locks was lost; opening another\n");
+        }
+        lock_conn_.reset();
+        auto c = pg::Connection::Open(settings_.conninfo);
+        if (!c.ok()) return c.status();
+        lock_conn_ = std::move(*c);
+      }
+      auto q = lock_conn_->Prepare("SELECT pg_try_advisory_lock(?)");
+      if (!q.ok()) return q.status();
+      bool got = (*q)->Bind(1, k).Step() && (*q)->Int(0) != 0;
+      Status s = (*q)->status();
+      (void)(*q)->Exec();
+      if (!s.ok()) return s;
+      if (got) return std::unique_ptr<MetaStore::Hold>(new KeyHold(this, k));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(ErrorCode::kUnavailable, "metadata busy",
+                    "another replica held the lock on " + key + " for " +
+                        std::to_string(settings_.pool_wait_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50, 2 << std::min(attempt, 5))));
+  }
+}
+
+Status PgMetaStore::Unlock(int64_t key) {
+  std::lock_guard<std::mutex> lock(lock_mu_);
+  if (!lock_conn_ || !lock_conn_->Healthy()) return Status::Ok();  // released with the session
+  auto q = lock_conn_->Prepare("SELECT pg_advisory_unlock(?)");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, key).Exec();
 }
 
 void PgMetaStore::Give(std::unique_ptr<pg::Connection> c) {
@@ -158,6 +244,7 @@ Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&
       retry = s.message() == "metadata database unavailable";
     } else {
       std::unique_ptr<pg::Connection> c = std::move(*taken);
+      if (SteadyMs() - clock_measured_ms_.load() > 60000) MeasureClock(*c);
       bool committing = false;
       c->ClearFirstFailure();
       s = c->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");

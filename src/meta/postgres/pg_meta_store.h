@@ -11,6 +11,7 @@
 // the outcome is unknown, and the client's retry of its request decides.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -54,9 +55,19 @@ class PgMetaStore final : public SqlMetaStore {
   // Transactions run again after a conflict or a lost connection, since the store opened.
   uint64_t retries() const;
 
+  // An advisory lock on the key, taken with pg_try_advisory_lock on one connection kept for
+  // locks (waiting with backoff, up to pool_wait, then UNAVAILABLE). Within a process the
+  // caller's own lock on the key comes first, so the session-level lock (re-entrant in
+  // PostgreSQL) is never taken twice at once. If that connection is lost, its locks are gone
+  // with it: the next HoldKey opens a new one, and says so on stderr.
+  Result<std::unique_ptr<Hold>> HoldKey(const std::string& key) override;
+
  protected:
   Result<sql::Lease> AcquireReader() override;
   Status WriteTransaction(const std::function<Status(sql::Connection&)>& fn) override;
+  // This machine's clock corrected by its offset from the database's, measured on every new
+  // connection and at least once a minute.
+  int64_t Now() const override;
 
  private:
   explicit PgMetaStore(Settings settings);
@@ -64,6 +75,10 @@ class PgMetaStore final : public SqlMetaStore {
   void Give(std::unique_ptr<pg::Connection> c);
   // Applies pending steps under an advisory lock (or refuses without them, unless migrate).
   static Status CheckSchema(pg::Connection& c, bool migrate);
+  // Measures the offset of the database's clock from this machine's on c.
+  void MeasureClock(pg::Connection& c);
+  class KeyHold;
+  Status Unlock(int64_t key);
 
   Settings settings_;
   mutable std::mutex mu_;
@@ -71,6 +86,10 @@ class PgMetaStore final : public SqlMetaStore {
   std::vector<std::unique_ptr<pg::Connection>> idle_;  // GUARDED_BY(mu_)
   size_t open_ = 0;                                     // GUARDED_BY(mu_)
   uint64_t retries_ = 0;                                // GUARDED_BY(mu_)
+  std::atomic<int64_t> clock_offset_ms_{0};
+  std::atomic<int64_t> clock_measured_ms_{0};  // steady clock, ms
+  std::mutex lock_mu_;
+  std::unique_ptr<pg::Connection> lock_conn_;  // GUARDED_BY(lock_mu_)
 };
 
 }  // namespace arca

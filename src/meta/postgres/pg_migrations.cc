@@ -18,6 +18,7 @@ struct PgStep {
 constexpr PgStep kSteps[] = {
     {{1, "baseline", 1}, pg::kBaseline},
     {{2, "upload-parts", 1}, pg::kUploadParts},
+    {{3, "leases", 1}, pg::kLeases},
 };
 
 // The key of the session advisory lock that migrations hold: "arcamigr" in ASCII.

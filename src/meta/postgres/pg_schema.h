@@ -124,4 +124,10 @@ ALTER TABLE uploads ADD COLUMN IF NOT EXISTS backend_id TEXT NOT NULL DEFAULT ''
 ALTER TABLE uploads ADD COLUMN IF NOT EXISTS parts TEXT NOT NULL DEFAULT '';
 )SQL";
 
+// Step 3 (expand): leases, which replicas take turns by (the GC leader).
+inline constexpr const char* kLeases = R"SQL(
+CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL);
+)SQL";
+
 }  // namespace arca::pg

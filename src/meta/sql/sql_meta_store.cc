@@ -228,4 +228,31 @@ Status SqlMetaStore::DeleteUpload(const std::string& id) {
   });
 }
 
+Result<bool> SqlMetaStore::TakeLease(const std::string& name, const std::string& holder,
+                                     int64_t ttl) {
+  bool held = false;
+  Status s = WriteTransaction([&](Connection& c) -> Status {
+    int64_t now = Now();
+    ARCA_PREPARE(q, c,
+                 "INSERT INTO leases(name, holder, expires_at) VALUES(?1, ?2, ?3) "
+                 "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
+                 "expires_at = excluded.expires_at "
+                 "WHERE leases.holder = excluded.holder OR leases.expires_at < ?4 "
+                 "RETURNING holder");
+    held = q.Bind(1, name).Bind(2, holder).Bind(3, now + ttl).Bind(4, now).Step();
+    ARCA_RETURN_IF_ERROR(q.status());
+    if (held) return q.Exec();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return held;
+}
+
+Status SqlMetaStore::ReleaseLease(const std::string& name, const std::string& holder) {
+  return WriteTransaction([&](Connection& c) -> Status {
+    ARCA_PREPARE(d, c, "DELETE FROM leases WHERE name = ? AND holder = ?");
+    return d.Bind(1, name).Bind(2, holder).Exec();
+  });
+}
+
 }  // namespace arca

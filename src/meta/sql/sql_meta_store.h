@@ -62,6 +62,11 @@ class SqlMetaStore : public MetaStore {
                                              const std::string& artifact_type,
                                              const std::string& after, size_t limit) override;
 
+  int64_t Clock() override { return Now(); }
+  Result<bool> TakeLease(const std::string& name, const std::string& holder,
+                         int64_t ttl) override;
+  Status ReleaseLease(const std::string& name, const std::string& holder) override;
+
   // sql_gc.cc
   Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
                                      size_t limit, int64_t now) override;

@@ -41,9 +41,16 @@ Status UploadParts(Connection& c) {
                    "ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT ''");
 }
 
+// Step 3 (expand): leases, which processes sharing the metadata take turns by (the GC leader).
+Status Leases(Connection& c) {
+  return c.Exec("CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, holder TEXT NOT NULL, "
+                "expires_at INTEGER NOT NULL)");
+}
+
 constexpr Step kSteps[] = {
     {{1, "baseline", 1}, &Baseline},
     {{2, "upload-parts", 1}, &UploadParts},
+    {{3, "leases", 1}, &Leases},
 };
 
 }  // namespace

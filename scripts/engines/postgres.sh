@@ -39,7 +39,9 @@
 # If another process binds the port before the server does, start tries another one (5 tries).
 #
 # Durability: fsync stays on (the default), as the registry's tests of a crash expect. PG_FAST=1
-# at start turns fsync, synchronous_commit and full_page_writes off, for speed; a crash of the
+# at start turns fsync and full_page_writes off, for speed; synchronous_commit stays on (off, a
+# commit is acknowledged before its WAL leaves the server's memory, and a crash of the server
+# loses it: the cluster test of a PostgreSQL restart caught that). A crash of the
 # server (restart, kill -9) loses nothing even then, only an OS crash would. initdb always runs
 # with --no-sync (its files are in the page cache; only an OS crash could lose them).
 # max_connections = 200. The settings are in DIR/data/arca.conf (included by postgresql.conf);
@@ -282,7 +284,7 @@ max_connections = 200
 ssl = off
 password_encryption = 'scram-sha-256'
 fsync = $off
-synchronous_commit = $off
+synchronous_commit = on
 full_page_writes = $off
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF

@@ -77,6 +77,9 @@ void WriteError(http::Response& res, const Status& status) {
   err["detail"] = status.detail().empty() ? nlohmann::json(nullptr) : nlohmann::json(status.detail());
   nlohmann::json body = {{"errors", nlohmann::json::array({err})}};
   res.Set("Content-Type", "application/json");
+  // The store cannot take this now (a database away or restarting, every connection busy):
+  // well-behaved clients wait a moment and try again.
+  if (status.code() == ErrorCode::kUnavailable) res.Set("Retry-After", "1");
   res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.stream.reset();
 }

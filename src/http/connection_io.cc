@@ -222,14 +222,16 @@ asio::awaitable<bool> Connection::SendFile(int fd, uint64_t offset, uint64_t len
 
 asio::awaitable<void> Connection::LingeringClose() {
   // Unread request bytes at close() make the kernel send RST, which can destroy a response
-  // the client has not read yet. So stop writing, then discard what still comes, briefly.
+  // the client has not read yet. So stop writing, then discard what still comes, briefly:
+  // up to 2 s and 16 MiB, enough for a refused chunk of an S3 store's part size (5 MiB and
+  // more) sent by a proxy at loopback speed (haproxy lost the answer at 4 MiB).
   error_code ec;
   transport_->Close();
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   EnterPhase(Phase::kClosing, SteadyClock::now() + std::chrono::seconds(2));
   auto sink = std::make_unique<char[]>(16384);
   size_t total = 0;
-  while (total < (4u << 20) && !expired_) {
+  while (total < (16u << 20) && !expired_) {
     size_t n = co_await socket_.async_read_some(asio::buffer(sink.get(), 16384),
                                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;

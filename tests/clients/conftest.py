@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from arca_server import ArcaServer
+from cluster import shared_server
 from client_helpers import OCI_INDEX, Layout, Runner, build_image, require_tool
 
 
@@ -16,7 +16,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def arca():
-    with ArcaServer() as srv:
+    with shared_server() as srv:  # three replicas behind haproxy under ARCA_TEST_CLUSTER=3
         yield srv
         assert srv.proc is not None and srv.proc.poll() is None, \
             f"arca died during the client tests; log: {srv.log_path}"

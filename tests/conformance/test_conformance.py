@@ -30,8 +30,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from arca_server import ArcaServer
 from authlib import AuthServer
+from cluster import shared_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO1 = "conformance/repo1"
@@ -153,7 +153,7 @@ def test_oci_conformance(run_id, go_tools_bin, tmp_path_factory):
     assert os.access(exe, os.X_OK), f"{exe} missing: run scripts/go-tools.sh"
     report_dir = str(tmp_path_factory.mktemp(f"conformance-{run_id}"))
     auth = getattr(env_of, "auth", False)
-    with (AuthServer if auth else ArcaServer)(extra_args=serve_args) as srv:
+    with (AuthServer(extra_args=serve_args) if auth else shared_server(serve_args)) as srv:
         if auth:
             add_auth_user(srv)
         env = dict(clean_env(), **env_of(srv, report_dir))

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from arca_server import ArcaServer
+from cluster import shared_server
 import ocihttp
 from ocihttp import Registry, sha256
 from testkit import repo_namer
@@ -17,7 +18,7 @@ from testkit import repo_namer
 
 @pytest.fixture(scope="session")
 def server():
-    srv = ArcaServer()
+    srv = shared_server()  # three replicas behind haproxy under ARCA_TEST_CLUSTER=3
     srv.start()
     yield srv
     srv.cleanup()

@@ -297,6 +297,7 @@ def test_body_longer_than_content_length(server, reg, repo):
     [("Content-Length", "5"), ("Content-Length", "6")],
     [("Content-Length", "5, 6")],
 ])
+@pytest.mark.wire
 def test_invalid_content_length(server, reg, repo, cl_headers):
     reg.push_blob(repo, b"exists")
     req = build_request("POST", f"/v2/{repo}/blobs/uploads/?digest={sha256(b'hello')}",
@@ -307,6 +308,7 @@ def test_invalid_content_length(server, reg, repo, cl_headers):
     assert not reg.blob_exists(repo, sha256(b"hello"))
 
 
+@pytest.mark.wire
 def test_malformed_chunked_encoding(server, reg, repo):
     loc = reg.start_upload(repo)
     body = b"5\r\nhello\r\nzz\r\nnot-hex\r\n0\r\n\r\n"
@@ -406,6 +408,7 @@ def test_absurd_range_on_blob_get(reg, repo, rng):
 
 
 # ------------------------------------------------------------------ protocol abuse
+@pytest.mark.wire
 def test_huge_header_is_rejected(server, reg):
     req = build_request("GET", "/v2/", [("X-Big", "a" * (100 * 1024))])
     raw = raw_exchange(server.port, req)
@@ -413,6 +416,7 @@ def test_huge_header_is_rejected(server, reg):
     _alive(reg)
 
 
+@pytest.mark.wire
 def test_many_headers_are_rejected(server, reg):
     req = build_request("GET", "/v2/", [(f"X-H-{i}", "v" * 40) for i in range(4000)])
     raw = raw_exchange(server.port, req)
@@ -420,12 +424,14 @@ def test_many_headers_are_rejected(server, reg):
     _alive(reg)
 
 
+@pytest.mark.wire
 def test_huge_request_line_is_rejected(server, reg):
     raw = raw_exchange(server.port, build_request("GET", "/v2/" + "a" * (100 * 1024) + "/tags/list"))
     assert_raw_error(raw, (400, 404, 414, 431), what="100 KiB request line")
     _alive(reg)
 
 
+@pytest.mark.wire
 def test_huge_query_string(server, reg, repo):
     push_image(reg, repo, ref="q")
     raw = raw_exchange(server.port, build_request("GET", f"/v2/{repo}/tags/list?" + "x=y&" * 25000))
@@ -435,6 +441,7 @@ def test_huge_query_string(server, reg, repo):
     _alive(reg)
 
 
+@pytest.mark.wire
 @pytest.mark.parametrize("method", ["BREW", "PROPFIND", "TRACE", "CONNECT", "OPTIONS"])
 def test_unknown_or_unsupported_method(server, reg, method):
     target = "127.0.0.1:1" if method == "CONNECT" else "/v2/"
@@ -494,6 +501,7 @@ GARBAGE = [
 ]
 
 
+@pytest.mark.wire
 @pytest.mark.parametrize("payload,allowed", GARBAGE, ids=[str(i) for i in range(len(GARBAGE))])
 def test_garbage_on_the_wire(server, reg, payload, allowed):
     raw = raw_exchange(server.port, payload, half_close=True)
@@ -713,6 +721,7 @@ def test_header_names_are_case_insensitive(server, reg, repo):
     assert reg.get_blob(repo, d) == data
 
 
+@pytest.mark.wire
 def test_absolute_form_request_target(server, reg, repo):
     # RFC 9112 3.2.2: "A server MUST accept the absolute-form in requests".
     img = push_image(reg, repo, ref="abs")

@@ -122,6 +122,13 @@ class Registry:
         self.verify = verify  # a CA file for HTTPS (per request: requests lets the environment
         #                       override a Session's own setting)
         self.s = requests.Session()
+        # As Go's and other clients do: a GET or HEAD on a kept-alive connection that the other
+        # end closed meanwhile (a proxy closes its side after the server refused a request
+        # body unread) is sent again once on a new connection. Never a write.
+        from urllib3.util.retry import Retry
+        retry = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=False,
+                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        self.s.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
         # Keep bodies byte-exact: never ask for a transfer encoding/compression.
         self.s.headers["Accept-Encoding"] = "identity"
         # Like real clients, accept every manifest type (test_manifests checks that

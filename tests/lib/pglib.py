@@ -13,8 +13,8 @@ test).
 
 Each PostgresServer has a directory of its own (tempfile.mkdtemp): the data directory, its logs
 (`log_dir`) and the postmaster's pid file; leaving the `with` block stops the server and deletes
-the directory. fsync is on; PostgresServer(fast=True) turns fsync, synchronous_commit and
-full_page_writes off (PG_FAST=1): faster, and still safe against a crash of the server, not of
+the directory. fsync is on; PostgresServer(fast=True) turns fsync and full_page_writes off
+(PG_FAST=1; synchronous_commit stays on): faster, and still safe against a crash of the server, not of
 the machine.
 
 pg_env() is the cheap form for a test or fixture that only needs the variables: one server per

@@ -240,6 +240,12 @@ Connection::~Connection() {
 
 bool Connection::Healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
+bool Connection::StillOpen() {
+  if (!Healthy() || PQconsumeInput(conn_) == 0) return false;
+  // A notice or the server's goodbye may have arrived; only a usable session counts.
+  return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
 Status Connection::Failure(const std::string& what, const void* result) {
   const PGresult* r = static_cast<const PGresult*>(result);
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;

@@ -50,6 +50,10 @@ class Connection final : public sql::Connection {
   void ClearFirstFailure() { first_sqlstate_.clear(); }
   // False once the connection to the server is gone; the pool then drops it.
   bool Healthy() const;
+  // Healthy, after reading whatever the server sent while the connection sat idle: a server
+  // that restarted or ended the session has closed it, which this notices without a round
+  // trip. For connections about to be lent.
+  bool StillOpen();
   // Turns a failed result (or a lost connection) into a Status, remembering its SQLSTATE.
   Status Failure(const std::string& what, const void* result);
   pg_conn* raw() { return conn_; }

@@ -1,6 +1,7 @@
 #include "meta/postgres/pg_meta_store.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -29,6 +30,8 @@ Result<int64_t> Number(const std::string& name, const std::string& value, int64_
 
 // How long transactions are retried after conflicts or a lost database before giving up.
 constexpr auto kRetryBudget = std::chrono::seconds(10);
+// How long a call waits for a database that refuses connections (restarting) before 503.
+constexpr auto kConnectPatience = std::chrono::seconds(5);
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -116,33 +119,42 @@ uint64_t PgMetaStore::retries() const {
 Result<std::unique_ptr<pg::Connection>> PgMetaStore::Take() {
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.pool_wait_ms);
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
+  std::optional<std::chrono::steady_clock::time_point> connect_deadline;
+  for (int attempt = 0;; ++attempt) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (c->StillOpen()) return c;
+        --open_;  // closed by the server while idle (a restart): drop it, take or open another
+      }
+      if (open_ < settings_.pool) break;
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= settings_.pool) {
+        return Status(ErrorCode::kUnavailable, "metadata busy",
+                      "all " + std::to_string(settings_.pool) +
+                          " PostgreSQL connections stayed busy for " +
+                          std::to_string(settings_.pool_wait_ms) + " ms");
+      }
     }
-    if (open_ < settings_.pool) break;
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= settings_.pool) {
-      return Status(ErrorCode::kUnavailable, "metadata busy",
-                    "all " + std::to_string(settings_.pool) +
-                        " PostgreSQL connections stayed busy for " +
-                        std::to_string(settings_.pool_wait_ms) + " ms");
+    ++open_;
+    lock.unlock();
+    auto c = pg::Connection::Open(settings_.conninfo);
+    if (c.ok()) {
+      MeasureClock(**c);
+      return std::move(*c);
     }
-  }
-  ++open_;
-  lock.unlock();
-  auto c = pg::Connection::Open(settings_.conninfo);
-  if (!c.ok()) {
     lock.lock();
     --open_;
     cv_.notify_one();
-    return c.status();
+    lock.unlock();
+    // The database may be restarting: try again for a few seconds before answering 503.
+    auto now = std::chrono::steady_clock::now();
+    if (!connect_deadline) connect_deadline = now + kConnectPatience;
+    if (now >= *connect_deadline || now >= deadline) return c.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(500, 50 << std::min(attempt, 4))));
   }
-  MeasureClock(**c);
-  return std::move(*c);
 }
 
 void PgMetaStore::MeasureClock(pg::Connection& c) {

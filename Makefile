@@ -44,11 +44,13 @@ bench-deps:
 bench-tools: bench-deps
 	@bench/tools.sh >/dev/null
 
-# Arca (Release) and CNCF Distribution 2.8 and v3 side by side; report in bench/results/.
+# Arca (Release) and CNCF Distribution 2.8 and v3 side by side, then the scale-out section (one
+# replica on SQLite, one and three on PostgreSQL and Ceph RGW); reports in bench/results/.
 bench: bench-deps bench-tools release
 	mkdir -p build/bench
 	cd bench/loadgen && PATH="$$(../../scripts/ensure-go.sh | tail -n 1):$$PATH" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -o ../../build/bench/loadgen .
 	python3 bench/run.py $(BENCH_ARGS)
+	python3 bench/scaleout.py $(SCALEOUT_ARGS)
 
 clean:
 	rm -rf build

@@ -70,6 +70,10 @@ Result<OpenedStore> OpenStore(const std::string& root, const std::string& blob_s
     if (!meta.ok()) return meta.status();
     store.meta = std::move(*meta);
   }
+  // Replicas starting together on a new store take turns here (PostgreSQL: an advisory lock),
+  // so that one makes the store's identity and the others adopt it.
+  auto turn = store.meta->HoldKey("store-identity");
+  if (!turn.ok()) return turn.status();
   auto facts = GatherStoreFacts(*store.meta, *store.blobs);
   if (!facts.ok()) return facts.status();
   auto plan = PlanStoreIdentity(*facts, o.init, NewUuid());

@@ -137,6 +137,12 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
       return false;
     }
     if (pending->empty()) return true;
+    // Each round may take a while (a delete per blob): the pass keeps the lease or stops.
+    auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
+    if (!renewed.ok() || !*renewed) {
+      r.error = "the gc lease was lost; the pass stopped";
+      return false;
+    }
     for (const std::string& text : *pending) {
       auto digest = Digest::Parse(text);
       KeyedMutex::Lock lock(blob_locks_, text);
@@ -152,6 +158,11 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
       }
       // Recorded again (pushed anew since its record went): the bytes are in use.
       if (!*recorded && digest.ok()) {
+        Status held = MetaStore::CheckHeld(hold->get(), text);
+        if (!held.ok()) {
+          r.error = held.detail();
+          return false;
+        }
         Status s = blobs_.DeleteBlob(*digest);
         if (!s.ok()) {
           r.error = "removing " + text + ": " + s.detail();

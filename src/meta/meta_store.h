@@ -254,10 +254,20 @@ class MetaStore {
   class Hold {
    public:
     virtual ~Hold() = default;
+    // Whether the lock is still held: false once the session that held it was lost (the
+    // database restarted), when another process may have taken it meanwhile. Checked just
+    // before the step the lock protects; a round trip to the database.
+    virtual bool Valid() { return true; }
   };
   virtual Result<std::unique_ptr<Hold>> HoldKey(const std::string& key) {
     (void)key;
     return std::unique_ptr<Hold>();
+  }
+  // UNAVAILABLE when hold (null: no cross-process lock needed) was lost.
+  static Status CheckHeld(Hold* hold, const std::string& key) {
+    if (hold == nullptr || hold->Valid()) return Status::Ok();
+    return Status(ErrorCode::kUnavailable, "metadata database unavailable",
+                  "the lock on " + key + " was lost with the database connection; try again");
   }
   // A lease on name for holder: taken (true) when free, expired, or already holder's, and
   // then valid for ttl seconds of Clock(); false while another holder's is valid. Renewed by

@@ -255,12 +255,12 @@ Result<Page<TrashEntry>> Registry::ListTrash(const std::string& repo, const std:
   auto exists = meta_.RepositoryExists(repo);
   if (!exists.ok()) return exists.status();
   if (!*exists) return Status(ErrorCode::kNameUnknown, "repository name not known to registry", repo);
-  return meta_.ListTrash(repo, after, limit, static_cast<int64_t>(std::time(nullptr)));
+  return meta_.ListTrash(repo, after, limit, meta_.Clock());
 }
 
 Result<RestoredManifest> Registry::RestoreManifest(const RequestContext& ctx, const std::string& repo,
                                                    const Digest& digest) {
-  auto entry = meta_.GetTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
+  auto entry = meta_.GetTrash(repo, digest.str(), meta_.Clock());
   if (!entry.ok()) return entry.status();
   if (!entry->has_value()) {
     return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());
@@ -294,7 +294,7 @@ Result<RestoredManifest> Registry::RestoreManifest(const RequestContext& ctx, co
 
 Status Registry::ExpireTrash(const RequestContext&, const std::string& repo,
                              const Digest& digest) {
-  auto changed = meta_.ExpireTrash(repo, digest.str(), static_cast<int64_t>(std::time(nullptr)));
+  auto changed = meta_.ExpireTrash(repo, digest.str(), meta_.Clock());
   if (!changed.ok()) return changed.status();
   if (!*changed) return Status(ErrorCode::kManifestUnknown, "manifest not in the recycle bin", digest.str());
   return Status::Ok();

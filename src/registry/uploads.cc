@@ -8,7 +8,6 @@
 namespace arca {
 
 namespace {
-int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 Status UploadUnknown() {
   return Status(ErrorCode::kBlobUploadUnknown, "blob upload unknown",
@@ -29,7 +28,7 @@ Result<UploadProgress> Registry::StartUpload(const RequestContext&, const std::s
   rec.id = NewUuid();
   rec.repository = repo;
   rec.hash_state = Hasher(DigestAlgorithm::kSha256).SaveState();
-  rec.started_at = rec.updated_at = Now();
+  rec.started_at = rec.updated_at = meta_.Clock();  // the clock the upload TTL is judged on
   auto state = blobs_.CreateUpload(rec.id);
   if (!state.ok()) return state.status();
   rec.backend_id = state->backend_id;
@@ -123,7 +122,8 @@ Result<UploadProgress> Registry::AppendUpload(const RequestContext&, const std::
   next.hash_state = chunk->hasher.SaveState();
   next.backend_id = state->backend_id;
   next.parts = EncodeParts(state->parts);
-  next.updated_at = Now();
+  next.updated_at = meta_.Clock();
+  ARCA_RETURN_IF_ERROR(MetaStore::CheckHeld(upload_hold->get(), "upload " + id));
   auto moved = meta_.AdvanceUpload(id, rec->offset, next);
   if (!moved.ok()) return moved.status();
   if (!*moved) return UploadUnknown();
@@ -181,6 +181,7 @@ Result<uint64_t> Registry::FinishUpload(const RequestContext&, const std::string
   auto blob_hold = meta_.HoldKey("blob:" + digest.str());
   if (!blob_hold.ok()) return blob_hold.status();
   ARCA_RETURN_IF_ERROR(chunk->writer->Commit(digest));
+  ARCA_RETURN_IF_ERROR(MetaStore::CheckHeld(blob_hold->get(), digest.str()));
   ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), length, /*finished_upload=*/id));
   // The session is over: what the store kept for a retry (a staged tail) can go.
   if (auto state = StateOf(*rec); state.ok() && state->length > state->PartBytes()) {
@@ -221,6 +222,7 @@ Result<uint64_t> Registry::PushBlob(const RequestContext&, const std::string& re
     auto blob_hold = meta_.HoldKey("blob:" + digest.str());
     if (!blob_hold.ok()) return blob_hold.status();
     ARCA_RETURN_IF_ERROR((*writer)->Commit(digest));
+    ARCA_RETURN_IF_ERROR(MetaStore::CheckHeld(blob_hold->get(), digest.str()));
     ARCA_RETURN_IF_ERROR(meta_.LinkBlob(repo, digest.str(), *n));
     return *n;
   }();

@@ -30,7 +30,8 @@ std::unique_ptr<PgMetaStore> OpenStore(const std::string& url) {
 }
 
 std::string SchemaOf(const std::string& url) {
-  return url.substr(url.rfind("%3D") + 3);
+  size_t at = url.find("search_path%3D") + 14;
+  return url.substr(at, url.find_first_of("%&", at) - at);
 }
 
 TEST(PgShim, ParametersBecomeDollarNumbers) {
@@ -55,6 +56,9 @@ TEST(PgShim, UrlSettingsAreTakenOutAndChecked) {
   EXPECT_FALSE(PgMetaStore::ParseUrl("postgres://h/db?pool=x").ok());
   EXPECT_FALSE(PgMetaStore::ParseUrl("mysql://h/db").ok());
   EXPECT_EQ(PgMetaStore::Redacted("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+  EXPECT_EQ(PgMetaStore::Redacted("postgres://u:se@cr:et@h:5/db?x=1"), "postgres://u:***@h:5/db?x=1");
+  EXPECT_EQ(PgMetaStore::Redacted("postgres://h/db?user=u&password=secret&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require");
 }
 
 TEST(PgMetaStore, TextItCannotHoldIsRefusedNeverCut) {
@@ -81,6 +85,9 @@ TEST(PgMetaStore, AnUnreachableDatabaseIsUnavailable) {
   auto s = PgMetaStore::Open(o);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kUnavailable);
+  // What a client could be shown names no host, port or user (the log has libpq's reason).
+  EXPECT_EQ(s.status().detail().find("127.0.0.1"), std::string::npos) << s.status().detail();
+  EXPECT_EQ(s.status().detail().find("nobody"), std::string::npos) << s.status().detail();
 }
 
 TEST(PgMetaStore, SchemaStepsAreRecordedAndAppliedOnce) {
@@ -148,6 +155,33 @@ TEST(PgMetaStore, KeyHoldsExcludeOtherReplicasUntilReleased) {
   }
   auto now_free = (*b)->HoldKey("blob:sha256:x");
   EXPECT_TRUE(now_free.ok() && *now_free);
+}
+
+TEST(PgMetaStore, AHoldWhoseSessionWasLostIsNoLongerValid) {
+  std::string url = FreshSchemaUrl();
+  auto a = OpenStore(url);
+  ASSERT_TRUE(a);
+  auto held = a->HoldKey("blob:sha256:z");
+  ASSERT_TRUE(held.ok() && *held);
+  EXPECT_TRUE((*held)->Valid());
+  // The database ends every session of the test database but the admin's (a restart would).
+  ASSERT_TRUE(PgAdmin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> "
+                      "pg_backend_pid() AND datname = current_database() AND query NOT LIKE "
+                      "'%pg_terminate_backend%'"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE((*held)->Valid());  // another replica may have the lock now
+  EXPECT_EQ(MetaStore::CheckHeld(held->get(), "blob").code(), ErrorCode::kUnavailable);
+  // The next hold opens a new session; the old handle's release does not touch it.
+  auto again = a->HoldKey("blob:sha256:z");
+  ASSERT_TRUE(again.ok() && *again);
+  EXPECT_TRUE((*again)->Valid());
+  held->reset();
+  EXPECT_TRUE((*again)->Valid());
+  PgMetaStore::Options o;
+  o.url = url + "&pool_wait=300";
+  auto b = PgMetaStore::Open(o);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE((*b)->HoldKey("blob:sha256:z").ok());  // still held by the new session
 }
 
 TEST(PgMetaStore, TheClockIsTheDatabases) {
@@ -227,7 +261,9 @@ TEST(PgMetaStore, ALostConnectionIsReplacedAndTheWriteGoesThrough) {
 // paths is answered through indexes. PostgreSQL's own counters say whether any statement read
 // a large table sequentially.
 TEST(PgMetaStore, HotQueriesUseIndexesOnLargeTables) {
-  std::string url = FreshSchemaUrl();
+  // Generic plans, as PostgreSQL switches to after a prepared statement's fifth run: the plan
+  // must use an index whatever the parameters' values.
+  std::string url = FreshSchemaUrl("-cplan_cache_mode%3Dforce_generic_plan");
   std::string schema = SchemaOf(url);
   {
     auto s = OpenStore(url);

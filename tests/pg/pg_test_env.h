@@ -38,13 +38,14 @@ inline bool PgAdmin(const std::string& sql) {
 
 // A new, empty schema, and the URL of the test database with it as the search path: each
 // test gets a database of its own, cheaply.
-inline std::string FreshSchemaUrl() {
+// extra_options: more server settings for the connection ("-cname%3Dvalue", URL-encoded).
+inline std::string FreshSchemaUrl(const std::string& extra_options = "") {
   static std::atomic<int> n{0};
   std::string schema = "t" + std::to_string(getpid()) + "_" + std::to_string(n++);
   EXPECT_TRUE(PgAdmin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema));
   std::string url = PgUrl();
   return url + (url.find('?') == std::string::npos ? "?" : "&") +
-         "options=-csearch_path%3D" + schema;
+         "options=-csearch_path%3D" + schema + (extra_options.empty() ? "" : "%20" + extra_options);
 }
 
 }  // namespace arca::testing

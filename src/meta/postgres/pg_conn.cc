@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace arca::pg {
@@ -203,8 +205,11 @@ class Stmt final : public sql::Stmt {
       return;
     }
     c_->last_sqlstate_.clear();
-    const char* tuples = PQcmdTuples(res_);
-    c_->changes_ = tuples && *tuples ? std::atoi(tuples) : 0;
+    // As sqlite3_changes: rows an INSERT, UPDATE or DELETE changed; a SELECT leaves it be.
+    if (st == PGRES_COMMAND_OK || std::strncmp(PQcmdStatus(res_), "SELECT", 6) != 0) {
+      const char* tuples = PQcmdTuples(res_);
+      c_->changes_ = tuples && *tuples ? std::atoi(tuples) : 0;
+    }
   }
 
   Connection* c_;
@@ -224,10 +229,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo
   PGconn* raw = PQconnectdb(conninfo.c_str());
   std::unique_ptr<Connection> c(new Connection(raw));
   if (!raw || PQstatus(raw) != CONNECTION_OK) {
+    // libpq's reason names hosts and users (and echoes a malformed URL, password and all):
+    // it goes to the operator's log, with any password taken out, and never to a client.
     std::string why = raw ? PQerrorMessage(raw) : "out of memory";
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    if (const char* pw = raw ? PQpass(raw) : nullptr; pw && *pw) {
+      for (size_t p = why.find(pw); p != std::string::npos; p = why.find(pw, p)) {
+        why.replace(p, std::strlen(pw), "***");
+      }
+    }
+    std::fprintf(stderr, "arca: cannot connect to PostgreSQL: %s\n", why.c_str());
     return Status(ErrorCode::kUnavailable, "metadata database unavailable",
-                  "cannot connect to PostgreSQL: " + why);
+                  "the metadata database cannot be reached (the registry's log says why)");
   }
   // Times and text as the registry expects them, whatever the server's defaults.
   ARCA_RETURN_IF_ERROR(c->Exec("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"));
@@ -257,8 +270,9 @@ Status Connection::Failure(const std::string& what, const void* result) {
   if (!Healthy() || IsConnectionState(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";  // connection failure
     if (first_sqlstate_.empty()) first_sqlstate_ = last_sqlstate_;
+    std::fprintf(stderr, "arca: the connection to PostgreSQL was lost: %s\n", msg.c_str());
     return Status(ErrorCode::kUnavailable, "metadata database unavailable",
-                  "the connection to PostgreSQL was lost: " + msg);
+                  "the connection to the metadata database was lost; try again");
   }
   if (IsRetryable(last_sqlstate_)) {
     return Status(ErrorCode::kUnavailable, "metadata busy",

@@ -24,6 +24,8 @@ class Stmt;
 
 // `?` and `?N` outside quoted strings and identifiers become `$N` (a bare `?` takes the
 // number after the highest one seen so far, as SQLite numbers them). params gets the highest.
+// Comments, $$-quoting, E'' escapes and PostgreSQL's `?` operators are not understood: the
+// shared SQL uses none of them, and must not.
 std::string ToDollarParams(std::string_view sql, int* params = nullptr);
 
 // SQLSTATE classes the store retries a whole transaction on.

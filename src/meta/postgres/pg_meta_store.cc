@@ -87,12 +87,22 @@ Result<PgMetaStore::Settings> PgMetaStore::ParseUrl(const std::string& url) {
 }
 
 std::string PgMetaStore::Redacted(const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t at = url.find('@', scheme + 3);
-  size_t colon = url.find(':', scheme + 3);
-  if (at == std::string::npos || colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t start = scheme + 3;
+    size_t end = out.find_first_of("/?", start);
+    if (end == std::string::npos) end = out.size();
+    size_t at = out.rfind('@', end);  // a password may hold '@' (percent-encoded or not)
+    size_t colon = at == std::string::npos || at < start ? std::string::npos : out.find(':', start);
+    if (colon != std::string::npos && colon < at) out = out.substr(0, colon + 1) + "***" + out.substr(at);
+  }
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    size_t v = p + 9, e = out.find('&', v);
+    out = out.substr(0, v) + "***" + (e == std::string::npos ? "" : out.substr(e));
+  }
+  return out;
 }
 
 PgMetaStore::PgMetaStore(Settings settings)
@@ -174,39 +184,51 @@ int64_t PgMetaStore::Now() const {
 
 class PgMetaStore::KeyHold : public MetaStore::Hold {
  public:
-  KeyHold(PgMetaStore* store, int64_t key) : store_(store), key_(key) {}
-  ~KeyHold() override { (void)store_->Unlock(key_); }
+  KeyHold(PgMetaStore* store, int64_t key, uint64_t generation)
+      : store_(store), key_(key), generation_(generation) {}
+  ~KeyHold() override { (void)store_->Unlock(key_, generation_); }
+  bool Valid() override { return store_->LockSessionAlive(generation_); }
 
  private:
   PgMetaStore* store_;
   int64_t key_;
+  uint64_t generation_;
 };
 
 Result<std::unique_ptr<MetaStore::Hold>> PgMetaStore::HoldKey(const std::string& key) {
-  int64_t k = LockKey(key);
+  // The database's connection string is part of the key: two registries sharing a database
+  // (a schema each) do not contend for each other's locks.
+  int64_t k = LockKey(settings_.conninfo + "\n" + key);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.pool_wait_ms);
+  Status last = Status::Ok();
   for (int attempt = 0;; ++attempt) {
     {
       std::lock_guard<std::mutex> lock(lock_mu_);
-      if (!lock_conn_ || !lock_conn_->Healthy()) {
-        if (lock_conn_) {
-          std::fprintf(stderr, "arca: the PostgreSQL connection that held this replica's "
-                               "advisory locks was lost; opening another\n");
-        }
+      if (lock_conn_ && !lock_conn_->StillOpen()) {
+        std::fprintf(stderr, "arca: the PostgreSQL connection that held this replica's advisory "
+                             "locks was lost; the locks it held are void, opening another\n");
         lock_conn_.reset();
-        auto c = pg::Connection::Open(settings_.conninfo);
-        if (!c.ok()) return c.status();
-        lock_conn_ = std::move(*c);
       }
-      auto q = lock_conn_->Prepare("SELECT pg_try_advisory_lock(?)");
-      if (!q.ok()) return q.status();
-      bool got = (*q)->Bind(1, k).Step() && (*q)->Int(0) != 0;
-      Status s = (*q)->status();
-      (void)(*q)->Exec();
-      if (!s.ok()) return s;
-      if (got) return std::unique_ptr<MetaStore::Hold>(new KeyHold(this, k));
+      if (!lock_conn_) {
+        auto c = pg::Connection::Open(settings_.conninfo);
+        if (c.ok()) {
+          lock_conn_ = std::move(*c);
+          ++lock_generation_;
+        } else {
+          last = c.status();
+        }
+      }
+      if (lock_conn_) {
+        auto q = lock_conn_->Prepare("SELECT pg_try_advisory_lock(?)");
+        if (!q.ok()) return q.status();
+        bool got = (*q)->Bind(1, k).Step() && (*q)->Int(0) != 0;
+        last = (*q)->status();
+        (void)(*q)->Exec();
+        if (got) return std::unique_ptr<MetaStore::Hold>(new KeyHold(this, k, lock_generation_));
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
+      if (!last.ok()) return last;
       return Status(ErrorCode::kUnavailable, "metadata busy",
                     "another replica held the lock on " + key + " for " +
                         std::to_string(settings_.pool_wait_ms) + " ms");
@@ -215,9 +237,21 @@ Result<std::unique_ptr<MetaStore::Hold>> PgMetaStore::HoldKey(const std::string&
   }
 }
 
-Status PgMetaStore::Unlock(int64_t key) {
+bool PgMetaStore::LockSessionAlive(uint64_t generation) {
   std::lock_guard<std::mutex> lock(lock_mu_);
-  if (!lock_conn_ || !lock_conn_->Healthy()) return Status::Ok();  // released with the session
+  if (!lock_conn_ || generation != lock_generation_) return false;
+  // A round trip: a session the server ended shows here, not in an idle check.
+  auto q = lock_conn_->Prepare("SELECT 1");
+  if (!q.ok()) return false;
+  bool alive = (*q)->Step();
+  (void)(*q)->Exec();
+  return alive && lock_conn_->Healthy();
+}
+
+Status PgMetaStore::Unlock(int64_t key, uint64_t generation) {
+  std::lock_guard<std::mutex> lock(lock_mu_);
+  // A lock of a lost session went with it; a new session never took this one for us.
+  if (!lock_conn_ || generation != lock_generation_ || !lock_conn_->Healthy()) return Status::Ok();
   auto q = lock_conn_->Prepare("SELECT pg_advisory_unlock(?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, key).Exec();

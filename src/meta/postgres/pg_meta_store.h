@@ -78,7 +78,9 @@ class PgMetaStore final : public SqlMetaStore {
   // Measures the offset of the database's clock from this machine's on c.
   void MeasureClock(pg::Connection& c);
   class KeyHold;
-  Status Unlock(int64_t key);
+  Status Unlock(int64_t key, uint64_t generation);
+  // Whether the lock connection of that generation is still the one, and alive.
+  bool LockSessionAlive(uint64_t generation);
 
   Settings settings_;
   mutable std::mutex mu_;
@@ -90,6 +92,7 @@ class PgMetaStore final : public SqlMetaStore {
   std::atomic<int64_t> clock_measured_ms_{0};  // steady clock, ms
   std::mutex lock_mu_;
   std::unique_ptr<pg::Connection> lock_conn_;  // GUARDED_BY(lock_mu_)
+  uint64_t lock_generation_ = 0;  // GUARDED_BY(lock_mu_): bumped on every new lock connection
 };
 
 }  // namespace arca

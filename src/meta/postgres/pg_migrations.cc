@@ -6,6 +6,7 @@
 #include "meta/postgres/pg_conn.h"
 #include "meta/postgres/pg_meta_store.h"
 #include "meta/postgres/pg_schema.h"
+#include "meta/sql/sql_migrations.h"
 
 namespace arca {
 namespace {
@@ -36,14 +37,7 @@ std::vector<MigrationStep> StepInfo() {
 }
 
 Result<std::vector<AppliedMigration>> ReadApplied(pg::Connection& c) {
-  std::vector<AppliedMigration> out;
-  auto exists = c.HasRow("SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL");
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return out;
-  ARCA_PREPARE(q, c, "SELECT version, name, applied_at, serves_from FROM schema_migrations ORDER BY version");
-  while (q.Step()) out.push_back({q.Int(0), q.Text(1), q.Int(2), q.Int(3)});
-  ARCA_RETURN_IF_ERROR(q.status());
-  return out;
+  return sql::ReadApplied(c, "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL");
 }
 
 // Each pending step in its own transaction with its record: PostgreSQL's DDL is
@@ -52,30 +46,8 @@ Status ApplyPending(pg::Connection& c) {
   ARCA_RETURN_IF_ERROR(c.Exec(kMigrationsTable));
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   for (const PgStep& s : kSteps) {
-    ARCA_RETURN_IF_ERROR(c.Exec("BEGIN"));
-    Status st = [&]() -> Status {
-      ARCA_PREPARE(q, c, "SELECT 1 FROM schema_migrations WHERE version = ?");
-      bool done = q.Bind(1, s.step.version).Step();
-      ARCA_RETURN_IF_ERROR(q.status());
-      if (done) return Status::Ok();
-      Status applied = c.Exec(s.sql);
-      if (!applied.ok()) {
-        return Status(applied.code(), "schema migration failed",
-                      "step " + std::to_string(s.step.version) + " (" + s.step.name +
-                          "): " + applied.message() + ": " + applied.detail() +
-                          "; nothing of it was applied, and it can be run again");
-      }
-      ARCA_PREPARE(ins, c,
-                   "INSERT INTO schema_migrations(version, name, applied_at, serves_from) "
-                   "VALUES(?, ?, ?, ?)");
-      return ins.Bind(1, s.step.version).Bind(2, s.step.name).Bind(3, now)
-          .Bind(4, s.step.serves_from).Exec();
-    }();
-    if (!st.ok()) {
-      (void)c.Exec("ROLLBACK");
-      return st;
-    }
-    ARCA_RETURN_IF_ERROR(c.Exec("COMMIT"));
+    ARCA_RETURN_IF_ERROR(sql::ApplyStep(
+        c, s.step, [&](sql::Connection& conn) { return conn.Exec(s.sql); }, now, "BEGIN"));
   }
   return Status::Ok();
 }

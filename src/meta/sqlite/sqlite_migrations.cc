@@ -1,5 +1,6 @@
 #include "meta/sqlite/sqlite_migrations.h"
 
+#include "meta/sql/sql_migrations.h"
 #include "meta/sqlite/schema.h"
 
 namespace arca::sqlite {
@@ -64,46 +65,17 @@ std::vector<MigrationStep> StepInfo(std::span<const Step> steps) {
 }
 
 Result<std::vector<AppliedMigration>> ReadApplied(Connection& c) {
-  std::vector<AppliedMigration> out;
-  auto exists = c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
-  if (!exists.ok()) return exists.status();
-  if (!*exists) return out;
-  ARCA_PREPARE(q, c, "SELECT version, name, applied_at, serves_from FROM schema_migrations ORDER BY version");
-  while (q.Step()) out.push_back({q.Int(0), q.Text(1), q.Int(2), q.Int(3)});
-  ARCA_RETURN_IF_ERROR(q.status());
-  return out;
+  return sql::ReadApplied(
+      c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
 }
 
 Status ApplyPending(Connection& c, int64_t now, std::span<const Step> steps) {
   ARCA_RETURN_IF_ERROR(c.Exec(kMigrationsTable));
   for (const Step& s : steps) {
     // BEGIN IMMEDIATE: one process migrates at a time; a step another one applied meanwhile
-    // is seen here and skipped.
-    ARCA_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
-      ARCA_PREPARE(q, c, "SELECT 1 FROM schema_migrations WHERE version = ?");
-      bool done = q.Bind(1, s.step.version).Step();
-      ARCA_RETURN_IF_ERROR(q.status());
-      (void)q.Exec();  // reset
-      if (done) return Status::Ok();
-      Status applied = s.apply(c);
-      if (!applied.ok()) {
-        return Status(applied.code(), "schema migration failed",
-                      "step " + std::to_string(s.step.version) + " (" + s.step.name +
-                          "): " + applied.message() + ": " + applied.detail() +
-                          "; nothing of it was applied, and it can be run again");
-      }
-      ARCA_PREPARE(ins, c,
-                   "INSERT INTO schema_migrations(version, name, applied_at, serves_from) "
-                   "VALUES(?, ?, ?, ?)");
-      return ins.Bind(1, s.step.version).Bind(2, s.step.name).Bind(3, now)
-          .Bind(4, s.step.serves_from).Exec();
-    }();
-    if (!st.ok()) {
-      if (c.InTransaction()) (void)c.Exec("ROLLBACK");
-      return st;
-    }
-    ARCA_RETURN_IF_ERROR(c.Exec("COMMIT"));
+    // is seen inside it and skipped.
+    ARCA_RETURN_IF_ERROR(sql::ApplyStep(
+        c, s.step, [&](sql::Connection&) { return s.apply(c); }, now, "BEGIN IMMEDIATE"));
   }
   return Status::Ok();
 }

@@ -53,13 +53,25 @@ Result<std::vector<std::string>> SqlMetaStore::ListUploadIds() {
 
 Status SqlMetaStore::ForEachManifest(
     const std::function<void(const std::string&, const std::string&, const std::string&)>& fn) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT r.name, m.digest, m.content FROM manifests m JOIN repositories r "
-               "ON r.id = m.repository_id ORDER BY r.name, m.digest");
-  while (q.Step()) fn(q.Text(0), q.Text(1), q.Text(2));
-  return q.status();
+  // In pages by row id: a page's contents are all a client library holds at once (libpq
+  // keeps a whole result), and no read connection stays taken for the whole walk.
+  int64_t after = 0;
+  for (;;) {
+    auto r = AcquireReader();
+    if (!r.ok()) return r.status();
+    ARCA_PREPARE(q, **r,
+                 "SELECT r.name, m.digest, m.content, m.id FROM manifests m JOIN repositories r "
+                 "ON r.id = m.repository_id WHERE m.id > ? ORDER BY m.id LIMIT 256");
+    q.Bind(1, after);
+    int rows = 0;
+    while (q.Step()) {
+      fn(q.Text(0), q.Text(1), q.Text(2));
+      after = q.Int(3);
+      ++rows;
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    if (rows < 256) return Status::Ok();
+  }
 }
 
 Result<std::optional<StoreIdentity>> SqlMetaStore::GetStoreIdentity() {

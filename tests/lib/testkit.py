@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import threading
 import time
 import traceback
@@ -272,3 +273,41 @@ def write_server_files(root, policy=None, types=None):
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(os.path.join(root, "types", name), mode) as f:
                 f.write(content)
+
+
+# ------------------------------------------------------------------ processes
+def listening_sockets(pid):
+    """[(ip, port)] of the TCP sockets pid listens on (IPv4 and IPv6)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    found = []
+    for table, v6 in (("tcp", False), ("tcp6", True)):
+        try:
+            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] != "0A" or f[9] not in inodes:      # 0A: LISTEN
+                continue
+            addr, port = f[1].split(":")
+            raw = bytes.fromhex(addr)   # 32-bit words in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            ip = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, raw)
+            found.append((ip, int(port, 16)))
+    return found
+
+
+def running(pid):
+    """pid runs (a zombie, not reaped yet by whoever inherited it, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X", "x")
+    except (OSError, IndexError):
+        return False

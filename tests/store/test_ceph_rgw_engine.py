@@ -17,6 +17,7 @@ import urllib.parse
 import requests
 
 from s3lib import STOP_TIMEOUT_S, CephRgw
+from testkit import listening_sockets, running
 
 try:
     from botocore.auth import S3SigV4Auth
@@ -82,34 +83,6 @@ class S3:
         return self.http.request(method, url, data=body, headers=h, timeout=30)
 
 
-def listening_sockets(pid):
-    """[(ip, port)] of the TCP sockets pid listens on (IPv4 and IPv6)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    found = []
-    for table, v6 in (("tcp", False), ("tcp6", True)):
-        try:
-            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if f[3] != "0A" or f[9] not in inodes:      # 0A: LISTEN
-                continue
-            addr, port = f[1].split(":")
-            raw = bytes.fromhex(addr)   # 32-bit words in host (little-endian) order
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            ip = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, raw)
-            found.append((ip, int(port, 16)))
-    return found
-
-
 def listeners(port):
     """{pid: argv} of the processes listening on 127.0.0.1:port (or any address)."""
     out = {}
@@ -121,15 +94,6 @@ def listeners(port):
         except OSError:
             continue
     return out
-
-
-def running(pid):
-    """pid runs (a zombie, not reaped yet by whoever inherited it, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X", "x")
-    except (OSError, IndexError):
-        return False
 
 
 def check_s3(rgw, signer, bucket):

@@ -11,45 +11,9 @@ import threading
 import time
 
 from pglib import PSQL, STOP_TIMEOUT_S, TIME_SCALE, PostgresServer, clean_env
+from testkit import listening_sockets, running
 
 RESTART_BOUND_S = 30 * TIME_SCALE
-
-
-def listening_sockets(pid):
-    """[(ip, port)] of the TCP sockets pid listens on (IPv4 and IPv6)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    found = []
-    for table, v6 in (("tcp", False), ("tcp6", True)):
-        try:
-            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if f[3] != "0A" or f[9] not in inodes:      # 0A: LISTEN
-                continue
-            addr, port = f[1].split(":")
-            raw = bytes.fromhex(addr)   # 32-bit words in host (little-endian) order
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            ip = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, raw)
-            found.append((ip, int(port, 16)))
-    return found
-
-
-def running(pid):
-    """pid runs (a zombie, not reaped yet by whoever inherited it, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X", "x")
-    except (OSError, IndexError):
-        return False
 
 
 def server_pids(postmaster):

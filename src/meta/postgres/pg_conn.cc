@@ -5,10 +5,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <string>
 #include <vector>
+
+#include "util/log_limiter.h"
 
 namespace arca::pg {
 namespace {
+
+// A database that is down fails every request at once: one line per kind of trouble and 10 s
+// (with the count held back) tells the operator as much as a thousand would.
+void LogTrouble(const std::string& kind, const std::string& text) {
+  static LogLimiter lines(20, 10);
+  uint64_t held_back = 0;
+  if (!lines.Allow(kind, static_cast<int64_t>(std::time(nullptr)), &held_back)) return;
+  std::fprintf(stderr, "arca: %s: %s%s\n", kind.c_str(), text.c_str(),
+               held_back ? (" (" + std::to_string(held_back) + " like lines held back)").c_str() : "");
+}
 
 // Type OIDs of pg_type (fixed since PostgreSQL 7).
 constexpr Oid kBoolOid = 16;
@@ -238,7 +252,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo
         why.replace(p, std::strlen(pw), "***");
       }
     }
-    std::fprintf(stderr, "arca: cannot connect to PostgreSQL: %s\n", why.c_str());
+    LogTrouble("cannot connect to PostgreSQL", why);
     return Status(ErrorCode::kUnavailable, "metadata database unavailable",
                   "the metadata database cannot be reached (the registry's log says why)");
   }
@@ -270,7 +284,7 @@ Status Connection::Failure(const std::string& what, const void* result) {
   if (!Healthy() || IsConnectionState(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";  // connection failure
     if (first_sqlstate_.empty()) first_sqlstate_ = last_sqlstate_;
-    std::fprintf(stderr, "arca: the connection to PostgreSQL was lost: %s\n", msg.c_str());
+    LogTrouble("the connection to PostgreSQL was lost", msg);
     return Status(ErrorCode::kUnavailable, "metadata database unavailable",
                   "the connection to the metadata database was lost; try again");
   }

@@ -14,6 +14,7 @@
 #include "cli/auth_setup.h"
 #include "cli/commands.h"
 #include "cli/store_open.h"
+#include "meta/postgres/pg_meta_store.h"
 #include "gc/collector.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -220,6 +221,9 @@ int Serve(const std::vector<std::string>& args) {
                       std::to_string(server.port());
   if (server.tls()) {
     std::fprintf(stderr, "arca: HTTPS with the certificate %s\n", server.TlsDescription().c_str());
+  }
+  if (!config->metadata.empty()) {  // never the password: logs travel
+    std::fprintf(stderr, "arca: metadata in %s\n", PgMetaStore::Redacted(config->metadata).c_str());
   }
   std::fprintf(stderr, "arca %s serving on %s (root %s)\n", ARCA_VERSION, bound.c_str(),
                config->root.c_str());

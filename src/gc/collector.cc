@@ -95,11 +95,7 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
       return report;
     }
     for (;;) {
-      auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
-      if (!renewed.ok() || !*renewed) {
-        report.error = "the gc lease was lost; the pass stopped";
-        break;
-      }
+      if (!KeepLease(report)) break;
       auto step = meta_.CollectStep(o);
       if (!step.ok()) {
         report.error = step.status().message() + ": " + step.status().detail();
@@ -129,6 +125,13 @@ void Collector::Finish(GcReport& report, std::chrono::steady_clock::time_point t
   last_ = report;
 }
 
+bool Collector::KeepLease(GcReport& r) {
+  auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
+  if (renewed.ok() && *renewed) return true;
+  r.error = "the gc lease was lost; the pass stopped";
+  return false;
+}
+
 bool Collector::RemoveReleasedBytes(GcReport& r) {
   for (;;) {
     auto pending = meta_.PendingBlobDeletions(500);
@@ -138,11 +141,7 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
     }
     if (pending->empty()) return true;
     // Each round may take a while (a delete per blob): the pass keeps the lease or stops.
-    auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
-    if (!renewed.ok() || !*renewed) {
-      r.error = "the gc lease was lost; the pass stopped";
-      return false;
-    }
+    if (!KeepLease(r)) return false;
     for (const std::string& text : *pending) {
       auto digest = Digest::Parse(text);
       KeyedMutex::Lock lock(blob_locks_, text);

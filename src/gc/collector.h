@@ -63,6 +63,8 @@ class Collector {
  private:
   void Count(GcReport& r, const GcAction& a);
   void Finish(GcReport& r, std::chrono::steady_clock::time_point t0);
+  // Renews the gc lease; false (and r.error set) when it was lost to another replica.
+  bool KeepLease(GcReport& r);
   // Removes the bytes of blobs whose records the passes removed; false on an error.
   bool RemoveReleasedBytes(GcReport& r);
   void RemoveStrayUploads(GcReport& r, const GcOptions& o);

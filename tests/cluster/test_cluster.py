@@ -14,6 +14,7 @@ import random
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import requests
@@ -71,6 +72,16 @@ def test_a_chunked_upload_spread_over_all_three_completes(cluster):
     for i, cl in enumerate(cls):
         b = cl.get_blob(repo, digest)
         assert b.status == 200 and sha256(b.body) == digest, f"replica {i}: {b!r}"
+
+
+def test_replica_logs_name_the_database_but_never_its_password(cluster):
+    password = urllib.parse.urlsplit(os.environ["ARCA_TEST_PG_URL"]).password
+    assert password
+    for srv in cluster.replicas:
+        with open(srv.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        assert "arca: metadata in postgres://arca:***@127.0.0.1:" in log, log[-2000:]
+        assert password not in log
 
 
 def test_what_one_replica_stores_the_others_serve_at_once(cluster):

@@ -29,12 +29,6 @@ constexpr Oid kBoolOid = 16;
 constexpr Oid kByteaOid = 17;
 constexpr Oid kInt8Oid = 20;
 
-// Connection trouble (class 08), a server going away (57P01-57P03) and the other states where
-// the transaction never took effect and the same request may simply be made again.
-bool IsConnectionState(const std::string& s) {
-  return s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" || s == "57P03";
-}
-
 }  // namespace
 
 // PostgreSQL's text holds neither NUL (libpq would cut the value there, and a filter could
@@ -61,6 +55,10 @@ bool StorableText(std::string_view v) {
     i += n;
   }
   return true;
+}
+
+bool IsConnectionLost(const std::string& s) {
+  return s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" || s == "57P03";
 }
 
 bool IsRetryable(const std::string& sqlstate) {
@@ -281,7 +279,7 @@ Status Connection::Failure(const std::string& what, const void* result) {
   std::string msg = r ? PQresultErrorMessage(r) : "";
   if (msg.empty()) msg = PQerrorMessage(conn_);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  if (!Healthy() || IsConnectionState(last_sqlstate_)) {
+  if (!Healthy() || IsConnectionLost(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";  // connection failure
     if (first_sqlstate_.empty()) first_sqlstate_ = last_sqlstate_;
     LogTrouble("the connection to PostgreSQL was lost", msg);

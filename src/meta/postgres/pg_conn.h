@@ -30,6 +30,8 @@ std::string ToDollarParams(std::string_view sql, int* params = nullptr);
 
 // SQLSTATE classes the store retries a whole transaction on.
 bool IsRetryable(const std::string& sqlstate);  // serialization failure, deadlock
+// Connection trouble (class 08) or a server going away (57P01-57P03).
+bool IsConnectionLost(const std::string& sqlstate);
 
 class Connection final : public sql::Connection {
  public:

@@ -310,7 +310,7 @@ Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&
       if (!s.ok()) {
         // What aborted the transaction: its first failure (fn may have gone on after it).
         std::string state = c->first_sqlstate().empty() ? c->last_sqlstate() : c->first_sqlstate();
-        bool lost = !c->Healthy() || state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0;
+        bool lost = !c->Healthy() || pg::IsConnectionLost(state);
         if (c->Healthy()) (void)c->Exec("ROLLBACK");
         // A conflict rolled everything back; a connection lost before COMMIT was sent did
         // too. One lost during COMMIT may have committed: not ours to run again.

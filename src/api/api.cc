@@ -62,6 +62,7 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kTypes:
     case Route::kType:
     case Route::kTypeLogo: return Types(route, req, res);
+    case Route::kPolicy: return PolicyDocument(req, res);
     case Route::kTypedRepositories: return TypedRepositories(caller, req, res);
     case Route::kArtifacts: return Artifacts(route.name, req, res);
     case Route::kTrash:

@@ -14,6 +14,7 @@
 
 namespace arca {
 class TypeCatalog;
+class PolicyStore;
 class Collector;
 namespace auth {
 class Auth;
@@ -54,6 +55,8 @@ class Api {
   Api(Registry& registry, ApiOptions options) : registry_(registry), options_(options) {}
   // The artifact types behind /arca/v1/types (optional; must outlive this).
   void SetTypes(TypeCatalog* types) { types_ = types; }
+  // The type policy behind /arca/v1/policy (optional; must outlive this).
+  void SetPolicy(PolicyStore* policy) { policy_ = policy; }
   // The garbage collector behind /arca/v1/admin/gc (optional; must outlive this).
   void SetCollector(Collector* collector) { collector_ = collector; }
   // Token authentication (auth: token): every route is checked (docs/auth.md). Optional;
@@ -107,6 +110,7 @@ class Api {
 
   // The Arca API (arca_api.cc, types_api.cc).
   Status Types(const Route& route, http::Request& req, http::Response& res);
+  Status PolicyDocument(http::Request& req, http::Response& res);  // policy_api.cc
   Status TypedRepositories(const Caller& caller, http::Request& req, http::Response& res);
   Status Artifacts(const std::string& repo, http::Request& req, http::Response& res);
   Status Events(const Caller& caller, http::Request& req, http::Response& res);
@@ -124,6 +128,7 @@ class Api {
   Registry& registry_;
   ApiOptions options_;
   TypeCatalog* types_ = nullptr;
+  PolicyStore* policy_ = nullptr;
   Collector* collector_ = nullptr;
   auth::Auth* auth_ = nullptr;
   auth::AccountStore* accounts_ = nullptr;

@@ -21,6 +21,7 @@ std::string ActionOf(Route::Kind kind, const std::string& m) {
     case Route::kUploads: return "upload.start";  // includes mounts and one-request pushes
     case Route::kUpload: return m == "PUT" ? "upload.finish" : m == "DELETE" ? "upload.cancel" : "";
     case Route::kType: return m == "PUT" ? "type.put" : m == "DELETE" ? "type.delete" : "";
+    case Route::kPolicy: return m == "PUT" ? "policy.put" : m == "DELETE" ? "policy.delete" : "";
     case Route::kTrashItem: return "trash.purge";
     case Route::kTrashRestore: return "trash.restore";
     case Route::kGc: return m == "POST" ? "gc.run" : "";

@@ -135,6 +135,7 @@ Result<Route> ParseArca(std::string_view path) {
   if (rest == "events") return Route{Route::kEvents, "", "", ""};
   if (rest == "admin/gc") return Route{Route::kGc, "", "", ""};
   if (rest == "audit") return Route{Route::kAudit, "", "", ""};
+  if (rest == "policy") return Route{Route::kPolicy, "", "", ""};
   if (rest == "grants") return Route{Route::kGrants, "", "", ""};
   auto segs = Split(rest);
   if (segs.size() == 2 && segs[0] == "grants") {
@@ -203,6 +204,9 @@ constexpr MethodAction kTable[] = {
     {R::kGrants, "POST", A::kAdmin},
     {R::kGrant, "DELETE", A::kAdmin},
     {R::kAudit, "GET", A::kAdmin},
+    {R::kPolicy, "GET", A::kLogin},
+    {R::kPolicy, "PUT", A::kAdmin},
+    {R::kPolicy, "DELETE", A::kAdmin},
     {R::kToken, "GET", A::kOpen},
     {R::kToken, "POST", A::kOpen},
 };

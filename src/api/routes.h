@@ -30,7 +30,7 @@ struct Route {
     // /arca/v1
     kTypes, kType, kTypeLogo, kTypedRepositories, kArtifacts, kTrash, kTrashItem, kTrashRestore,
     kEvents, kGc, kAccounts, kAccount, kAccountSecret, kAccountTokens, kAccountToken, kGroups,
-    kGroupMember, kGrants, kGrant, kAudit,
+    kGroupMember, kGrants, kGrant, kAudit, kPolicy,
     // /token
     kToken,
   };

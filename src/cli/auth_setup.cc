@@ -10,6 +10,10 @@
 
 #include "auth/account_admin.h"
 #include "auth/password.h"
+#include "meta/postgres/pg_meta_store.h"
+#include "meta/sql/sql_account_store.h"
+#include "meta/sql/sql_audit_store.h"
+#include "meta/sqlite/sqlite_file_db.h"
 #include "types/json_limits.h"
 #include "util/file_stamp.h"
 #include "util/file_util.h"
@@ -120,7 +124,7 @@ bool IssuerWatch::ReloadIfChanged() {
 
 namespace {
 
-Status BootstrapAdmin(SqliteAccountStore& store) {
+Status BootstrapAdmin(auth::AccountStore& store) {
   auto snap = store.Load();
   if (!snap.ok()) return snap.status();
   if (!snap->accounts.empty()) return Status::Ok();
@@ -134,7 +138,10 @@ Status BootstrapAdmin(SqliteAccountStore& store) {
   }
   auth::AccountAdmin admin(store);
   int64_t now = time(nullptr);
-  ARCA_RETURN_IF_ERROR(admin.AddUser("admin", password, now, "created at first start"));
+  Status added = admin.AddUser("admin", password, now, "created at first start");
+  // Another replica starting at the same time on the same database got there first.
+  if (added.code() == ErrorCode::kConflict) return Status::Ok();
+  ARCA_RETURN_IF_ERROR(added);
   auto grant = admin.AddGrant("user:admin", "**", "admin", now);
   if (!grant.ok()) return grant.status();
   if (generated) {
@@ -150,13 +157,21 @@ Status BootstrapAdmin(SqliteAccountStore& store) {
 
 }  // namespace
 
-std::string KeysDir(const Config& config) { return config.root + "/auth/keys"; }
+std::string KeysDir(const Config& config) {
+  return config.auth_keys_dir.empty() ? config.root + "/auth/keys" : config.auth_keys_dir;
+}
 
 int64_t KeyKeepSeconds(const Config& config) { return config.token_ttl + 120; }
 
-Result<std::unique_ptr<SqliteAccountStore>> OpenAccounts(const Config& config) {
+Result<std::unique_ptr<auth::AccountStore>> OpenAccounts(const Config& config) {
+  if (!config.metadata.empty()) {
+    auto pg = PgMetaStore::Open({.url = config.metadata, .migrate = config.migrate == "auto"});
+    if (!pg.ok()) return pg.status();
+    std::shared_ptr<PgMetaStore> owned = std::move(*pg);
+    return std::unique_ptr<auth::AccountStore>(new SqlAccountStore(*owned, owned));
+  }
   ARCA_RETURN_IF_ERROR(MakeDirs(config.root));
-  return SqliteAccountStore::Open(config.root + "/auth.db");
+  return OpenSqliteAccountStore(config.root + "/auth.db");
 }
 
 Status CheckOpenAddress(const Config& config) {
@@ -174,14 +189,18 @@ Status CheckOpenAddress(const Config& config) {
   return Status::Ok();
 }
 
-Result<AuthSetup> SetUpAuth(const Config& config) {
+Result<AuthSetup> SetUpAuth(const Config& config, sql::Database* shared) {
   AuthSetup setup;
   if (config.token_ttl < 10) {
     return Status(ErrorCode::kInternal, "invalid setting", "token_ttl: at least 10s");
   }
-  auto accounts = OpenAccounts(config);
-  if (!accounts.ok()) return accounts.status();
-  setup.accounts = std::move(*accounts);
+  if (shared) {
+    setup.accounts = std::make_unique<SqlAccountStore>(*shared);
+  } else {
+    auto accounts = OpenAccounts(config);
+    if (!accounts.ok()) return accounts.status();
+    setup.accounts = std::move(*accounts);
+  }
   ARCA_RETURN_IF_ERROR(BootstrapAdmin(*setup.accounts));
   auto keys = auth::KeyRing::Open(KeysDir(config), KeyKeepSeconds(config));
   if (!keys.ok()) return keys.status();
@@ -196,9 +215,13 @@ Result<AuthSetup> SetUpAuth(const Config& config) {
     if (!issuers.ok()) return issuers.status();
     options.external = std::move(*issuers);
   }
-  auto audit = SqliteAuditStore::Open(config.root + "/audit.db");
-  if (!audit.ok()) return audit.status();
-  setup.audit_store = std::move(*audit);
+  if (shared) {
+    setup.audit_store = std::make_unique<SqlAuditStore>(*shared);
+  } else {
+    auto audit = OpenSqliteAuditStore(config.root + "/audit.db");
+    if (!audit.ok()) return audit.status();
+    setup.audit_store = std::move(*audit);
+  }
   setup.audit = std::make_unique<auth::AuditRecorder>(
       *setup.audit_store,
       auth::AuditOptions{.retention = config.audit_retention,

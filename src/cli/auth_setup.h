@@ -13,15 +13,17 @@
 #include "auth/auth.h"
 #include "config/config.h"
 #include "auth/audit.h"
-#include "meta/sqlite/sqlite_account_store.h"
-#include "meta/sqlite/sqlite_audit_store.h"
+#include "auth/account_store.h"
+#include "meta/sql/sql_database.h"
 
 namespace arca {
 
-std::string KeysDir(const Config& config);  // <root>/auth/keys
+std::string KeysDir(const Config& config);  // auth_keys_dir, by default <root>/auth/keys
 // How long a retired signing key still verifies: the longest a token it signed may live.
 int64_t KeyKeepSeconds(const Config& config);
-Result<std::unique_ptr<SqliteAccountStore>> OpenAccounts(const Config& config);
+// The accounts: <root>/auth.db, or the metadata database when the metadata setting names
+// PostgreSQL (opened here for the account commands; `serve` passes its own, SetUpAuth).
+Result<std::unique_ptr<auth::AccountStore>> OpenAccounts(const Config& config);
 
 // auth: none on an address other than loopback needs insecure_open (and is then warned about).
 Status CheckOpenAddress(const Config& config);
@@ -50,17 +52,19 @@ class IssuerWatch {
 };
 
 struct AuthSetup {
-  std::unique_ptr<SqliteAccountStore> accounts;
+  std::unique_ptr<auth::AccountStore> accounts;
   std::unique_ptr<auth::KeyRing> keys;
   std::unique_ptr<auth::Auth> auth;
-  std::unique_ptr<SqliteAuditStore> audit_store;
+  std::unique_ptr<auth::AuditStore> audit_store;
   std::unique_ptr<auth::AuditRecorder> audit;
   std::unique_ptr<IssuerWatch> issuers;  // with trusted_issuers; declared last: stopped first
 };
 
 // For auth: token: opens the store and key ring, reads (and watches) trusted_issuers, and on a store with
 // no account creates "admin" (password from ARCA_ADMIN_PASSWORD, else generated and printed
-// once on stderr) with admin on "**"; opens the audit stream (<root>/audit.db).
-Result<AuthSetup> SetUpAuth(const Config& config);
+// once on stderr) with admin on "**"; opens the audit stream. Accounts and audit live in
+// `shared` when given (the metadata database on PostgreSQL, which every replica sees), else in
+// <root>/auth.db and <root>/audit.db.
+Result<AuthSetup> SetUpAuth(const Config& config, sql::Database* shared = nullptr);
 
 }  // namespace arca

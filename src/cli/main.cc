@@ -160,11 +160,15 @@ int Serve(const std::vector<std::string>& args) {
   auto& meta = store->meta;
   TypeCatalog types(BuiltinTypeFiles(),
                     config->types_dir.empty() ? config->root + "/types" : config->types_dir);
+  // Replicas on one PostgreSQL database keep the types defined through the API there, so that
+  // each sees the others'; one process on SQLite keeps them as files in its folder.
+  if (!config->metadata.empty()) types.ShareThrough(meta.get());
   s = types.Load();
   if (!s.ok()) return Fail(s);
   types.Watch(1000);
   PolicyStore policy(config->policy_file.empty() ? config->root + "/policy.yaml"
                                                  : config->policy_file);
+  policy.ShareThrough(meta.get());  // a policy set through /arca/v1/policy
   s = policy.Load();
   if (!s.ok()) return Fail(s);
   policy.Watch(1000);
@@ -181,10 +185,13 @@ int Serve(const std::vector<std::string>& args) {
                                          .blob_redirect = *redirect,
                                          .blob_redirect_ttl = config->blob_redirect_ttl});
   api.SetTypes(&types);
+  api.SetPolicy(&policy);
   api.SetCollector(&collector);
   AuthSetup auth;
   if (config->auth == "token") {
-    auto setup = SetUpAuth(*config);
+    // On PostgreSQL the accounts and audit stream live in the metadata database (every
+    // replica sees the same); on SQLite in auth.db and audit.db beside meta.db.
+    auto setup = SetUpAuth(*config, dynamic_cast<sql::Database*>(meta.get()));
     if (!setup.ok()) return Fail(setup.status());
     auth = std::move(*setup);
     api.SetAuth(auth.auth.get(), auth.accounts.get());

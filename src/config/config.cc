@@ -155,6 +155,10 @@ const std::map<std::string, Setter>& Setters() {
          c.tls_key = v;
          return Status::Ok();
        }},
+      {"auth_keys_dir", [](Config& c, const std::string&, const std::string& v) {
+         c.auth_keys_dir = v;
+         return Status::Ok();
+       }},
       {"trusted_issuers", [](Config& c, const std::string&, const std::string& v) {
          c.trusted_issuers = v;
          return Status::Ok();

@@ -48,6 +48,9 @@ struct Config {
   int64_t token_ttl = 300;            // seconds a bearer token lives
   std::string external_url;           // e.g. https://registry.example.com: the token realm's base
   std::string trusted_issuers;        // JSON file: external token issuers to trust
+  // The token signing keys; default <root>/auth/keys. Replicas share one (a shared volume),
+  // so that a token one replica issued verifies on every other.
+  std::string auth_keys_dir;
   bool insecure_open = false;         // auth: none on a non-loopback address (--insecure-open)
   int64_t audit_retention = 90 * 86400;  // seconds an audit entry is kept (auth: token)
   int64_t audit_max_entries = 10'000'000;

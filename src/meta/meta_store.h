@@ -276,6 +276,25 @@ class MetaStore {
                                  int64_t ttl) = 0;
   virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
 
+  // Settings that every process sharing this metadata agrees on: artifact type definitions
+  // written through the API (registry/type_catalog.h) and named documents such as the type
+  // policy (registry/policy.h). SettingsVersion changes with every change of either, by any
+  // process; it is cheap, and replicas poll it to see each other's changes within a second.
+  struct TypeDefinitionRecord {
+    std::string id;          // the type's media type
+    std::string definition;  // the JSON as given (its logo file name unresolved)
+    std::string logo;        // the SVG that the definition's logo names; "" when none
+    int64_t updated_at = 0;  // Clock() when written
+  };
+  virtual Result<int64_t> SettingsVersion() = 0;
+  virtual Result<std::vector<TypeDefinitionRecord>> ListTypeDefinitions() = 0;  // by id
+  // Adds or replaces the definition of d.id; true when it added. updated_at is set here.
+  virtual Result<bool> PutTypeDefinition(const TypeDefinitionRecord& d) = 0;
+  virtual Result<bool> DeleteTypeDefinition(const std::string& id) = 0;  // false: none was
+  virtual Result<std::optional<std::string>> GetSetting(const std::string& name) = 0;
+  // Sets the named setting to value, or removes it (nullopt).
+  virtual Status PutSetting(const std::string& name, const std::optional<std::string>& value) = 0;
+
   // The store's identity as recorded here (registry/store_identity.h): none in an empty
   // database or one made before store ids. SetStoreIdentity replaces it.
   virtual Result<std::optional<StoreIdentity>> GetStoreIdentity() = 0;

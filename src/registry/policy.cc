@@ -181,7 +181,8 @@ std::vector<PolicyViolation> CheckPolicy(const PolicyRule& rule, const std::stri
   return out;
 }
 
-PolicyStore::PolicyStore(std::string path) : path_(std::move(path)), current_(std::make_shared<Policy>()) {}
+PolicyStore::PolicyStore(std::string path)
+    : path_(std::move(path)), file_(std::make_shared<Policy>()) {}
 
 PolicyStore::~PolicyStore() {
   stop_ = true;
@@ -195,7 +196,7 @@ std::string PolicyStore::Signature() const {
          std::to_string(st.st_mtim.tv_nsec);
 }
 
-Status PolicyStore::Load() {
+Status PolicyStore::LoadFile() {
   signature_ = Signature();
   if (signature_ == "absent") return Status::Ok();
   std::ifstream in(path_);
@@ -204,33 +205,104 @@ Status PolicyStore::Load() {
   auto p = Policy::Parse(ss.str());
   if (!p.ok()) return Status(p.status().code(), p.status().message(), path_ + ": " + p.status().detail());
   std::lock_guard<std::mutex> lock(mu_);
-  current_ = std::make_shared<const Policy>(std::move(*p));
+  file_ = std::make_shared<const Policy>(std::move(*p));
   return Status::Ok();
 }
 
+Status PolicyStore::Load() {
+  ARCA_RETURN_IF_ERROR(LoadFile());
+  if (!meta_) return Status::Ok();
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  return RefreshStored(/*force=*/true);
+}
+
 void PolicyStore::Reload() {
-  Status s = Load();
+  Status s = LoadFile();
   if (!s.ok()) std::fprintf(stderr, "arca: policy not reloaded, the previous one stays: %s\n", s.detail().c_str());
   if (s.ok() && signature_ == "absent") {
     std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::make_shared<const Policy>();
+    file_ = std::make_shared<const Policy>();
   }
+}
+
+Status PolicyStore::RefreshStored(bool force) {
+  auto version = meta_->SettingsVersion();
+  Status s = version.status();
+  if (s.ok() && !force && *version == stored_version_) return Status::Ok();
+  std::optional<std::string> text;
+  if (s.ok()) {
+    auto got = meta_->GetSetting("policy");
+    if (got.ok()) text = std::move(*got);
+    s = got.status();
+  }
+  std::shared_ptr<const Policy> parsed;
+  if (s.ok() && text) {
+    auto p = Policy::Parse(*text);
+    if (p.ok()) {
+      parsed = std::make_shared<const Policy>(std::move(*p));
+    } else {  // checked when stored; only a newer build's policy could fail here
+      s = Status(p.status().code(), p.status().message(), "stored policy: " + p.status().detail());
+    }
+  }
+  if (!s.ok()) {
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (now_ms - stored_error_logged_ms_ > 60000) {
+      stored_error_logged_ms_ = now_ms;
+      std::fprintf(stderr, "arca: stored policy not read, the one in force stays: %s: %s\n",
+                   s.message().c_str(), s.detail().c_str());
+    }
+    return s;
+  }
+  stored_version_ = *version;
+  std::lock_guard<std::mutex> lock(mu_);
+  stored_ = std::move(parsed);
+  return Status::Ok();
 }
 
 void PolicyStore::Watch(int interval_ms) {
   watcher_ = std::thread([this, interval_ms] {
+    // The stored policy is looked at every quarter second (one cheap query), the file every
+    // interval.
+    constexpr int kStoredMs = 250;
+    int since_file = 0;
     while (!stop_) {
-      for (int waited = 0; waited < interval_ms && !stop_; waited += 50) {
+      for (int waited = 0; waited < kStoredMs && !stop_; waited += 50) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      if (!stop_ && Signature() != signature_) Reload();
+      if (stop_) break;
+      since_file += kStoredMs;
+      if (meta_) {
+        std::lock_guard<std::mutex> lock(refresh_mu_);
+        (void)RefreshStored(false);  // logs its own trouble
+      }
+      if (since_file >= interval_ms) {
+        since_file = 0;
+        if (Signature() != signature_) Reload();
+      }
     }
   });
 }
 
 std::shared_ptr<const Policy> PolicyStore::Current() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return current_;
+  return stored_ ? stored_ : file_;
+}
+
+Result<std::optional<std::string>> PolicyStore::Stored() {
+  if (!meta_) return std::optional<std::string>();
+  return meta_->GetSetting("policy");
+}
+
+Status PolicyStore::SetStored(const std::optional<std::string>& yaml) {
+  if (!meta_) return Status(ErrorCode::kUnsupported, "no shared policy", "this store keeps none");
+  if (yaml) {
+    auto p = Policy::Parse(*yaml);
+    if (!p.ok()) return Status(ErrorCode::kManifestInvalid, "invalid policy", p.status().detail());
+  }
+  ARCA_RETURN_IF_ERROR(meta_->PutSetting("policy", yaml));
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  return RefreshStored(/*force=*/true);
 }
 
 }  // namespace arca

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "meta/meta_store.h"
 #include "types/artifact_type.h"
 #include "util/status.h"
 
@@ -59,23 +60,42 @@ std::vector<PolicyViolation> CheckPolicy(const PolicyRule& rule, const std::stri
                                          const std::vector<std::string>& layer_types,
                                          const std::string* config_json);
 
-// The policy file, re-read when it changes. A file that fails to parse is reported and the
+// The policy in force: the one stored in the metadata (set through /arca/v1/policy, shared by
+// every process on the store, polled every quarter second) when there is one, else the
+// policy file, re-read when it changes. A file that fails to parse is reported and the
 // previous policy stays in force. Thread-safe.
 class PolicyStore {
  public:
   explicit PolicyStore(std::string path);
   ~PolicyStore();
+  // Before Load: where the stored policy lives (none: the file only).
+  void ShareThrough(MetaStore* meta) { meta_ = meta; }
   Status Load();  // a missing file is an empty policy; a malformed one is an error
   void Watch(int interval_ms);
   std::shared_ptr<const Policy> Current() const;
 
+  // The stored policy's YAML, or nullopt when the file's is in force.
+  Result<std::optional<std::string>> Stored();
+  // Stores yaml (checked: MANIFEST_INVALID naming the rule and field) or, with nullopt, goes
+  // back to the file. In force here at once, on other replicas within a second.
+  Status SetStored(const std::optional<std::string>& yaml);
+  const std::string& path() const { return path_; }
+
  private:
   void Reload();
   std::string Signature() const;
+  Status LoadFile();
+  // Reads the stored policy again when the settings version moved (or force).
+  Status RefreshStored(bool force);
 
   std::string path_;
+  MetaStore* meta_ = nullptr;
+  std::mutex refresh_mu_;  // one RefreshStored at a time
+  int64_t stored_version_ = -1;             // GUARDED_BY(refresh_mu_)
+  int64_t stored_error_logged_ms_ = 0;      // GUARDED_BY(refresh_mu_)
+  std::shared_ptr<const Policy> file_;      // GUARDED_BY(mu_)
+  std::shared_ptr<const Policy> stored_;    // GUARDED_BY(mu_): null when none is stored
   mutable std::mutex mu_;
-  std::shared_ptr<const Policy> current_;  // GUARDED_BY(mu_)
   std::string signature_;                  // touched by Load and the watcher only
   std::atomic<bool> stop_{false};
   std::thread watcher_;

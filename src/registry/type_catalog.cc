@@ -71,23 +71,77 @@ Status TypeCatalog::Load() {
   ARCA_RETURN_IF_ERROR(MakeDirs(dir_));
   std::lock_guard<std::mutex> lock(scan_mu_);
   Rescan();
+  if (shared_meta_) return RefreshShared(/*force=*/true);  // publishes
   Publish();
   return Status::Ok();
 }
 
 void TypeCatalog::Watch(int interval_ms) {
   watcher_ = std::thread([this, interval_ms] {
+    // The shared definitions are looked at every quarter second (one cheap query), the
+    // folder every interval.
+    constexpr int kSharedMs = 250;
+    int since_folder = 0;
     while (!stop_) {
-      for (int waited = 0; waited < interval_ms && !stop_; waited += 50) {
+      for (int waited = 0; waited < kSharedMs && !stop_; waited += 50) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
+      since_folder += kSharedMs;
       std::lock_guard<std::mutex> lock(scan_mu_);
-      if (!stop_ && Signature() != last_signature_) {
-        Rescan();
-        Publish();
+      if (stop_) break;
+      if (shared_meta_) (void)RefreshShared(false);  // logs its own trouble
+      if (since_folder >= interval_ms) {
+        since_folder = 0;
+        if (Signature() != last_signature_) {
+          Rescan();
+          Publish();
+        }
       }
     }
   });
+}
+
+Status TypeCatalog::RefreshShared(bool force) {
+  auto version = shared_meta_->SettingsVersion();
+  std::vector<MetaStore::TypeDefinitionRecord> records;
+  Status s = version.status();
+  if (s.ok() && !force && *version == shared_version_) return Status::Ok();
+  if (s.ok()) {
+    auto listed = shared_meta_->ListTypeDefinitions();
+    if (listed.ok()) records = std::move(*listed);
+    s = listed.status();
+  }
+  if (!s.ok()) {
+    // The definitions read last stay in force; said at most once a minute.
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (now_ms - shared_error_logged_ms_ > 60000) {
+      shared_error_logged_ms_ = now_ms;
+      std::fprintf(stderr, "arca: shared artifact types not read, those read before stay: %s\n",
+                   s.message().c_str());
+    }
+    return s;
+  }
+  std::map<std::string, TypePtr> next;
+  std::vector<std::string> problems;
+  for (const MetaStore::TypeDefinitionRecord& r : records) {
+    auto t = ParseArtifactType(r.definition, "stored " + r.id,
+                               [&](const std::string&) -> Result<std::string> { return r.logo; });
+    if (!t.ok()) {
+      // Written after the same checks; only a newer build's definition could fail here.
+      problems.push_back(t.status().detail());
+      auto old = shared_.find(r.id);
+      if (old != shared_.end()) next.emplace(r.id, old->second);
+      continue;
+    }
+    t->source = "api";
+    next.emplace(r.id, std::make_shared<const ArtifactType>(std::move(*t)));
+  }
+  for (const auto& p : problems) std::fprintf(stderr, "arca: artifact type not loaded: %s\n", p.c_str());
+  shared_ = std::move(next);
+  shared_version_ = *version;
+  Publish();
+  return Status::Ok();
 }
 
 std::string TypeCatalog::Signature() const {
@@ -144,6 +198,7 @@ void TypeCatalog::Rescan() {
 void TypeCatalog::Publish() {
   auto merged = std::make_shared<std::map<std::string, TypePtr>>(builtins_);
   for (const auto& [name, state] : files_) (*merged)[state.type->media_type] = state.type;
+  for (const auto& [id, type] : shared_) (*merged)[id] = type;
   std::lock_guard<std::mutex> lock(mu_);
   current_ = std::move(merged);
 }
@@ -167,7 +222,7 @@ std::vector<TypeCatalog::TypePtr> TypeCatalog::List() const {
 
 std::vector<std::string> TypeCatalog::Problems() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return problems_;
+  return problems_;  // the folder's; a stored definition's trouble goes to the log
 }
 
 std::string TypeCatalog::FileFor(const std::string& id) const {
@@ -185,6 +240,16 @@ Result<bool> TypeCatalog::Put(const std::string& id, const std::string& json_tex
   if (t->media_type != id) {
     return Status(ErrorCode::kManifestInvalid, "invalid artifact type definition",
                   "request: mediaType: \"" + t->media_type + "\" differs from the URL's \"" + id + "\"");
+  }
+  if (shared_meta_) {
+    // The logo the definition names is kept with it, as read now (sanitised).
+    MetaStore::TypeDefinitionRecord record{id, json_text, t->logo_svg, 0};
+    std::lock_guard<std::mutex> lock(scan_mu_);
+    bool created = Find(id) == nullptr;
+    auto put = shared_meta_->PutTypeDefinition(record);
+    if (!put.ok()) return put.status();
+    ARCA_RETURN_IF_ERROR(RefreshShared(/*force=*/true));
+    return created;
   }
   std::lock_guard<std::mutex> lock(scan_mu_);
   bool created = Find(id) == nullptr;
@@ -206,6 +271,21 @@ Result<bool> TypeCatalog::Put(const std::string& id, const std::string& json_tex
 
 Status TypeCatalog::Delete(const std::string& id) {
   std::lock_guard<std::mutex> lock(scan_mu_);
+  if (shared_meta_) {
+    if (shared_.count(id)) {
+      auto deleted = shared_meta_->DeleteTypeDefinition(id);
+      if (!deleted.ok()) return deleted.status();
+      ARCA_RETURN_IF_ERROR(RefreshShared(/*force=*/true));
+      // Another replica deleted it first.
+      if (!*deleted) return Status(ErrorCode::kNameUnknown, "unknown artifact type", id);
+      return Status::Ok();
+    }
+    if (!FileFor(id).empty()) {
+      return Status(ErrorCode::kUnsupported, "defined by a file",
+                    id + " is defined by a file in this replica's types folder; remove the "
+                    "file there (on every replica)");
+    }
+  }
   std::string name = FileFor(id);
   if (name.empty()) {
     if (builtins_.count(id)) {

@@ -3,6 +3,11 @@
 // admin API). The folder is re-read when it changes; a definition that fails to load is
 // reported and leaves the previously loaded version of that file in force. Thread-safe:
 // readers get immutable snapshots.
+//
+// Replicas sharing a metadata database (ShareThrough) keep the definitions written through
+// the API in it instead of in files: each replica sees the others' within a quarter second
+// (it polls MetaStore::SettingsVersion), and they take precedence over the folder's files,
+// which stay each replica's own (deployed alike on every replica, as its configuration is).
 #pragma once
 
 #include <atomic>
@@ -13,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "meta/meta_store.h"
 #include "types/artifact_type.h"
 #include "util/status.h"
 
@@ -32,6 +38,9 @@ class TypeCatalog {
   TypeCatalog(std::vector<EmbeddedFile> builtins, std::string dir);
   ~TypeCatalog();
 
+  // Before Load: definitions written through the API live in meta, shared by every process
+  // on it, rather than in "api--" files of this process's folder.
+  void ShareThrough(MetaStore* meta) { shared_meta_ = meta; }
   // Loads everything. A built-in that fails to load is a bug: that is the error returned.
   Status Load();
   // Re-reads the folder every interval_ms while it changes, until destruction.
@@ -44,10 +53,11 @@ class TypeCatalog {
 
   // Adds or replaces the operator definition of id (source "api"); returns true when no type
   // of that id existed before. MANIFEST_INVALID for an invalid definition or an id that is
-  // not the definition's mediaType; nothing changes then.
+  // not the definition's mediaType; nothing changes then. Shared: stored in the metadata.
   Result<bool> Put(const std::string& id, const std::string& json_text);
   // Removes the operator definition of id. NAME_UNKNOWN when there is no such type;
-  // UNSUPPORTED for a built-in without an override.
+  // UNSUPPORTED for a built-in without an override, and, shared, for a definition that only
+  // a file of this replica's folder makes (removing it here would not remove it elsewhere).
   Status Delete(const std::string& id);
 
  private:
@@ -59,6 +69,8 @@ class TypeCatalog {
   void Rescan();  // REQUIRES(scan_mu_)
   void Publish();  // REQUIRES(scan_mu_)
   std::string FileFor(const std::string& id) const;  // REQUIRES(scan_mu_): "" when none
+  // Reads the shared definitions again if their version moved (or force); publishes.
+  Status RefreshShared(bool force);  // REQUIRES(scan_mu_)
 
   std::vector<EmbeddedFile> builtin_files_;
   std::string dir_;
@@ -67,6 +79,10 @@ class TypeCatalog {
   std::mutex scan_mu_;  // one scan or write at a time
   std::map<std::string, FileState> files_;  // GUARDED_BY(scan_mu_), by file name
   std::string last_signature_;              // GUARDED_BY(scan_mu_)
+  MetaStore* shared_meta_ = nullptr;
+  std::map<std::string, TypePtr> shared_;   // GUARDED_BY(scan_mu_): by id
+  int64_t shared_version_ = -1;             // GUARDED_BY(scan_mu_)
+  int64_t shared_error_logged_ms_ = 0;        // GUARDED_BY(scan_mu_)
 
   mutable std::mutex mu_;
   std::shared_ptr<const std::map<std::string, TypePtr>> current_;  // GUARDED_BY(mu_)

@@ -30,13 +30,14 @@ HAPROXY = "/usr/sbin/haproxy"
 
 
 class Cluster:
-    def __init__(self, n=3, extra_args=()):
+    def __init__(self, n=3, extra_args=(), env=None):
         pg, blobs = os.environ.get("ARCA_TEST_PG_URL"), os.environ.get("ARCA_TEST_BLOBS")
         if not pg or not blobs:
             raise RuntimeError("Cluster needs ARCA_TEST_PG_URL and ARCA_TEST_BLOBS: run under "
                                "tests/lib/with_pg.py --rgw")
         self.n = n
         self.extra_args = list(extra_args)
+        self.env = env
         self.tag = uuid.uuid4().hex[:12]
         self.pg_url = pg
         self.schema = f"c_{self.tag}"
@@ -86,7 +87,7 @@ class Cluster:
             root = os.path.join(self.dir, f"r{i}")
             os.makedirs(root)
             srv = ArcaServer(root=root, extra_args=[*self.store_args(), "--gc-interval", "0",
-                                                    *self.extra_args])
+                                                    *self.extra_args], env=self.env)
             self.replicas.append(srv)
             srv.start(timeout=60)
         self._start_haproxy()
@@ -113,6 +114,7 @@ frontend registry
 backend replicas
   balance roundrobin
   option httpchk GET /v2/
+  http-check expect rstatus ^(200|401)$
   default-server check inter 500ms fall 2 rise 1
 {servers}
 """
@@ -127,7 +129,7 @@ backend replicas
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.lb_port, timeout=2)
                 c.request("GET", "/v2/")
-                if c.getresponse().status == 200:
+                if c.getresponse().status in (200, 401):  # 401: auth: token
                     return
             except OSError:
                 pass

@@ -4,6 +4,8 @@
 
 
 #include "meta/postgres/pg_meta_store.h"
+#include "meta/sql/sql_account_store.h"
+#include "meta/sql/sql_audit_store.h"
 #include "meta_backend.h"
 #include "pg_test_env.h"
 
@@ -20,8 +22,26 @@ class PgBackend : public MetaBackend {
     if (!s.ok()) return s.status();
     return std::unique_ptr<MetaStore>(std::move(*s));
   }
+  Result<std::unique_ptr<auth::AccountStore>> OpenAccounts() override {
+    auto db = OpenShared();
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<auth::AccountStore>(new SqlAccountStore(**db, *db));
+  }
+  Result<std::unique_ptr<auth::AuditStore>> OpenAudit() override {
+    auto db = OpenShared();
+    if (!db.ok()) return db.status();
+    return std::unique_ptr<auth::AuditStore>(new SqlAuditStore(**db, *db));
+  }
 
  private:
+  Result<std::shared_ptr<PgMetaStore>> OpenShared() {
+    PgMetaStore::Options o;
+    o.url = url_;
+    auto s = PgMetaStore::Open(o);
+    if (!s.ok()) return s.status();
+    return std::shared_ptr<PgMetaStore>(std::move(*s));
+  }
+
   std::string url_;
 };
 

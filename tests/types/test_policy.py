@@ -401,6 +401,52 @@ def test_policy_file_changes_apply_without_restart(make_arca):
     assert_clean(arca, r, p)
 
 
+def test_stored_policy_takes_precedence_over_the_file_until_deleted(make_arca):
+    """/arca/v1/policy (docs/arca-api.md#policy): a policy stored in the metadata applies at
+    once, survives a restart, wins over the file, and DELETE gives the file back its say."""
+    srv, arca = make_arca(policy='rules:\n  - repositories: "**"\n    unknown: warn\n')
+    assert arca.get("/arca/v1/policy").json() == {"source": "file"}
+    stored = 'rules:\n  - repositories: "misc/**"\n    unknown: deny\n'
+    r = arca.put("/arca/v1/policy", data=stored)
+    assert r.status_code == 200, r.text
+    assert arca.get("/arca/v1/policy").json() == {"source": "stored", "policy": stored}
+    unk = unknown_artifact(arca, "misc/a")
+    assert_refused(arca, arca.push(unk, expect=None), unk, "misc/**", "unknown")
+    other = unknown_artifact(arca, "free/a")  # the file's warn rule no longer applies
+    assert_clean(arca, arca.push(other, expect=None), other)
+
+    # Invalid documents are refused with the rule and field named, and change nothing.
+    for bad, named in [("rules: [ {repositories: 1, unknown: maybe} ]", "unknown"),
+                       ("not: [valid", "YAML"), ("rules: 3", "rules")]:
+        r = arca.put("/arca/v1/policy", data=bad)
+        assert r.status_code == 400, r.text
+        err = r.json()["errors"][0]
+        assert err["code"] == "MANIFEST_INVALID" and named in err["detail"], err
+    assert arca.get("/arca/v1/policy").json()["policy"] == stored
+
+    srv.stop()
+    srv.start()
+    unk = unknown_artifact(arca, "misc/a")
+    assert_refused(arca, arca.push(unk, expect=None), unk, "misc/**", "unknown")
+
+    r = arca.delete("/arca/v1/policy")
+    assert r.status_code == 202, r.text
+    assert arca.get("/arca/v1/policy").json() == {"source": "file"}
+    unk = unknown_artifact(arca, "misc/a")
+    assert_warned(arca, arca.push(unk, expect=None), unk, "unknown")
+
+
+def test_stored_policy_writes_need_the_admin_token(make_arca):
+    srv, arca = make_arca(extra_args=["--admin-token", "policy-admin-token"])
+    assert arca.get("/arca/v1/policy").status_code == 200, "reads need no token"
+    r = arca.put("/arca/v1/policy", data="rules: []\n")
+    assert r.status_code == 401, r.text
+    assert arca.delete("/arca/v1/policy").status_code == 401
+    assert arca.get("/arca/v1/policy").json() == {"source": "file"}
+    r = arca.put("/arca/v1/policy", data="rules: []\n", token="policy-admin-token")
+    assert r.status_code == 200, r.text
+
+
 def test_policy_file_setting(make_arca, tmp_path):
     elsewhere = tmp_path / "elsewhere.yaml"
     elsewhere.write_text('rules:\n  - repositories: "**"\n    unknown: deny\n')

@@ -1,28 +1,24 @@
-// The audit stream: the SQLite store's listing, filters and pruning, and the recorder's queue.
+// The audit stream: the store's listing (on every metadata backend, meta_backend.h), filters and pruning, and the recorder's queue.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "auth/audit.h"
-#include "meta/sqlite/sqlite_audit_store.h"
+#include "meta_backend.h"
+#include "temp_dir.h"
 
 namespace arca {
 namespace {
 
-class AuditTest : public ::testing::Test {
+class AuditTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("arca-audit-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto s = SqliteAuditStore::Open((dir_ / "audit.db").string());
+    backend_ = testing::NewMetaBackend(GetParam(), dir_.path());
+    auto s = backend_->OpenAudit();
     ASSERT_TRUE(s.ok()) << s.status().detail();
     store_ = std::move(*s);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   static auth::AuditEntry Entry(int64_t time, std::string who, std::string repo) {
     auth::AuditEntry e;
     e.time = time;
@@ -32,11 +28,12 @@ class AuditTest : public ::testing::Test {
     e.status = 201;
     return e;
   }
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteAuditStore> store_;
+  testing::TempDir dir_;
+  std::unique_ptr<testing::MetaBackend> backend_;
+  std::unique_ptr<auth::AuditStore> store_;
 };
 
-TEST_F(AuditTest, ListsNewestFirstWithFiltersAndPages) {
+TEST_P(AuditTest, ListsNewestFirstWithFiltersAndPages) {
   std::vector<auth::AuditEntry> batch;
   for (int i = 0; i < 30; ++i) {
     batch.push_back(Entry(1000 + i, i % 3 ? "user:a" : "user:b", i % 2 ? "r/odd" : "r/even"));
@@ -65,7 +62,7 @@ TEST_F(AuditTest, ListsNewestFirstWithFiltersAndPages) {
   EXPECT_FALSE(store_->List(q)->second);
 }
 
-TEST_F(AuditTest, PrunesByAgeAndByCount) {
+TEST_P(AuditTest, PrunesByAgeAndByCount) {
   std::vector<auth::AuditEntry> batch;
   for (int i = 0; i < 50000; ++i) batch.push_back(Entry(i, "user:a", "r"));
   ASSERT_TRUE(store_->Append(batch).ok());
@@ -82,6 +79,9 @@ TEST_F(AuditTest, PrunesByAgeAndByCount) {
   EXPECT_EQ(left->first.front().time, 49999);  // the newest stay
   EXPECT_EQ(left->first.back().time, 49000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditTest, ::testing::ValuesIn(testing::MetaBackends()),
+                         [](const auto& info) { return info.param; });
 
 // A store that blocks until released, to fill the recorder's queue.
 class SlowStore : public auth::AuditStore {

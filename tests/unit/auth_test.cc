@@ -11,7 +11,8 @@
 
 #include "auth/account_admin.h"
 #include "auth/password.h"
-#include "meta/sqlite/sqlite_account_store.h"
+#include "meta_backend.h"
+#include "temp_dir.h"
 
 namespace arca::auth {
 namespace {
@@ -31,15 +32,13 @@ std::string BasicHeader(const std::string& user, const std::string& secret) {
   return "Basic " + out;
 }
 
-class AuthTest : public ::testing::Test {
+// On every metadata backend (meta_backend.h): the accounts live where it keeps them.
+class AuthTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("arca-auth-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto store = SqliteAccountStore::Open((dir_ / "auth.db").string());
+    dir_ = dir_holder_.path();
+    backend_ = arca::testing::NewMetaBackend(GetParam(), dir_.string());
+    auto store = backend_->OpenAccounts();
     ASSERT_TRUE(store.ok()) << store.status().detail();
     store_ = std::move(*store);
     auto keys = KeyRing::Open((dir_ / "keys").string(), 600);
@@ -51,8 +50,6 @@ class AuthTest : public ::testing::Test {
     auth_ = std::make_unique<Auth>(*store_, *keys_, options, [this] { return now_; });
     admin_ = std::make_unique<AccountAdmin>(*store_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   Principal Login(const std::string& user, const std::string& secret) {
     auto p = auth_->Authenticate(BasicHeader(user, secret), "10.0.0.1");
     EXPECT_TRUE(p.ok()) << user << ": " << p.status().message();
@@ -64,15 +61,17 @@ class AuthTest : public ::testing::Test {
     return t.ok() ? t->token : "";
   }
 
+  arca::testing::TempDir dir_holder_;
   std::filesystem::path dir_;
+  std::unique_ptr<arca::testing::MetaBackend> backend_;
   int64_t now_ = 1'800'000'000;
-  std::unique_ptr<SqliteAccountStore> store_;
+  std::unique_ptr<AccountStore> store_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<AccountAdmin> admin_;
 };
 
-TEST_F(AuthTest, GrantsImplyAndMatch) {
+TEST_P(AuthTest, GrantsImplyAndMatch) {
   ASSERT_TRUE(admin_->AddUser("alice", "alice-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:alice", "team/**", "push", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:alice", "shared", "delete", now_).ok());
@@ -88,7 +87,7 @@ TEST_F(AuthTest, GrantsImplyAndMatch) {
   EXPECT_FALSE(auth_->Allowed(Principal{}, "team/app", Permission::kPull));
 }
 
-TEST_F(AuthTest, GroupsAnonymousAndAuthenticated) {
+TEST_P(AuthTest, GroupsAnonymousAndAuthenticated) {
   ASSERT_TRUE(admin_->AddUser("bob", "bob-password", now_).ok());
   ASSERT_TRUE(admin_->AddMember("devs", "bob").ok());
   ASSERT_TRUE(admin_->AddGrant("group:devs", "dev/*", "push", now_).ok());
@@ -108,7 +107,7 @@ TEST_F(AuthTest, GroupsAnonymousAndAuthenticated) {
   EXPECT_FALSE(auth_->Allowed(bob, "dev/x", Permission::kPush));
 }
 
-TEST_F(AuthTest, IssuedTokensCarryOnlyWhatIsGranted) {
+TEST_P(AuthTest, IssuedTokensCarryOnlyWhatIsGranted) {
   ASSERT_TRUE(admin_->AddUser("carol", "carol-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:carol", "c/app", "pull", now_).ok());
   Principal carol = Login("carol", "carol-password");
@@ -139,7 +138,7 @@ TEST_F(AuthTest, IssuedTokensCarryOnlyWhatIsGranted) {
   EXPECT_EQ(auth_->Issue(*p, {}, false).status().code(), ErrorCode::kDenied);
 }
 
-TEST_F(AuthTest, TokensExpireAndAccountsRevoke) {
+TEST_P(AuthTest, TokensExpireAndAccountsRevoke) {
   ASSERT_TRUE(admin_->AddUser("dave", "dave-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:dave", "d/**", "pull", now_).ok());
   std::string tok = TokenFor(Login("dave", "dave-password"), ParseScopes({"repository:d/x:pull"}));
@@ -161,12 +160,12 @@ TEST_F(AuthTest, TokensExpireAndAccountsRevoke) {
             ErrorCode::kUnauthorized);
 }
 
-TEST_F(AuthTest, ChangesByAnotherProcessAreSeenWithoutInvalidate) {
+TEST_P(AuthTest, ChangesByAnotherProcessAreSeenWithoutInvalidate) {
   ASSERT_TRUE(admin_->AddUser("erin", "erin-password", now_).ok());
   Principal erin = Login("erin", "erin-password");
   EXPECT_FALSE(auth_->Allowed(erin, "e/x", Permission::kPull));
   // a second connection, as the `arca grant` command would have
-  auto other = SqliteAccountStore::Open((dir_ / "auth.db").string());
+  auto other = backend_->OpenAccounts();
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE(AccountAdmin(**other).AddGrant("user:erin", "e/**", "pull", now_).ok());
   // seen once the 2 ms between looks at the store's version have passed
@@ -178,7 +177,7 @@ TEST_F(AuthTest, ChangesByAnotherProcessAreSeenWithoutInvalidate) {
   EXPECT_TRUE(seen);
 }
 
-TEST_F(AuthTest, FailedLoginsAreLimitedPerAccountAndAddress) {
+TEST_P(AuthTest, FailedLoginsAreLimitedPerAccountAndAddress) {
   ASSERT_TRUE(admin_->AddUser("frank", "frank-password", now_).ok());
   ASSERT_TRUE(admin_->AddUser("grace", "grace-password", now_).ok());
   for (int i = 0; i < 3; ++i) {
@@ -212,7 +211,7 @@ TEST_F(AuthTest, FailedLoginsAreLimitedPerAccountAndAddress) {
   EXPECT_TRUE(auth_->Authenticate(BasicHeader("grace", "grace-password"), "2001:db8:1:3::1").ok());
 }
 
-TEST_F(AuthTest, ExpiredPersonalTokenEndsTheTokensAndRefreshTokensMadeWithIt) {
+TEST_P(AuthTest, ExpiredPersonalTokenEndsTheTokensAndRefreshTokensMadeWithIt) {
   ASSERT_TRUE(admin_->AddUser("judy", "judy-password", now_).ok());
   auto pat = admin_->AddToken("judy", "short", 600, now_);
   ASSERT_TRUE(pat.ok());
@@ -234,7 +233,7 @@ TEST_F(AuthTest, ExpiredPersonalTokenEndsTheTokensAndRefreshTokensMadeWithIt) {
   EXPECT_EQ(admin_->AddToken("bot", "x", 60, now_).status().code(), ErrorCode::kQueryInvalid);
 }
 
-TEST_F(AuthTest, SchemesAreCaseInsensitiveAndTokensDeduplicated) {
+TEST_P(AuthTest, SchemesAreCaseInsensitiveAndTokensDeduplicated) {
   ASSERT_TRUE(admin_->AddUser("kim", "kim-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:kim", "k/**", "push", now_).ok());
   std::string basic = BasicHeader("kim", "kim-password");
@@ -250,7 +249,7 @@ TEST_F(AuthTest, SchemesAreCaseInsensitiveAndTokensDeduplicated) {
   EXPECT_TRUE(auth_->Authenticate("bearer " + t->token, "").ok());
 }
 
-TEST_F(AuthTest, RobotsPersonalTokensAndRefresh) {
+TEST_P(AuthTest, RobotsPersonalTokensAndRefresh) {
   auto secret = admin_->AddRobot("ci", now_);
   ASSERT_TRUE(secret.ok());
   EXPECT_EQ(store_->Load()->accounts[0].secret_hash, SecretDigest(*secret));  // never in clear
@@ -278,7 +277,7 @@ TEST_F(AuthTest, RobotsPersonalTokensAndRefresh) {
             ErrorCode::kUnauthorized);
 }
 
-TEST_F(AuthTest, RegistryWideAdminNeedsAGrantOnEverything) {
+TEST_P(AuthTest, RegistryWideAdminNeedsAGrantOnEverything) {
   ASSERT_TRUE(admin_->AddUser("ivan", "ivan-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:ivan", "*", "admin", now_).ok());
   Principal ivan = Login("ivan", "ivan-password");
@@ -299,7 +298,7 @@ TEST_F(AuthTest, RegistryWideAdminNeedsAGrantOnEverything) {
             ErrorCode::kQueryInvalid);
 }
 
-TEST_F(AuthTest, TheLastAdministratorStays) {
+TEST_P(AuthTest, TheLastAdministratorStays) {
   ASSERT_TRUE(admin_->AddUser("root1", "root1-password", now_).ok());
   auto grant = admin_->AddGrant("user:root1", "**", "admin", now_);
   ASSERT_TRUE(grant.ok());
@@ -357,7 +356,7 @@ class GatedStore : public AccountStore {
   int waiting_ = 0;
 };
 
-TEST_F(AuthTest, AStoreHeldUpDoesNotStallTheOtherRequests) {
+TEST_P(AuthTest, AStoreHeldUpDoesNotStallTheOtherRequests) {
   ASSERT_TRUE(admin_->AddUser("lee", "lee-password", now_).ok());
   ASSERT_TRUE(admin_->AddGrant("user:lee", "l/**", "pull", now_).ok());
   GatedStore gated(*store_);
@@ -375,6 +374,10 @@ TEST_F(AuthTest, AStoreHeldUpDoesNotStallTheOtherRequests) {
   gated.Open();
   looker.join();
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuthTest,
+                         ::testing::ValuesIn(arca::testing::MetaBackends()),
+                         [](const auto& info) { return info.param; });
 
 TEST(ScopesTest, Parsing) {
   auto s = ParseScopes({"repository:a/b:pull,push", "registry:catalog:* repository:c:pull",

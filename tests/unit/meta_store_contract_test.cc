@@ -160,6 +160,47 @@ TEST_P(MetaStoreContract, SurvivesReopen) {
   EXPECT_TRUE((*again)->GetTaggedManifest("repo", "keep")->has_value());
 }
 
+// Type definitions and settings are shared by every process on the store: a second store
+// opened on the same database (another replica) sees each change, and the version moves with
+// every change and only then.
+TEST_P(MetaStoreContract, TypeDefinitionsAndSettingsAreSharedAndVersioned) {
+  auto other = backend_->Open();
+  ASSERT_TRUE(other.ok()) << other.status().detail();
+  int64_t v0 = *meta_->SettingsVersion();
+  EXPECT_TRUE(meta_->ListTypeDefinitions()->empty());
+  EXPECT_FALSE(meta_->GetSetting("policy")->has_value());
+
+  MetaStore::TypeDefinitionRecord d{"application/vnd.example.b+json", "{\"v\":1}", "<svg/>", 0};
+  EXPECT_TRUE(*meta_->PutTypeDefinition(d));  // added
+  d.definition = "{\"v\":2}";
+  EXPECT_FALSE(*meta_->PutTypeDefinition(d));  // replaced
+  EXPECT_TRUE(*meta_->PutTypeDefinition({"application/vnd.example.a+json", "{}", "", 0}));
+  int64_t v1 = *(*other)->SettingsVersion();
+  EXPECT_GT(v1, v0);
+  auto seen = (*other)->ListTypeDefinitions();
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(seen->size(), 2u);
+  EXPECT_EQ((*seen)[0].id, "application/vnd.example.a+json");  // by id
+  EXPECT_EQ((*seen)[1].definition, "{\"v\":2}");
+  EXPECT_EQ((*seen)[1].logo, "<svg/>");
+  EXPECT_GT((*seen)[1].updated_at, 0);
+
+  ASSERT_TRUE(meta_->PutSetting("policy", std::string("rules: []\n")).ok());
+  EXPECT_EQ(**(*other)->GetSetting("policy"), "rules: []\n");
+  int64_t v2 = *meta_->SettingsVersion();
+  EXPECT_GT(v2, v1);
+  // Nothing to delete changes nothing, the version included.
+  EXPECT_FALSE(*meta_->DeleteTypeDefinition("application/vnd.example.none+json"));
+  ASSERT_TRUE(meta_->PutSetting("absent", std::nullopt).ok());
+  EXPECT_EQ(*meta_->SettingsVersion(), v2);
+
+  EXPECT_TRUE(*(*other)->DeleteTypeDefinition("application/vnd.example.a+json"));
+  ASSERT_TRUE((*other)->PutSetting("policy", std::nullopt).ok());
+  EXPECT_EQ(meta_->ListTypeDefinitions()->size(), 1u);
+  EXPECT_FALSE(meta_->GetSetting("policy")->has_value());
+  EXPECT_GT(*meta_->SettingsVersion(), v2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MetaStoreContract, ::testing::ValuesIn(testing::MetaBackends()),
                          [](const auto& info) { return info.param; });
 

@@ -278,6 +278,15 @@ Result<sql::Lease> PgMetaStore::AcquireReader() {
 }
 
 Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&)>& fn) {
+  return RunTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE", fn);
+}
+
+Status PgMetaStore::ReadSnapshot(const std::function<Status(sql::Connection&)>& fn) {
+  return RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+}
+
+Status PgMetaStore::RunTransaction(const char* begin,
+                                   const std::function<Status(sql::Connection&)>& fn) {
   auto deadline = std::chrono::steady_clock::now() + kRetryBudget;
   thread_local std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 0;; ++attempt) {
@@ -293,7 +302,7 @@ Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&
       if (SteadyMs() - clock_measured_ms_.load() > 60000) MeasureClock(*c);
       bool committing = false;
       c->ClearFirstFailure();
-      s = c->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      s = c->Exec(begin);
       if (s.ok()) {
         s = fn(*c);
         if (s.ok() && !c->first_sqlstate().empty()) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "meta/sql/sql_database.h"
 #include "meta/sql/sql_meta_store.h"
 
 namespace arca {
@@ -26,7 +27,9 @@ namespace pg {
 class Connection;
 }
 
-class PgMetaStore final : public SqlMetaStore {
+// Also a sql::Database, for the accounts and the audit stream that live in its tables
+// (meta/sql/sql_account_store.h, sql_audit_store.h).
+class PgMetaStore final : public SqlMetaStore, public sql::Database {
  public:
   struct Options {
     // A postgres:// or postgresql:// URL as libpq takes it (user, password, host, port,
@@ -62,15 +65,22 @@ class PgMetaStore final : public SqlMetaStore {
   // with it: the next HoldKey opens a new one, and says so on stderr.
   Result<std::unique_ptr<Hold>> HoldKey(const std::string& key) override;
 
- protected:
+ public:  // sql::Database, and SqlMetaStore's connection interface
   Result<sql::Lease> AcquireReader() override;
   Status WriteTransaction(const std::function<Status(sql::Connection&)>& fn) override;
+  // REPEATABLE READ READ ONLY, retried as WriteTransaction is.
+  Status ReadSnapshot(const std::function<Status(sql::Connection&)>& fn) override;
+
+ protected:
   // This machine's clock corrected by its offset from the database's, measured on every new
   // connection and at least once a minute.
   int64_t Now() const override;
 
  private:
   explicit PgMetaStore(Settings settings);
+  // fn in a transaction begun with `begin`, run again after a conflict or a connection lost
+  // before COMMIT, with backoff, for up to the retry budget.
+  Status RunTransaction(const char* begin, const std::function<Status(sql::Connection&)>& fn);
   Result<std::unique_ptr<pg::Connection>> Take();
   void Give(std::unique_ptr<pg::Connection> c);
   // Applies pending steps under an advisory lock (or refuses without them, unless migrate).

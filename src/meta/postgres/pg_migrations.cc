@@ -20,6 +20,8 @@ constexpr PgStep kSteps[] = {
     {{1, "baseline", 1}, pg::kBaseline},
     {{2, "upload-parts", 1}, pg::kUploadParts},
     {{3, "leases", 1}, pg::kLeases},
+    {{4, "settings", 1}, pg::kSettings},
+    {{5, "accounts", 1}, pg::kAccounts},
 };
 
 // The key of the session advisory lock that migrations hold: "arcamigr" in ASCII.

@@ -67,6 +67,14 @@ class SqlMetaStore : public MetaStore {
                          int64_t ttl) override;
   Status ReleaseLease(const std::string& name, const std::string& holder) override;
 
+  // sql_settings.cc
+  Result<int64_t> SettingsVersion() override;
+  Result<std::vector<TypeDefinitionRecord>> ListTypeDefinitions() override;
+  Result<bool> PutTypeDefinition(const TypeDefinitionRecord& d) override;
+  Result<bool> DeleteTypeDefinition(const std::string& id) override;
+  Result<std::optional<std::string>> GetSetting(const std::string& name) override;
+  Status PutSetting(const std::string& name, const std::optional<std::string>& value) override;
+
   // sql_gc.cc
   Result<Page<TrashEntry>> ListTrash(const std::string& repo, const std::string& after,
                                      size_t limit, int64_t now) override;

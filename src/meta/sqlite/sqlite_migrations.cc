@@ -48,10 +48,30 @@ Status Leases(Connection& c) {
                 "expires_at INTEGER NOT NULL)");
 }
 
+// Step 4 (expand): operator type definitions and settings documents, shared by the processes
+// that share the metadata (registry/type_catalog.h, registry/policy.h).
+Status Settings(Connection& c) {
+  return c.Exec(
+      "CREATE TABLE IF NOT EXISTS type_definitions(id TEXT PRIMARY KEY, definition TEXT NOT "
+      "NULL, logo TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL, "
+      "updated_at INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS settings_changes(id INTEGER PRIMARY KEY CHECK (id = 1), "
+      "version INTEGER NOT NULL);"
+      "INSERT INTO settings_changes(id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
+}
+
+// Step 5: the accounts and the audit stream. PostgreSQL keeps them in the metadata database;
+// SQLite keeps them in auth.db and audit.db beside meta.db (meta/sqlite/sqlite_file_db.h), so
+// there is nothing to do here: the step exists to keep the versions of the two the same.
+Status Accounts(Connection&) { return Status::Ok(); }
+
 constexpr Step kSteps[] = {
     {{1, "baseline", 1}, &Baseline},
     {{2, "upload-parts", 1}, &UploadParts},
     {{3, "leases", 1}, &Leases},
+    {{4, "settings", 1}, &Settings},
+    {{5, "accounts", 1}, &Accounts},
 };
 
 }  // namespace

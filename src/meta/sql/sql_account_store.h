@@ -1,0 +1,42 @@
+// The AccountStore (auth/account_store.h) written once in shared SQL, over a sql::Database:
+// auth.db on SQLite, the metadata database itself on PostgreSQL (so that every replica sees
+// the same accounts). The tables are the shim's (sqlite_file_db.h kAccountsSchema; on
+// PostgreSQL, migration step 4). Version() reads a counter that every change bumps in its own
+// transaction, so that changes by another process or replica are seen too.
+#pragma once
+
+#include <memory>
+
+#include "auth/account_store.h"
+#include "meta/sql/sql_database.h"
+
+namespace arca {
+
+class SqlAccountStore : public auth::AccountStore {
+ public:
+  // owner, when set, is kept alive as long as the store (the database it opened for db).
+  explicit SqlAccountStore(sql::Database& db, std::shared_ptr<void> owner = nullptr)
+      : db_(db), owner_(std::move(owner)) {}
+
+  Result<auth::AccountSnapshot> Load() override;
+  Result<int64_t> Version() override;
+  Status AddAccount(const auth::Account& a) override;
+  Status SetSecret(const std::string& name, const std::string& secret_hash) override;
+  Status SetDisabled(const std::string& name, bool disabled) override;
+  Status RemoveAccount(const std::string& name) override;
+  Status AddToken(const auth::PersonalToken& t) override;
+  Status RemoveToken(const std::string& account, const std::string& id) override;
+  Status AddMember(const std::string& group, const std::string& member) override;
+  Status RemoveMember(const std::string& group, const std::string& member) override;
+  Result<int64_t> AddGrant(const auth::Grant& g) override;
+  Status RemoveGrant(int64_t id) override;
+
+ private:
+  // body in a write transaction that also bumps the change counter.
+  Status Write(const std::function<Status(sql::Connection&)>& body);
+
+  sql::Database& db_;
+  std::shared_ptr<void> owner_;
+};
+
+}  // namespace arca

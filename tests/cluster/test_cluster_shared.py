@@ -1,0 +1,177 @@
+"""What three replicas on one PostgreSQL must agree on beyond the registry's records (issue 12):
+accounts, grants and the audit stream live in the metadata database; a token one replica
+issued verifies on the others (they share the signing keys, auth_keys_dir); artifact types
+defined through the API and the type policy set through /arca/v1/policy reach every replica
+within a second. Run under tests/lib/with_pg.py --rgw (ctest cluster).
+"""
+import json
+import shutil
+import tempfile
+import time
+
+import pytest
+import requests
+
+from authlib import ADMIN_PASSWORD, bearer
+from cluster import Cluster
+from gclib import run_arca
+from testkit import wait_until
+
+ADMIN = ("admin", ADMIN_PASSWORD)
+GADGET = "application/vnd.example.gadget.config.v1+json"
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8"/></svg>'
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    keys = tempfile.mkdtemp(prefix="arca-keys-")
+    try:
+        with Cluster(n=3, extra_args=["--auth", "token", "--auth-keys-dir", keys],
+                     env={"ARCA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as c:
+            yield c
+    finally:
+        shutil.rmtree(keys, ignore_errors=True)
+
+
+def call(srv, method, path, auth=ADMIN, **kw):
+    return requests.request(method, srv.url + path, auth=auth, timeout=60, **kw)
+
+
+def within_a_second(check, what):
+    """check() holds within a second (the replicas poll the shared settings every 250 ms)."""
+    deadline = time.monotonic() + 1.0
+    while True:
+        if check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within a second: {what}")
+        time.sleep(0.02)
+
+
+def test_an_account_made_on_one_replica_logs_in_on_every_replica(cluster):
+    a, b, c = cluster.replicas
+    r = call(a, "POST", "/arca/v1/accounts", json={"name": "carol", "password": "carol-pw-1234"})
+    assert r.status_code == 201, r.text
+    r = call(b, "POST", "/arca/v1/grants",
+             json={"subject": "user:carol", "repositories": "team/**", "permission": "push"})
+    assert r.status_code == 201, r.text
+    # A token from replica c, for a grant made on b, for an account made on a ...
+    r = requests.get(c.url + "/token", params={"service": "arca",
+                                               "scope": "repository:team/app:pull,push"},
+                     auth=("carol", "carol-pw-1234"), timeout=60)
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    assert sorted(r.json().get("access", [{}])[0].get("actions", [])) in ([], ["pull", "push"])
+    # ... is honoured by a (the signing keys are shared) to push.
+    body = b"shared-accounts"
+    r = requests.post(a.url + "/v2/team/app/blobs/uploads/?digest=sha256:"
+                      + __import__("hashlib").sha256(body).hexdigest(), data=body,
+                      headers={**bearer(token), "Content-Type": "application/octet-stream"},
+                      timeout=60)
+    assert r.status_code == 201, r.text
+    # Disabled on b: refused everywhere at once (each replica looks at the accounts' version).
+    r = call(b, "PATCH", "/arca/v1/accounts/carol", json={"disabled": True})
+    assert r.status_code in (200, 204), r.text
+    for srv in cluster.replicas:
+        wait_until(lambda: requests.get(srv.url + "/token", params={"service": "arca"},
+                                        auth=("carol", "carol-pw-1234"),
+                                        timeout=60).status_code == 401,
+                   timeout=5, what="the disabled account to be refused")
+
+
+def test_the_audit_stream_holds_every_replicas_changes(cluster):
+    for i, srv in enumerate(cluster.replicas):
+        r = call(srv, "POST", "/arca/v1/accounts", json={"name": f"robot-{i}", "kind": "robot"})
+        assert r.status_code == 201, r.text
+    a = cluster.replicas[0]
+
+    def added():
+        r = call(a, "GET", "/arca/v1/audit", params={"action": "account.add", "n": "100"})
+        assert r.status_code == 200, r.text
+        return {e["target"] for e in r.json()["entries"]}
+
+    # The recorder writes in batches (every 200 ms).
+    wait_until(lambda: {"robot-0", "robot-1", "robot-2"} <= added(), timeout=10,
+               what="every replica's account.add in the stream")
+
+
+def test_the_account_commands_work_on_the_shared_database(cluster):
+    p = run_arca("user", "add", "dave", "--password-stdin", "--root", cluster.replicas[0].root,
+                 *cluster.store_args(), input="dave-pw-12345\n")
+    assert p.returncode == 0, p.stderr
+    r = requests.get(cluster.replicas[2].url + "/token", params={"service": "arca"},
+                     auth=("dave", "dave-pw-12345"), timeout=60)
+    assert r.status_code == 200, r.text
+
+
+def gadget(title):
+    return {"mediaType": GADGET, "title": title, "layerMediaTypes": ["application/octet-stream"],
+            "logo": LOGO}
+
+
+def test_a_type_defined_on_one_replica_reaches_every_replica_within_a_second(cluster):
+    a, b, c = cluster.replicas
+    r = call(a, "PUT", "/arca/v1/types/" + GADGET, json=gadget("Gadget"))
+    assert r.status_code == 201, r.text
+    for srv in (b, c):
+        within_a_second(lambda: call(srv, "GET", "/arca/v1/types/" + GADGET).status_code == 200,
+                        "the new type on another replica")
+        t = call(srv, "GET", "/arca/v1/types/" + GADGET).json()
+        assert t["title"] == "Gadget" and t["source"] == "api" and t["hasLogo"], t
+        logo = call(srv, "GET", f"/arca/v1/types/{GADGET}/logo.svg")
+        assert logo.status_code == 200 and b"<rect" in logo.content, logo.text
+    r = call(b, "PUT", "/arca/v1/types/" + GADGET, json=gadget("Gadget v2"))
+    assert r.status_code == 200, r.text
+    within_a_second(lambda: call(c, "GET", "/arca/v1/types/" + GADGET).json().get("title")
+                    == "Gadget v2", "the replaced type on another replica")
+    r = call(c, "DELETE", "/arca/v1/types/" + GADGET)
+    assert r.status_code == 202, r.text
+    within_a_second(lambda: call(a, "GET", "/arca/v1/types/" + GADGET).status_code == 404,
+                    "the deleted type gone from another replica")
+    # Nothing was written to any replica's folder: the database holds it.
+    for srv in cluster.replicas:
+        assert not any(n.startswith("api--") for n in
+                       __import__("os").listdir(__import__("os").path.join(srv.root, "types")))
+
+
+def push_unknown(srv, token, repo, n):
+    """An artifact of a type nobody defined; the response."""
+    import hashlib
+    cfg = json.dumps({"n": n}).encode()
+    d = "sha256:" + hashlib.sha256(cfg).hexdigest()
+    r = requests.post(f"{srv.url}/v2/{repo}/blobs/uploads/?digest={d}", data=cfg, timeout=60,
+                      headers={**bearer(token), "Content-Type": "application/octet-stream"})
+    assert r.status_code == 201, r.text
+    m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "artifactType": "application/vnd.example.nobody-knows+json",
+         "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": d,
+                    "size": len(cfg)}, "layers": []}
+    return requests.put(f"{srv.url}/v2/{repo}/manifests/t{n}", data=json.dumps(m), timeout=60,
+                        headers={**bearer(token),
+                                 "Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+
+
+def test_a_policy_set_on_one_replica_applies_on_every_replica_within_a_second(cluster):
+    a, b, c = cluster.replicas
+    r = requests.get(a.url + "/token", params={"service": "arca",
+                                               "scope": "repository:pol/app:pull,push"},
+                     auth=ADMIN, timeout=60)
+    token = r.json()["token"]
+    assert push_unknown(c, token, "pol/app", 0).status_code == 201
+    r = call(a, "PUT", "/arca/v1/policy", data='rules:\n  - repositories: "pol/**"\n'
+                                               '    unknown: deny\n')
+    assert r.status_code == 200, r.text
+    assert call(b, "GET", "/arca/v1/policy").json() == {
+        "source": "stored", "policy": 'rules:\n  - repositories: "pol/**"\n    unknown: deny\n'}
+    n = iter(range(1, 1000))
+    within_a_second(lambda: push_unknown(c, token, "pol/app", next(n)).status_code == 400,
+                    "the stored policy to refuse an unknown type on another replica")
+    # An invalid policy is refused and changes nothing.
+    r = call(b, "PUT", "/arca/v1/policy", data="rules: [ {repositories: 1, unknown: maybe} ]")
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_INVALID", r.text
+    assert push_unknown(a, token, "pol/app", next(n)).status_code == 400
+    # Dropped on b: each replica's file (none here) is in force again.
+    assert call(b, "DELETE", "/arca/v1/policy").status_code == 202
+    within_a_second(lambda: push_unknown(a, token, "pol/app", next(n)).status_code == 201,
+                    "the dropped policy to stop applying on another replica")
+    assert call(c, "GET", "/arca/v1/policy").json() == {"source": "file"}

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace arca::api {
 
 int HttpStatusOf(ErrorCode code) {
@@ -80,6 +82,13 @@ void WriteError(http::Response& res, const Status& status) {
   // The store cannot take this now (a database away or restarting, every connection busy):
   // well-behaved clients wait a moment and try again.
   if (status.code() == ErrorCode::kUnavailable) res.Set("Retry-After", "1");
+  // Too many at once (the S3 store's writers): the same, unless the limit that said so gave
+  // its own wait (the failed-login limiter).
+  if (status.code() == ErrorCode::kTooManyRequests &&
+      std::none_of(res.headers.begin(), res.headers.end(),
+                   [](const http::Header& h) { return h.name == "Retry-After"; })) {
+    res.Set("Retry-After", "1");
+  }
   res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.stream.reset();
 }

@@ -165,7 +165,10 @@ int64_t KeyKeepSeconds(const Config& config) { return config.token_ttl + 120; }
 
 Result<std::unique_ptr<auth::AccountStore>> OpenAccounts(const Config& config) {
   if (!config.metadata.empty()) {
-    auto pg = PgMetaStore::Open({.url = config.metadata, .migrate = config.migrate == "auto"});
+    PgMetaStore::Options options;
+    options.url = config.metadata;
+    options.migrate = config.migrate == "auto";
+    auto pg = PgMetaStore::Open(options);
     if (!pg.ok()) return pg.status();
     std::shared_ptr<PgMetaStore> owned = std::move(*pg);
     return std::unique_ptr<auth::AccountStore>(new SqlAccountStore(*owned, owned));

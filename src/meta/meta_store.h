@@ -303,8 +303,8 @@ class MetaStore {
   virtual Result<bool> HoldsRecords() = 0;
 
   // For fsck: every recorded blob with its size; dangling references; every upload session
-  // id; every manifest's repository, digest and bytes; and repairs. The callbacks must not
-  // call back into the store (a read connection is held while they run).
+  // id; every manifest's repository, digest and bytes; and repairs. The walks go in pages
+  // (blobs by digest, manifests by row id); what changes during one may or may not be seen.
   virtual Status ForEachBlob(const std::function<void(const std::string&, uint64_t)>& fn) = 0;
   virtual Result<std::vector<DanglingReference>> FindDanglingReferences() = 0;
   virtual Result<std::vector<std::string>> ListUploadIds() = 0;

@@ -1,5 +1,6 @@
 // Registry: reading and deleting blobs.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -44,7 +45,7 @@ Result<uint64_t> Registry::StatBlob(const std::string& repo, const Digest& diges
   auto link = meta_.FindBlobLink(repo, digest.str());
   if (!link.ok()) return link.status();
   if (!link->has_value()) return BlobUnknown(digest);
-  ARCA_RETURN_IF_ERROR(CheckStored(blobs_, digest, (*link)->size));
+  ARCA_RETURN_IF_ERROR(CheckStoredSize(digest, (*link)->size));
   // A client that finds the blob may skip uploading it and reference it in a manifest next:
   // the link must outlive a GC pass in between (quay#6318, distribution#2190).
   int64_t now = meta_.Clock();  // the clock GC judges the grace period on
@@ -59,6 +60,26 @@ Result<uint64_t> Registry::StatBlob(const std::string& repo, const Digest& diges
     }
   }
   return (*link)->size;
+}
+
+Status Registry::CheckStoredSize(const Digest& digest, uint64_t recorded) {
+  int64_t trust = blobs_.StatTrustSeconds();
+  if (trust <= 0) return CheckStored(blobs_, digest, recorded);
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  {
+    std::lock_guard<std::mutex> lock(stat_mu_);
+    auto it = stat_cache_.find(digest.str());
+    if (it != stat_cache_.end() && it->second.first == recorded && now - it->second.second < trust) {
+      return Status::Ok();
+    }
+  }
+  ARCA_RETURN_IF_ERROR(CheckStored(blobs_, digest, recorded));
+  constexpr size_t kMaxEntries = 100000;  // about 15 MB
+  std::lock_guard<std::mutex> lock(stat_mu_);
+  if (stat_cache_.size() >= kMaxEntries) stat_cache_.clear();
+  stat_cache_[digest.str()] = {recorded, now};
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<BodySource>> Registry::ReadBlob(const Digest& digest, uint64_t offset,

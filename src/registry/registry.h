@@ -10,6 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "meta/meta_store.h"
@@ -185,6 +187,12 @@ class Registry {
   KeyedMutex blob_locks_;    // by digest: bytes taking their name vs the collector
   int64_t default_retention_ = 7 * 86400;
   int64_t blob_grace_ = 3600;
+  // Sizes the blob store confirmed, by digest, with when (steady seconds): trusted for
+  // BlobStore::StatTrustSeconds (S3), so that a HEAD is not a round trip to the store each
+  // time. Bounded: emptied when full.
+  std::mutex stat_mu_;
+  std::unordered_map<std::string, std::pair<uint64_t, int64_t>> stat_cache_;  // GUARDED_BY(stat_mu_)
+  Status CheckStoredSize(const Digest& digest, uint64_t recorded);
   TagIndex tag_index_{2'000'000};
 };
 

@@ -97,6 +97,11 @@ class BlobStore {
   // The chunk size the store works best with (S3: its part size), advertised to clients as
   // OCI-Chunk-Min-Length; 0 when any size suits. Smaller chunks work too (they are staged).
   virtual uint64_t PreferredChunk() const { return 0; }
+  // How long the registry may trust a size BlobSize confirmed before asking again, for blobs
+  // the metadata still records (0: ask every time). Where a stat is a network round trip (S3)
+  // a few seconds spare most of them; damage done behind the registry's back is then noticed
+  // that much later (the GET that meets it says so).
+  virtual int64_t StatTrustSeconds() const { return 0; }
   // The metadata now records `now` for the upload, where it recorded `before`: the backend
   // may drop what only `before` needed (S3: the previous staging object). Best effort.
   virtual void UploadRecorded(const std::string& id, const UploadState& before,

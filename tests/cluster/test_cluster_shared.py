@@ -2,9 +2,12 @@
 accounts, grants and the audit stream live in the metadata database; a token one replica
 issued verifies on the others (they share the signing keys, auth_keys_dir); artifact types
 defined through the API and the type policy set through /arca/v1/policy reach every replica
-within a second. Run under tests/lib/with_pg.py --rgw (ctest cluster).
+within a second; replicas started together on a new store agree on its identity. Run under
+tests/lib/with_pg.py --rgw (ctest cluster).
 """
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -64,7 +67,7 @@ def test_an_account_made_on_one_replica_logs_in_on_every_replica(cluster):
     # ... is honoured by a (the signing keys are shared) to push.
     body = b"shared-accounts"
     r = requests.post(a.url + "/v2/team/app/blobs/uploads/?digest=sha256:"
-                      + __import__("hashlib").sha256(body).hexdigest(), data=body,
+                      + hashlib.sha256(body).hexdigest(), data=body,
                       headers={**bearer(token), "Content-Type": "application/octet-stream"},
                       timeout=60)
     assert r.status_code == 201, r.text
@@ -135,7 +138,7 @@ def test_a_type_defined_on_one_replica_reaches_every_replica_within_a_second(clu
     # Nothing was written to any replica's folder: the database holds it.
     for srv in cluster.replicas:
         assert not any(n.startswith("api--") for n in
-                       __import__("os").listdir(__import__("os").path.join(srv.root, "types")))
+                       os.listdir(os.path.join(srv.root, "types")))
 
 
 def push_unknown(srv, token, repo, n):
@@ -179,3 +182,32 @@ def test_a_policy_set_on_one_replica_applies_on_every_replica_within_a_second(cl
     within_a_second(lambda: push_unknown(a, token, "pol/app", next(n)).status_code == 201,
                     "the dropped policy to stop applying on another replica")
     assert call(c, "GET", "/arca/v1/policy").json() == {"source": "file"}
+
+
+def test_replicas_starting_together_on_a_new_store_agree_on_its_identity():
+    """Three replicas started at the same instant on an empty database and an empty bucket:
+    one makes the store (its identity in both), the others wait their turn and adopt it."""
+    c = Cluster(n=3)
+    try:
+        c.start(together=True)
+        made = []
+        for srv in c.replicas:
+            with open(srv.log_path, "rb") as f:
+                made += [line for line in f.read().decode("utf-8", "replace").splitlines()
+                         if line.startswith("arca: new store ")]
+        assert len(made) == 1, made
+        # Every replica serves what another stored, and fsck finds one store, consistent.
+        body = b"one store"
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        r = requests.post(f"{c.replicas[2].url}/v2/together/app/blobs/uploads/?digest={digest}",
+                          data=body, headers={"Content-Type": "application/octet-stream"},
+                          timeout=60)
+        assert r.status_code == 201, r.text
+        for srv in c.replicas:
+            assert requests.get(f"{srv.url}/v2/together/app/blobs/{digest}",
+                                timeout=60).content == body
+        p = subprocess.run([arca_bin(), "fsck", "--root", c.replicas[0].root, *c.store_args()],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stdout + p.stderr
+    finally:
+        c.stop()

@@ -19,6 +19,7 @@ import http.client
 import os
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 
@@ -79,17 +80,35 @@ class Cluster:
     def store_args(self):
         return ["--metadata", self.metadata, "--blobs", self.blobs]
 
-    def start(self):
+    def start(self, together=False):
+        """Starts the replicas one after another, or with together all at once (as a
+        deployment rolling out on a new store would), then haproxy."""
         subprocess.run([PSQL, self.pg_url.replace("postgres://", "postgresql://", 1), "-qXc",
                         f"CREATE SCHEMA {self.schema}"], check=True, capture_output=True,
                        timeout=hang_guard(30))
         for i in range(self.n):
             root = os.path.join(self.dir, f"r{i}")
             os.makedirs(root)
-            srv = ArcaServer(root=root, extra_args=[*self.store_args(), "--gc-interval", "0",
-                                                    *self.extra_args], env=self.env)
-            self.replicas.append(srv)
-            srv.start(timeout=60)
+            self.replicas.append(ArcaServer(root=root, env=self.env, extra_args=[
+                *self.store_args(), "--gc-interval", "0", *self.extra_args]))
+        if together:
+            errors = []
+
+            def start_one(srv):
+                try:
+                    srv.start(timeout=60)
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+            threads = [threading.Thread(target=start_one, args=(s,)) for s in self.replicas]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                raise errors[0]
+        else:
+            for srv in self.replicas:
+                srv.start(timeout=60)
         self._start_haproxy()
         return self
 

@@ -194,6 +194,38 @@ TEST(PgMetaStore, TheClockIsTheDatabases) {
 // Two replicas: one pushes images (a blob, then a manifest over it) while the other runs GC
 // passes whose clock is far past every grace period. SERIALIZABLE must order each push and
 // each review: no stored manifest may ever reference a blob link GC removed.
+// Replicas whose own clocks are an hour off either way still stamp records, judge leases and
+// grace periods on one clock, the database's: one cannot take the lease the other holds as
+// if it had expired, nor see a fresh record as old.
+TEST(PgMetaStore, ReplicaClocksOffByAnHourDoNotMatter) {
+  std::string url = FreshSchemaUrl();
+  auto skewed = [&](int64_t offset_ms) {
+    PgMetaStore::Options o;
+    o.url = url;
+    o.local_clock_ms = [offset_ms] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count() + offset_ms;
+    };
+    auto s = PgMetaStore::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().detail();
+    return s.ok() ? std::move(*s) : nullptr;
+  };
+  auto behind = skewed(-3600 * 1000), ahead = skewed(3600 * 1000);
+  ASSERT_TRUE(behind && ahead);
+  double now = static_cast<double>(std::time(nullptr));  // the server runs on this machine
+  EXPECT_NEAR(static_cast<double>(behind->Clock()), now, 2.0);
+  EXPECT_NEAR(static_cast<double>(ahead->Clock()), now, 2.0);
+  // The replica an hour behind takes the lease for a minute; the one an hour ahead would see
+  // it long expired on its own clock, and must not take it.
+  ASSERT_TRUE(*behind->TakeLease("gc", "behind", 60));
+  EXPECT_FALSE(*ahead->TakeLease("gc", "ahead", 60));
+  // A blob linked by the one ahead is not an hour old to the one behind.
+  ASSERT_TRUE(ahead->LinkBlob("r", D('c'), 1).ok());
+  auto link = behind->FindBlobLink("r", D('c'));
+  ASSERT_TRUE(link.ok() && link->has_value());
+  EXPECT_NEAR(static_cast<double>((*link)->linked_at), now, 2.0);
+}
+
 TEST(PgMetaStore, PushesOnOneReplicaAndGcOnAnotherNeverLeaveADanglingReference) {
   std::string url = FreshSchemaUrl();
   auto pusher = OpenStore(url);
@@ -255,6 +287,54 @@ TEST(PgMetaStore, ALostConnectionIsReplacedAndTheWriteGoesThrough) {
                       "'%pg_terminate_backend%'"));
   EXPECT_TRUE(s->LinkBlob("r", D('b'), 1).ok());
   EXPECT_TRUE(s->BlobInRepository("r", D('b'))->has_value());
+}
+
+// A read whose connection is lost while it runs (the database restarting under it) is run
+// again on a fresh connection: the caller sees its answer, not a 503. The read is caught
+// mid-flight by a lock another session holds on the table; its backend is then terminated.
+TEST(PgMetaStore, AReadCutOffMidwayIsRunAgainOnAFreshConnection) {
+  std::string url = FreshSchemaUrl();
+  auto s = OpenStore(url);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->LinkBlob("r", D('a'), 1).ok());
+  PGconn* locker = PQconnectdb(PgMetaStore::ParseUrl(url)->conninfo.c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK) << PQerrorMessage(locker);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(locker, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    std::string one = ok && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    EXPECT_TRUE(ok) << sql << ": " << PQerrorMessage(locker);
+    PQclear(r);
+    return one;
+  };
+  exec("BEGIN");
+  exec("LOCK TABLE repositories IN ACCESS EXCLUSIVE MODE");
+  uint64_t retries_before = s->retries();
+  Result<bool> exists = false;
+  std::thread reader([&] { exists = s->RepositoryExists("r"); });
+  // Waits for a backend other than `other` to wait on the lock: the reader's.
+  auto waiting_reader = [&](const std::string& other) -> std::string {
+    for (int i = 0; i < 1000; ++i) {
+      exec("SELECT pg_stat_clear_snapshot()");  // else a transaction sees one snapshot
+      std::string pid = exec("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                             "AND pid <> pg_backend_pid() AND datname = current_database() "
+                             "AND pid <> " + other);
+      if (!pid.empty()) return pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "";
+  };
+  std::string first = waiting_reader("0");
+  ASSERT_FALSE(first.empty()) << "the read never waited on the lock";
+  exec("SELECT pg_terminate_backend(" + first + ")");
+  // The read, again, on another connection.
+  EXPECT_FALSE(waiting_reader(first).empty()) << "the read was not run again";
+  exec("COMMIT");
+  reader.join();
+  PQfinish(locker);
+  ASSERT_TRUE(exists.ok()) << exists.status().message() << ": " << exists.status().detail();
+  EXPECT_TRUE(*exists);
+  EXPECT_GT(s->retries(), retries_before);
 }
 
 // The hot queries over tables of 50,000 rows: every call of the registry's read and write

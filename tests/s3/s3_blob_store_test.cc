@@ -6,6 +6,10 @@
 #include <cstdlib>
 
 #include "../unit/blob_store_contract.h"
+#include "../unit/string_source.h"
+#include "../unit/temp_dir.h"
+#include "meta/sqlite/sqlite_meta_store.h"
+#include "registry/registry.h"
 #include "storage/s3/s3_blob_store.h"
 
 namespace arca {
@@ -256,6 +260,36 @@ TEST(S3BlobStoreTest, PresignedUrlServesTheBlobAndRanges) {
   EXPECT_NE(std::system(("curl -sf -o /dev/null '" + bad + "'").c_str()), 0);
 }
 
+// What the registry trusts of S3 (StatTrustSeconds): within stat_cache seconds of a size the
+// store confirmed, a HEAD is answered from the metadata alone (no round trip to the store);
+// with stat_cache=0 every HEAD asks, and bytes removed behind the registry's back are unknown
+// at once.
+TEST(S3BlobStoreTest, TheRegistryTrustsAConfirmedSizeForStatCacheSeconds) {
+  for (int64_t trust : {int64_t{3600}, int64_t{0}}) {
+    S3StoreOptions o = TestOptions(S3Factory::kPart);
+    o.stat_cache = trust;
+    auto store = S3BlobStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status().detail();
+    testing::TempDir dir;
+    auto meta = SqliteMetaStore::Open(dir.path() + "/meta.db");
+    ASSERT_TRUE(meta.ok()) << meta.status().detail();
+    Registry registry(**meta, **store);
+    auto ctx = RequestContext::For("user:tester", "req-1", std::chrono::minutes(1));
+    std::string data = "trusted for " + std::to_string(trust) + " s";
+    Digest d = Digest::Of(DigestAlgorithm::kSha256, data);
+    testing::StringSource body(data);
+    ASSERT_TRUE(registry.PushBlob(ctx, "r", d, body).ok());
+    ASSERT_EQ(*registry.StatBlob("r", d), data.size());  // confirmed by the store
+    ASSERT_TRUE((*store)->DeleteBlob(d).ok());           // behind the registry's back
+    auto again = registry.StatBlob("r", d);
+    if (trust > 0) {
+      EXPECT_TRUE(again.ok()) << "answered from the confirmed size";
+    } else {
+      EXPECT_EQ(again.status().code(), ErrorCode::kBlobUnknown);
+    }
+  }
+}
+
 TEST(S3BlobStoreTest, UrlSettingIsValidated) {
   setenv("AWS_ACCESS_KEY_ID", "a", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "b", 1);
@@ -270,9 +304,12 @@ TEST(S3BlobStoreTest, UrlSettingIsValidated) {
   ASSERT_TRUE(aws.ok());
   EXPECT_EQ(aws->client.endpoint, "https://s3.us-west-2.amazonaws.com");
   EXPECT_FALSE(aws->client.path_style);
+  EXPECT_EQ(aws->stat_cache, 10);
+  EXPECT_EQ(ParseS3Url("s3://b-b-b?stat_cache=0")->stat_cache, 0);
   for (const char* bad : {"s3://", "s3://AB", "s3://ok-bucket/../x", "s3://ok-bucket?part_size=1",
                           "s3://ok-bucket?endpoint=ftp://x", "s3://ok-bucket?bogus=1",
-                          "s3://ok-bucket?addressing=sideways", "http://x"}) {
+                          "s3://ok-bucket?addressing=sideways", "http://x",
+                          "s3://ok-bucket?stat_cache=-1", "s3://ok-bucket?stat_cache=x"}) {
     EXPECT_FALSE(ParseS3Url(bad).ok()) << bad;
   }
   unsetenv("AWS_SECRET_ACCESS_KEY");

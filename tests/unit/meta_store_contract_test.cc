@@ -1,6 +1,9 @@
 // The MetaStore contract, run against every implementation (meta_backend.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "meta_backend.h"
 #include "meta_fixtures.h"
 #include "temp_dir.h"
@@ -199,6 +202,36 @@ TEST_P(MetaStoreContract, TypeDefinitionsAndSettingsAreSharedAndVersioned) {
   EXPECT_EQ(meta_->ListTypeDefinitions()->size(), 1u);
   EXPECT_FALSE(meta_->GetSetting("policy")->has_value());
   EXPECT_GT(*meta_->SettingsVersion(), v2);
+}
+
+// fsck's walks visit every blob and manifest once, blobs in digest order, across their pages.
+TEST_P(MetaStoreContract, TheWholeStoreWalksSeeEverythingOnce) {
+  std::vector<std::string> digests;
+  for (int i = 0; i < 2100; ++i) {  // past two pages of 1000
+    digests.push_back(Digest::Of(DigestAlgorithm::kSha256, "blob " + std::to_string(i)).str());
+  }
+  std::vector<NewManifest> manifests;
+  for (int i = 0; i < 150; ++i) {  // past two pages of 64
+    manifests.push_back(Manifest(
+        Digest::Of(DigestAlgorithm::kSha256, "manifest " + std::to_string(i)).str(), {}, {}));
+  }
+  for (const auto& d : digests) ASSERT_TRUE(meta_->LinkBlob("walk/a", d, 7).ok());
+  for (const auto& m : manifests) ASSERT_TRUE(meta_->PutManifest("walk/b", m).ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(meta_->ForEachBlob([&](const std::string& d, uint64_t size) {
+    EXPECT_EQ(size, 7u);
+    seen.push_back(d);
+  }).ok());
+  std::sort(digests.begin(), digests.end());
+  EXPECT_EQ(seen, digests);
+  std::set<std::string> walked;
+  ASSERT_TRUE(meta_->ForEachManifest([&](const std::string& repo, const std::string& digest,
+                                         const std::string& content) {
+    EXPECT_EQ(repo, "walk/b");
+    EXPECT_FALSE(content.empty());
+    EXPECT_TRUE(walked.insert(digest).second) << digest << " seen twice";
+  }).ok());
+  EXPECT_EQ(walked.size(), manifests.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MetaStoreContract, ::testing::ValuesIn(testing::MetaBackends()),

@@ -84,12 +84,13 @@ TEST_F(SqliteReaderPool, WaitForAFreeReaderIsBounded) {
   ASSERT_TRUE(meta);
   ASSERT_TRUE(meta->LinkBlob("repo", D('1'), 10).ok());
   Status while_held;
-  // The only connection is held while ForEachBlob runs its callback.
-  ASSERT_TRUE(meta->ForEachBlob([&](const std::string&, uint64_t) {
-                    while_held = std::async(std::launch::async, [&] {
-                                   return meta->RepositoryExists("repo").status();
-                                 }).get();
-                  }).ok());
+  {
+    auto held = meta->AcquireReader();  // the only connection
+    ASSERT_TRUE(held.ok());
+    while_held = std::async(std::launch::async, [&] {
+                   return meta->RepositoryExists("repo").status();
+                 }).get();
+  }
   EXPECT_EQ(while_held.code(), ErrorCode::kUnavailable);
   auto after = meta->RepositoryExists("repo");
   ASSERT_TRUE(after.ok()) << after.status().detail();

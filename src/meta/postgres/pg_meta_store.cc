@@ -105,14 +105,16 @@ std::string PgMetaStore::Redacted(const std::string& url) {
   return out;
 }
 
-PgMetaStore::PgMetaStore(Settings settings)
-    : SqlMetaStore(Dialect::kPostgres), settings_(std::move(settings)) {}
+PgMetaStore::PgMetaStore(Settings settings, std::function<int64_t()> local_clock_ms)
+    : SqlMetaStore(Dialect::kPostgres),
+      settings_(std::move(settings)),
+      local_clock_ms_(local_clock_ms ? std::move(local_clock_ms) : WallMs) {}
 PgMetaStore::~PgMetaStore() = default;
 
 Result<std::unique_ptr<PgMetaStore>> PgMetaStore::Open(const Options& options) {
   auto settings = ParseUrl(options.url);
   if (!settings.ok()) return settings.status();
-  std::unique_ptr<PgMetaStore> store(new PgMetaStore(std::move(*settings)));
+  std::unique_ptr<PgMetaStore> store(new PgMetaStore(std::move(*settings), options.local_clock_ms));
   auto c = store->Take();
   if (!c.ok()) return c.status();
   Status s = CheckSchema(**c, options.migrate);
@@ -168,18 +170,18 @@ Result<std::unique_ptr<pg::Connection>> PgMetaStore::Take() {
 }
 
 void PgMetaStore::MeasureClock(pg::Connection& c) {
-  int64_t before = WallMs();
+  int64_t before = local_clock_ms_();
   auto q = c.Prepare("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint");
   if (!q.ok() || !(*q)->Step()) return;  // the next measurement will do
   int64_t db = (*q)->Int(0);
   (void)(*q)->Exec();
-  int64_t after = WallMs();
+  int64_t after = local_clock_ms_();
   clock_offset_ms_ = db - (before + after) / 2;
   clock_measured_ms_ = SteadyMs();
 }
 
 int64_t PgMetaStore::Now() const {
-  return (WallMs() + clock_offset_ms_.load()) / 1000;
+  return (local_clock_ms_() + clock_offset_ms_.load()) / 1000;
 }
 
 class PgMetaStore::KeyHold : public MetaStore::Hold {
@@ -275,6 +277,26 @@ Result<sql::Lease> PgMetaStore::AcquireReader() {
   return sql::Lease(std::move(*c), [this](std::unique_ptr<sql::Connection> done) {
     Give(std::unique_ptr<pg::Connection>(static_cast<pg::Connection*>(done.release())));
   });
+}
+
+Status PgMetaStore::Read(const std::function<Status(sql::Connection&)>& fn) {
+  auto deadline = std::chrono::steady_clock::now() + kRetryBudget;
+  for (int attempt = 0;; ++attempt) {
+    auto taken = Take();  // waits for a restarting database itself
+    if (!taken.ok()) return taken.status();
+    std::unique_ptr<pg::Connection> c = std::move(*taken);
+    c->ClearFirstFailure();
+    Status s = fn(*c);
+    std::string state = c->first_sqlstate().empty() ? c->last_sqlstate() : c->first_sqlstate();
+    bool lost = !s.ok() && (!c->Healthy() || pg::IsConnectionLost(state));
+    Give(std::move(c));  // dropped when broken
+    if (!lost || std::chrono::steady_clock::now() >= deadline) return s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++retries_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(500, 20 << std::min(attempt, 5))));
+  }
 }
 
 Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&)>& fn) {

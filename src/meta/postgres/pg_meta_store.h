@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,9 @@ class PgMetaStore final : public SqlMetaStore, public sql::Database {
     //   pool_wait=MS  how long a call waits for a free connection (default 10000)
     std::string url;
     bool migrate = true;  // as SqliteMetaStore::Options::migrate
+    // This machine's clock, in milliseconds since the epoch (tests put it off to show that a
+    // replica's clock does not matter); none: the system clock.
+    std::function<int64_t()> local_clock_ms;
   };
   struct Settings {  // what the URL says, parsed
     std::string conninfo;  // the URL without Arca's parameters
@@ -72,12 +76,15 @@ class PgMetaStore final : public SqlMetaStore, public sql::Database {
   Status ReadSnapshot(const std::function<Status(sql::Connection&)>& fn) override;
 
  protected:
+  // Runs again after the connection was lost in the middle of fn (the database restarting),
+  // with backoff, for up to the retry budget.
+  Status Read(const std::function<Status(sql::Connection&)>& fn) override;
   // This machine's clock corrected by its offset from the database's, measured on every new
   // connection and at least once a minute.
   int64_t Now() const override;
 
  private:
-  explicit PgMetaStore(Settings settings);
+  PgMetaStore(Settings settings, std::function<int64_t()> local_clock_ms);
   // fn in a transaction begun with `begin`, run again after a conflict or a connection lost
   // before COMMIT, with backoff, for up to the retry budget.
   Status RunTransaction(const char* begin, const std::function<Status(sql::Connection&)>& fn);
@@ -98,6 +105,7 @@ class PgMetaStore final : public SqlMetaStore, public sql::Database {
   std::vector<std::unique_ptr<pg::Connection>> idle_;  // GUARDED_BY(mu_)
   size_t open_ = 0;                                     // GUARDED_BY(mu_)
   uint64_t retries_ = 0;                                // GUARDED_BY(mu_)
+  const std::function<int64_t()> local_clock_ms_;
   std::atomic<int64_t> clock_offset_ms_{0};
   std::atomic<int64_t> clock_measured_ms_{0};  // steady clock, ms
   std::mutex lock_mu_;

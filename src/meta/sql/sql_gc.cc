@@ -349,23 +349,23 @@ Result<GcStep> SqlMetaStore::CollectDryRun(const GcOptions& options, size_t max_
 }
 
 Result<std::vector<std::string>> SqlMetaStore::PendingBlobDeletions(size_t limit) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r, "SELECT DISTINCT digest FROM gc_queue WHERE kind = 3 LIMIT ?");
-  q.Bind(1, static_cast<int64_t>(limit));
-  std::vector<std::string> out;
-  while (q.Step()) out.push_back(q.Text(0));
-  ARCA_RETURN_IF_ERROR(q.status());
-  return out;
+  return Reading([&](sql::Connection& c) -> Result<std::vector<std::string>> {
+    ARCA_PREPARE(q, c, "SELECT DISTINCT digest FROM gc_queue WHERE kind = 3 LIMIT ?");
+    q.Bind(1, static_cast<int64_t>(limit));
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
+    ARCA_RETURN_IF_ERROR(q.status());
+    return out;
+  });
 }
 
 Result<bool> SqlMetaStore::BlobRecorded(const std::string& digest) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r, "SELECT 1 FROM blobs WHERE digest = ?");
-  bool found = q.Bind(1, digest).Step();
-  ARCA_RETURN_IF_ERROR(q.status());
-  return found;
+  return Reading([&](sql::Connection& c) -> Result<bool> {
+    ARCA_PREPARE(q, c, "SELECT 1 FROM blobs WHERE digest = ?");
+    bool found = q.Bind(1, digest).Step();
+    ARCA_RETURN_IF_ERROR(q.status());
+    return found;
+  });
 }
 
 Status SqlMetaStore::BlobBytesDeleted(const std::string& digest) {
@@ -397,39 +397,39 @@ TrashEntry ReadTrashRow(sql::Stmt& q, bool content) {
 
 Result<Page<TrashEntry>> SqlMetaStore::ListTrash(const std::string& repo, const std::string& after,
                                                    size_t limit, int64_t now) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
-               "t.expires_at FROM trash t WHERE t.repository_id = (SELECT id FROM repositories "
-               "WHERE name = ?1) AND t.digest > ?2 AND t.expires_at >= ?3 AND NOT (t.reason = "
-               "'untagged' AND EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = "
-               "t.digest AND mr.repository_id = t.repository_id AND mr.kind = 2)) "
-               "ORDER BY t.digest LIMIT ?4");
-  q.Bind(1, repo).Bind(2, after).Bind(3, now).Bind(4, static_cast<int64_t>(limit) + 1);
-  Page<TrashEntry> page;
-  while (q.Step()) page.items.push_back(ReadTrashRow(q, false));
-  ARCA_RETURN_IF_ERROR(q.status());
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.more = true;
-  }
-  return page;
+  return Reading([&](sql::Connection& c) -> Result<Page<TrashEntry>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
+                 "t.expires_at FROM trash t WHERE t.repository_id = (SELECT id FROM repositories "
+                 "WHERE name = ?1) AND t.digest > ?2 AND t.expires_at >= ?3 AND NOT (t.reason = "
+                 "'untagged' AND EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = "
+                 "t.digest AND mr.repository_id = t.repository_id AND mr.kind = 2)) "
+                 "ORDER BY t.digest LIMIT ?4");
+    q.Bind(1, repo).Bind(2, after).Bind(3, now).Bind(4, static_cast<int64_t>(limit) + 1);
+    Page<TrashEntry> page;
+    while (q.Step()) page.items.push_back(ReadTrashRow(q, false));
+    ARCA_RETURN_IF_ERROR(q.status());
+    if (page.items.size() > limit) {
+      page.items.pop_back();
+      page.more = true;
+    }
+    return page;
+  });
 }
 
 Result<std::optional<TrashEntry>> SqlMetaStore::GetTrash(const std::string& repo,
                                                            const std::string& digest, int64_t now) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
-               "t.expires_at, t.content FROM trash t JOIN repositories r ON r.id = t.repository_id "
-               "WHERE r.name = ? AND t.digest = ? AND t.expires_at >= ?");
-  if (q.Bind(1, repo).Bind(2, digest).Bind(3, now).Step()) {
-    return std::optional<TrashEntry>(ReadTrashRow(q, true));
-  }
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<TrashEntry>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<TrashEntry>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT t.digest, t.reason, t.tags, t.media_type, t.type, t.size, t.trashed_at, "
+                 "t.expires_at, t.content FROM trash t JOIN repositories r ON r.id = t.repository_id "
+                 "WHERE r.name = ? AND t.digest = ? AND t.expires_at >= ?");
+    if (q.Bind(1, repo).Bind(2, digest).Bind(3, now).Step()) {
+      return std::optional<TrashEntry>(ReadTrashRow(q, true));
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<TrashEntry>();
+  });
 }
 
 Result<bool> SqlMetaStore::ExpireTrash(const std::string& repo, const std::string& digest,

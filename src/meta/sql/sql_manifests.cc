@@ -184,31 +184,31 @@ Status SqlMetaStore::UpdateRecycleBin(
 
 Result<std::optional<ManifestRecord>> SqlMetaStore::GetManifest(const std::string& repo,
                                                                   const std::string& digest) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM manifests m JOIN repositories r "
-               "ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?");
-  if (q.Bind(1, repo).Bind(2, digest).Step()) {
-    return std::optional<ManifestRecord>(ReadManifestRow(q, true));
-  }
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<ManifestRecord>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<ManifestRecord>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM manifests m JOIN repositories r "
+                 "ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?");
+    if (q.Bind(1, repo).Bind(2, digest).Step()) {
+      return std::optional<ManifestRecord>(ReadManifestRow(q, true));
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<ManifestRecord>();
+  });
 }
 
 Result<std::optional<ManifestRecord>> SqlMetaStore::GetTaggedManifest(const std::string& repo,
                                                                         const std::string& tag) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM tags t JOIN repositories r "
-               "ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id "
-               "WHERE r.name = ? AND t.name = ?");
-  if (q.Bind(1, repo).Bind(2, tag).Step()) {
-    return std::optional<ManifestRecord>(ReadManifestRow(q, true));
-  }
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<ManifestRecord>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<ManifestRecord>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT " ARCA_MANIFEST_COLUMNS ", m.content FROM tags t JOIN repositories r "
+                 "ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id "
+                 "WHERE r.name = ? AND t.name = ?");
+    if (q.Bind(1, repo).Bind(2, tag).Step()) {
+      return std::optional<ManifestRecord>(ReadManifestRow(q, true));
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<ManifestRecord>();
+  });
 }
 
 Result<bool> SqlMetaStore::DeleteManifest(const std::string& repo, const std::string& digest,
@@ -306,24 +306,24 @@ Status SqlMetaStore::BumpTagsGeneration(Connection& c, int64_t repo_id) {
 }
 
 Result<std::optional<int64_t>> SqlMetaStore::TagsGeneration(const std::string& repo) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r, "SELECT tags_generation FROM repositories WHERE name = ?");
-  if (q.Bind(1, repo).Step()) return std::optional<int64_t>(q.Int(0));
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<int64_t>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<int64_t>> {
+    ARCA_PREPARE(q, c, "SELECT tags_generation FROM repositories WHERE name = ?");
+    if (q.Bind(1, repo).Step()) return std::optional<int64_t>(q.Int(0));
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<int64_t>();
+  });
 }
 
 Result<Page<std::string>> SqlMetaStore::ListTags(const std::string& repo,
                                                    const std::string& after, size_t limit) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT t.name FROM tags t WHERE t.repository_id = "
-               "(SELECT id FROM repositories WHERE name = ?) AND t.name > ? "
-               "ORDER BY t.name LIMIT ?");
-  q.Bind(1, repo).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
-  return sql::NamePage(q, limit);
+  return Reading([&](sql::Connection& c) -> Result<Page<std::string>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT t.name FROM tags t WHERE t.repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?) AND t.name > ? "
+                 "ORDER BY t.name LIMIT ?");
+    q.Bind(1, repo).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
+    return sql::NamePage(q, limit);
+  });
 }
 
 Result<Page<ManifestRecord>> SqlMetaStore::ListReferrers(const std::string& repo,
@@ -331,23 +331,23 @@ Result<Page<ManifestRecord>> SqlMetaStore::ListReferrers(const std::string& repo
                                                            const std::string& artifact_type,
                                                            const std::string& after,
                                                            size_t limit) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT " ARCA_MANIFEST_COLUMNS " FROM manifests m WHERE m.repository_id = "
-               "(SELECT id FROM repositories WHERE name = ?1) AND m.subject_digest = ?2 "
-               "AND m.digest > ?3 AND (?4 = '' OR (CASE WHEN m.artifact_type <> '' THEN "
-               "m.artifact_type ELSE m.config_media_type END) = ?4) ORDER BY m.digest LIMIT ?5");
-  q.Bind(1, repo).Bind(2, subject).Bind(3, after).Bind(4, artifact_type)
-      .Bind(5, static_cast<int64_t>(limit) + 1);
-  Page<ManifestRecord> page;
-  while (q.Step()) page.items.push_back(ReadManifestRow(q, false));
-  ARCA_RETURN_IF_ERROR(q.status());
-  if (page.items.size() > limit) {
-    page.items.pop_back();
-    page.more = true;
-  }
-  return page;
+  return Reading([&](sql::Connection& c) -> Result<Page<ManifestRecord>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT " ARCA_MANIFEST_COLUMNS " FROM manifests m WHERE m.repository_id = "
+                 "(SELECT id FROM repositories WHERE name = ?1) AND m.subject_digest = ?2 "
+                 "AND m.digest > ?3 AND (?4 = '' OR (CASE WHEN m.artifact_type <> '' THEN "
+                 "m.artifact_type ELSE m.config_media_type END) = ?4) ORDER BY m.digest LIMIT ?5");
+    q.Bind(1, repo).Bind(2, subject).Bind(3, after).Bind(4, artifact_type)
+        .Bind(5, static_cast<int64_t>(limit) + 1);
+    Page<ManifestRecord> page;
+    while (q.Step()) page.items.push_back(ReadManifestRow(q, false));
+    ARCA_RETURN_IF_ERROR(q.status());
+    if (page.items.size() > limit) {
+      page.items.pop_back();
+      page.more = true;
+    }
+    return page;
+  });
 }
 
 }  // namespace arca

@@ -29,22 +29,28 @@ Result<int64_t> SqlMetaStore::EnsureRepository(Connection& c, const std::string&
   return Status(ErrorCode::kInternal, "metadata error", "repository insert returned no id");
 }
 
-Result<bool> SqlMetaStore::RepositoryExists(const std::string& repo) {
+Status SqlMetaStore::Read(const std::function<Status(sql::Connection&)>& fn) {
   auto r = AcquireReader();
   if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r, "SELECT 1 FROM repositories WHERE name = ?");
-  bool found = q.Bind(1, repo).Step();
-  ARCA_RETURN_IF_ERROR(q.status());
-  return found;
+  return fn(**r);
+}
+
+Result<bool> SqlMetaStore::RepositoryExists(const std::string& repo) {
+  return Reading([&](sql::Connection& c) -> Result<bool> {
+    ARCA_PREPARE(q, c, "SELECT 1 FROM repositories WHERE name = ?");
+    bool found = q.Bind(1, repo).Step();
+    ARCA_RETURN_IF_ERROR(q.status());
+    return found;
+  });
 }
 
 Result<Page<std::string>> SqlMetaStore::ListRepositories(const std::string& after,
                                                            size_t limit) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r, "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?");
-  q.Bind(1, after).Bind(2, static_cast<int64_t>(limit) + 1);
-  return sql::NamePage(q, limit);
+  return Reading([&](sql::Connection& c) -> Result<Page<std::string>> {
+    ARCA_PREPARE(q, c, "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?");
+    q.Bind(1, after).Bind(2, static_cast<int64_t>(limit) + 1);
+    return sql::NamePage(q, limit);
+  });
 }
 
 Status SqlMetaStore::LinkBlob(const std::string& repo, const std::string& digest,
@@ -65,32 +71,32 @@ Status SqlMetaStore::LinkBlob(const std::string& repo, const std::string& digest
 
 Result<std::optional<uint64_t>> SqlMetaStore::BlobInRepository(const std::string& repo,
                                                                   const std::string& digest) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = "
-               "rb.repository_id JOIN blobs b ON b.digest = rb.digest "
-               "WHERE r.name = ? AND rb.digest = ?");
-  if (q.Bind(1, repo).Bind(2, digest).Step()) {
-    return std::optional<uint64_t>(static_cast<uint64_t>(q.Int(0)));
-  }
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<uint64_t>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<uint64_t>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = "
+                 "rb.repository_id JOIN blobs b ON b.digest = rb.digest "
+                 "WHERE r.name = ? AND rb.digest = ?");
+    if (q.Bind(1, repo).Bind(2, digest).Step()) {
+      return std::optional<uint64_t>(static_cast<uint64_t>(q.Int(0)));
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<uint64_t>();
+  });
 }
 
 Result<std::optional<BlobLink>> SqlMetaStore::FindBlobLink(const std::string& repo,
                                                              const std::string& digest) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT b.size, rb.created_at FROM repository_blobs rb JOIN repositories r ON "
-               "r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest "
-               "WHERE r.name = ? AND rb.digest = ?");
-  if (q.Bind(1, repo).Bind(2, digest).Step()) {
-    return std::optional<BlobLink>(BlobLink{static_cast<uint64_t>(q.Int(0)), q.Int(1)});
-  }
-  ARCA_RETURN_IF_ERROR(q.status());
-  return std::optional<BlobLink>();
+  return Reading([&](sql::Connection& c) -> Result<std::optional<BlobLink>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT b.size, rb.created_at FROM repository_blobs rb JOIN repositories r ON "
+                 "r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest "
+                 "WHERE r.name = ? AND rb.digest = ?");
+    if (q.Bind(1, repo).Bind(2, digest).Step()) {
+      return std::optional<BlobLink>(BlobLink{static_cast<uint64_t>(q.Int(0)), q.Int(1)});
+    }
+    ARCA_RETURN_IF_ERROR(q.status());
+    return std::optional<BlobLink>();
+  });
 }
 
 Result<bool> SqlMetaStore::RenewBlobLink(const std::string& repo, const std::string& digest,
@@ -134,13 +140,13 @@ Result<std::optional<uint64_t>> SqlMetaStore::MountBlob(const std::string& repo,
 Result<Page<std::string>> SqlMetaStore::ListBlobHolders(const std::string& digest,
                                                           const std::string& after,
                                                           size_t limit) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = "
-               "rb.repository_id WHERE rb.digest = ? AND r.name > ? ORDER BY r.name LIMIT ?");
-  q.Bind(1, digest).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
-  return sql::NamePage(q, limit);
+  return Reading([&](sql::Connection& c) -> Result<Page<std::string>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT r.name FROM repository_blobs rb JOIN repositories r ON r.id = "
+                 "rb.repository_id WHERE rb.digest = ? AND r.name > ? ORDER BY r.name LIMIT ?");
+    q.Bind(1, digest).Bind(2, after).Bind(3, static_cast<int64_t>(limit) + 1);
+    return sql::NamePage(q, limit);
+  });
 }
 
 Result<bool> SqlMetaStore::UnlinkBlob(const std::string& repo, const std::string& digest) {
@@ -188,19 +194,19 @@ Status SqlMetaStore::CreateUpload(const UploadRecord& u) {
 }
 
 Result<std::optional<UploadRecord>> SqlMetaStore::GetUpload(const std::string& id) {
-  auto r = AcquireReader();
-  if (!r.ok()) return r.status();
-  ARCA_PREPARE(q, **r,
-               "SELECT r.name, u.byte_offset, u.hash_state, u.started_at, u.updated_at, "
-               "u.backend_id, u.parts "
-               "FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?");
-  if (!q.Bind(1, id).Step()) {
-    ARCA_RETURN_IF_ERROR(q.status());
-    return std::optional<UploadRecord>();
-  }
-  UploadRecord u{id,        q.Text(0), static_cast<uint64_t>(q.Int(1)), q.Text(2), q.Int(3),
-                 q.Int(4), q.Text(5), q.Text(6)};
-  return std::optional<UploadRecord>(std::move(u));
+  return Reading([&](sql::Connection& c) -> Result<std::optional<UploadRecord>> {
+    ARCA_PREPARE(q, c,
+                 "SELECT r.name, u.byte_offset, u.hash_state, u.started_at, u.updated_at, "
+                 "u.backend_id, u.parts "
+                 "FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE u.id = ?");
+    if (!q.Bind(1, id).Step()) {
+      ARCA_RETURN_IF_ERROR(q.status());
+      return std::optional<UploadRecord>();
+    }
+    UploadRecord u{id,        q.Text(0), static_cast<uint64_t>(q.Int(1)), q.Text(2), q.Int(3),
+                   q.Int(4), q.Text(5), q.Text(6)};
+    return std::optional<UploadRecord>(std::move(u));
+  });
 }
 
 Result<bool> SqlMetaStore::AdvanceUpload(const std::string& id, uint64_t expected_offset,

@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "meta/meta_store.h"
@@ -104,6 +106,21 @@ class SqlMetaStore : public MetaStore {
   // A read connection for one call. Callers must not hold one lease while acquiring another:
   // with the pool exhausted that would wait on itself.
   virtual Result<sql::Lease> AcquireReader() = 0;
+  // Runs fn on a read connection. A shim may run it again, on another connection, when the
+  // first was lost in the middle (PostgreSQL restarting), so fn sets its outputs afresh and
+  // has no effect outside them. The default runs it once.
+  virtual Status Read(const std::function<Status(sql::Connection&)>& fn);
+  // Read for a function returning a Result: that Result (or why no connection was had).
+  template <typename F>
+  std::invoke_result_t<F, sql::Connection&> Reading(F&& fn) {
+    std::optional<std::invoke_result_t<F, sql::Connection&>> out;
+    Status s = Read([&](sql::Connection& c) -> Status {
+      out.emplace(fn(c));
+      return out->status();
+    });
+    if (!out) return s;
+    return std::move(*out);
+  }
   // Runs fn in one write transaction and returns once it is durable; fn's error rolls back
   // what it did. fn may run more than once (a shim retries a transaction the database
   // aborted), so it must set its outputs afresh on each run.

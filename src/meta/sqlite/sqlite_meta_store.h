@@ -63,12 +63,14 @@ class SqliteMetaStore final : public SqlMetaStore {
   }
   Status ReleaseLease(const std::string&, const std::string&) override { return Status::Ok(); }
 
- private:
-  SqliteMetaStore(std::string path, const Options& options);
   // A connection from the pool: an idle one, a new one while fewer than max_readers are
   // open, or the next one released (waiting up to reader_wait_ms). Callers must not hold
   // one lease while acquiring another: with the pool exhausted that would wait on itself.
+  // Public for tests, which hold the pool's connections with it.
   Result<sql::Lease> AcquireReader() override;
+
+ private:
+  SqliteMetaStore(std::string path, const Options& options);
   void ReleaseReader(std::unique_ptr<sql::Connection> c);
   sql::Lease Lease(std::unique_ptr<sql::Connection> c);
   // Before each write batch: is the file at path_ still the one the writer has open? Once it

@@ -32,6 +32,7 @@ struct S3StoreOptions {
   // Upload writers open at once, each holding up to a part in memory; more are refused with
   // TOOMANYREQUESTS (429) until one ends.
   size_t max_writers = 64;
+  int64_t stat_cache = 10;  // seconds a confirmed blob size is trusted (StatTrustSeconds)
 };
 
 // Parses s3://bucket[/prefix]?endpoint=...&region=...&addressing=path|virtual&part_size=...
@@ -67,6 +68,7 @@ class S3BlobStore : public BlobStore {
   std::optional<std::string> DirectUrl(const Digest& digest, int64_t expires) override;
   s3::Client& client() { return *client_; }
   uint64_t PreferredChunk() const override { return o_.part_size; }
+  int64_t StatTrustSeconds() const override { return o_.stat_cache; }
   bool ListsEmptyUploads() const override { return false; }
 
  private:

@@ -103,10 +103,15 @@ Result<S3StoreOptions> ParseS3Url(const std::string& url) {
       o.max_writers = n;
     } else if (k == "retries") {
       o.client.retries = std::atoi(v.c_str());
+    } else if (k == "stat_cache") {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end || n < 0 || n > 3600) return Bad("stat_cache: 0 to 3600 (seconds)");
+      o.stat_cache = n;
     } else {
       return Bad("unknown S3 option '" + k +
                  "' (endpoint, region, addressing, part_size, ca_file, create_bucket, max_writers, "
-                 "retries)");
+                 "retries, stat_cache)");
     }
   }
   if (o.client.region.empty()) return Bad("region is empty");

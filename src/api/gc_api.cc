@@ -25,7 +25,9 @@ Status Api::Gc(const Caller& caller, http::Request& req, http::Response& res) {
     return Status(ErrorCode::kQueryInvalid, "invalid dry_run", "dry_run is true or false");
   }
   GcReport report = collector_->Run(dry == "true" || dry == "1", caller.context);
-  if (!report.error.empty()) {
+  // A pass skipped because another replica is collecting did nothing wrong: 200, with
+  // "skipped": true and the reason in "error".
+  if (!report.error.empty() && !report.skipped) {
     return Status(ErrorCode::kInternal, "garbage collection stopped", report.error);
   }
   res.Set("Content-Type", "application/json");

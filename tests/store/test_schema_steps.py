@@ -8,6 +8,8 @@ import subprocess
 import tarfile
 import tempfile
 
+import pytest
+
 from arca_server import arca_bin
 from gclib import describe_run, run_arca
 
@@ -103,3 +105,46 @@ def test_migrate_needs_a_store_and_a_verb(tmp_path):
     assert p.returncode != 0 and "meta.db" in p.stdout + p.stderr, describe_run(p)
     p = run_arca("migrate", "--root", str(tmp_path))
     assert p.returncode == 2 and "usage" in p.stderr, describe_run(p)
+
+
+def schema_of(db_path):
+    """Tables with their columns (name, type, not null, default, primary key position) and
+    indexes with their columns, uniqueness and condition: what queries depend on, not the text
+    of the statements that made them (ALTER TABLE ADD COLUMN leaves other text than CREATE)."""
+    out = {}
+    with sqlite3.connect(db_path) as db:
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+        for t in tables:
+            cols = sorted((c[1], c[2].upper(), c[3], str(c[4]), c[5])
+                          for c in db.execute(f"PRAGMA table_info('{t}')"))
+            idx = {}
+            for i in db.execute(f"PRAGMA index_list('{t}')"):
+                name, unique, origin, partial = i[1], i[2], i[3], i[4]
+                cols_of = [c[2] for c in db.execute(f"PRAGMA index_info('{name}')")]
+                where = ""
+                if partial:
+                    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                                     (name,)).fetchone()[0]
+                    where = " ".join(sql.split(" WHERE ", 1)[1].split())
+                key = name if origin == "c" else f"{origin}:{','.join(cols_of)}"
+                idx[key] = (tuple(cols_of), unique, where)
+            out[t] = {"columns": cols, "indexes": idx}
+    return out
+
+
+@pytest.mark.parametrize("commit", ["845f746", "b17cf15"])
+def test_a_migrated_old_store_has_the_schema_of_a_new_one(tmp_path, make_server, commit):
+    """Every step on an old store's meta.db leaves the same tables, columns and indexes as a
+    new store gets: nothing a fresh schema has is missing from a migrated one, or different."""
+    root = old_root(tmp_path, commit)
+    p = run_arca("migrate", "up", "--root", root)
+    assert p.returncode == 0 and "up to date" in p.stdout, describe_run(p)
+    srv, _ = make_server()
+    srv.stop()
+    fresh, migrated = schema_of(os.path.join(srv.root, "meta.db")), schema_of(
+        os.path.join(root, "meta.db"))
+    assert sorted(fresh) == sorted(migrated), (sorted(fresh), sorted(migrated))
+    for table in fresh:
+        assert migrated[table] == fresh[table], (table, fresh[table], migrated[table])

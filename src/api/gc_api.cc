@@ -28,7 +28,8 @@ Status Api::Gc(const Caller& caller, http::Request& req, http::Response& res) {
   // A pass skipped because another replica is collecting did nothing wrong: 200, with
   // "skipped": true and the reason in "error".
   if (!report.error.empty() && !report.skipped) {
-    return Status(ErrorCode::kInternal, "garbage collection stopped", report.error);
+    // 503 (with Retry-After) when a store was out of reach, 500 otherwise.
+    return Status(report.error_code, "garbage collection stopped", report.error);
   }
   res.Set("Content-Type", "application/json");
   res.body = GcReportJson(report);

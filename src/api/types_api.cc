@@ -82,7 +82,9 @@ Status Api::Types(const Route& route, http::Request& req, http::Response& res) {
   res.status = *created ? 201 : 200;
   res.Set("Location", "/arca/v1/types/" + id);
   res.Set("Content-Type", "application/json");
-  res.body = Summary(*types_->Find(id)).dump();
+  // Another replica may have deleted it already: the summary of what was stored is then gone.
+  auto stored = types_->Find(id);
+  res.body = stored ? Summary(*stored).dump() : json{{"mediaType", id}}.dump();
   return Status::Ok();
 }
 

@@ -50,14 +50,11 @@ size_t RegistryAdmins(const AccountSnapshot& snap) {
   return n;
 }
 
-// Refuses `change` (applied to a copy of the snapshot) when it takes the last admin away.
-template <typename F>
-Status KeepAnAdmin(AccountStore& store, F&& change) {
-  auto snap = store.Load();
-  if (!snap.ok()) return snap.status();
-  AccountSnapshot after = *snap;
-  change(after);
-  if (RegistryAdmins(*snap) > 0 && RegistryAdmins(after) == 0) {
+// Refuses a change that takes the last administrator away. Judged inside the change's
+// transaction (AccountStore::Check), so that two administrators disabling each other at once,
+// on two replicas, cannot both succeed.
+Status KeepsAnAdmin(const AccountSnapshot& before, const AccountSnapshot& after) {
+  if (RegistryAdmins(before) > 0 && RegistryAdmins(after) == 0) {
     return Status(ErrorCode::kConflict, "that would leave no administrator",
                   "grant admin on \"**\" to another enabled account first");
   }
@@ -67,34 +64,20 @@ Status KeepAnAdmin(AccountStore& store, F&& change) {
 }  // namespace
 
 Status AccountAdmin::RemoveAccount(const std::string& name) {
-  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
-    std::erase_if(s.accounts, [&](const Account& a) { return a.name == name; });
-  }));
-  return store_.RemoveAccount(name);
+  return store_.RemoveAccount(name, KeepsAnAdmin);
 }
 
 Status AccountAdmin::SetDisabled(const std::string& name, bool disabled) {
-  if (disabled) {
-    ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
-      for (Account& a : s.accounts) a.disabled = a.disabled || a.name == name;
-    }));
-  }
-  return store_.SetDisabled(name, disabled);
+  return store_.SetDisabled(name, disabled, disabled ? AccountStore::Check(KeepsAnAdmin)
+                                                     : AccountStore::Check());
 }
 
 Status AccountAdmin::RemoveMember(const std::string& group, const std::string& member) {
-  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
-    std::erase_if(s.memberships,
-                  [&](const Membership& m) { return m.group == group && m.member == member; });
-  }));
-  return store_.RemoveMember(group, member);
+  return store_.RemoveMember(group, member, KeepsAnAdmin);
 }
 
 Status AccountAdmin::RemoveGrant(int64_t id) {
-  ARCA_RETURN_IF_ERROR(KeepAnAdmin(store_, [&](AccountSnapshot& s) {
-    std::erase_if(s.grants, [&](const Grant& g) { return g.id == id; });
-  }));
-  return store_.RemoveGrant(id);
+  return store_.RemoveGrant(id, KeepsAnAdmin);
 }
 
 Status AccountAdmin::AddUser(const std::string& name, const std::string& password, int64_t now,

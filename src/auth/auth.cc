@@ -103,7 +103,8 @@ std::shared_ptr<const Auth::Index> Auth::Current() {
   while (true) {
     int64_t mono = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::steady_clock::now().time_since_epoch()).count();
-    bool fresh_enough = caches_->index && !caches_->stale && mono - caches_->checked_us < 2000;
+    bool fresh_enough = caches_->index && !caches_->stale &&
+                        mono - caches_->checked_us < options_.account_check_us;
     if (fresh_enough || (caches_->loading && caches_->index && !caches_->stale)) {
       return caches_->index;
     }

@@ -37,6 +37,10 @@ struct AuthOptions {
   int max_failures_per_account = 10;
   int max_failures_per_address = 30;
   int64_t failure_window = 300;
+  // How often, at most, the account store is asked whether anything changed (its Version):
+  // changes made elsewhere (another process, another replica) are seen that much later.
+  // Changes made through this process are seen at once (Invalidate).
+  int64_t account_check_us = 2000;
   // Called for each failed login (not for refusals because of the limit), with whether this
   // failure reached the limit: the audit stream records them. Never given the secret.
   std::function<void(const std::string& user, const std::string& remote, bool limit_reached)>

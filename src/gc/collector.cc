@@ -11,6 +11,16 @@
 
 namespace arca {
 
+namespace {
+
+// The pass stops on s: its report says why and what kind of error it was.
+void Fail(GcReport& r, const Status& s) {
+  r.error = s.message() + ": " + s.detail();
+  r.error_code = s.code() == ErrorCode::kUnavailable ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+}
+
+}  // namespace
+
 std::string GcReportJson(const GcReport& r) {
   nlohmann::json actions = nlohmann::json::array();
   for (const GcAction& a : r.actions) {
@@ -77,7 +87,7 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
   if (dry_run) {
     auto step = meta_.CollectDryRun(o, 100000);
     if (!step.ok()) {
-      report.error = step.status().message() + ": " + step.status().detail();
+      Fail(report, step.status());
     } else {
       for (const GcAction& a : step->actions) Count(report, a);
       report.reviewed = step->reviewed;
@@ -87,9 +97,12 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
     // One replica collects at a time: the pass holds the gc lease, renewed at every step.
     auto leased = meta_.TakeLease(kLease, holder_, kLeaseTtl);
     if (!leased.ok() || !*leased) {
-      report.error = !leased.ok() ? leased.status().message() + ": " + leased.status().detail()
-                                  : "another replica is collecting (it holds the gc lease); "
-                                    "this pass was skipped";
+      if (!leased.ok()) {
+        Fail(report, leased.status());
+      } else {
+        report.error = "another replica is collecting (it holds the gc lease); "
+                       "this pass was skipped";
+      }
       report.skipped = leased.ok();
       Finish(report, t0);
       return report;
@@ -98,7 +111,7 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
       if (!KeepLease(report)) break;
       auto step = meta_.CollectStep(o);
       if (!step.ok()) {
-        report.error = step.status().message() + ": " + step.status().detail();
+        Fail(report, step.status());
         break;
       }
       for (const GcAction& a : step->actions) Count(report, a);
@@ -129,6 +142,7 @@ bool Collector::KeepLease(GcReport& r) {
   auto renewed = meta_.TakeLease(kLease, holder_, kLeaseTtl);
   if (renewed.ok() && *renewed) return true;
   r.error = "the gc lease was lost; the pass stopped";
+  r.error_code = ErrorCode::kUnavailable;  // another replica collects: try again later
   return false;
 }
 
@@ -136,7 +150,7 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
   for (;;) {
     auto pending = meta_.PendingBlobDeletions(500);
     if (!pending.ok()) {
-      r.error = pending.status().message() + ": " + pending.status().detail();
+      Fail(r, pending.status());
       return false;
     }
     if (pending->empty()) return true;
@@ -147,19 +161,19 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
       KeyedMutex::Lock lock(blob_locks_, text);
       auto hold = meta_.HoldKey("blob:" + text);  // against uploads on other replicas
       if (!hold.ok()) {
-        r.error = hold.status().message() + ": " + hold.status().detail();
+        Fail(r, hold.status());
         return false;
       }
       auto recorded = meta_.BlobRecorded(text);
       if (!recorded.ok()) {
-        r.error = recorded.status().message() + ": " + recorded.status().detail();
+        Fail(r, recorded.status());
         return false;
       }
       // Recorded again (pushed anew since its record went): the bytes are in use.
       if (!*recorded && digest.ok()) {
         Status held = MetaStore::CheckHeld(hold->get(), text);
         if (!held.ok()) {
-          r.error = held.detail();
+          Fail(r, held);
           return false;
         }
         Status s = blobs_.DeleteBlob(*digest);
@@ -170,7 +184,7 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
       }
       Status s = meta_.BlobBytesDeleted(text);
       if (!s.ok()) {
-        r.error = s.message() + ": " + s.detail();
+        Fail(r, s);
         return false;
       }
     }

@@ -37,6 +37,9 @@ struct GcReport {
   std::vector<GcAction> actions;  // the first kMaxReportedActions
   bool actions_truncated = false;
   std::string error;  // a pass that stopped on an error says why here
+  // What kind of error: kUnavailable when the metadata or blob store was out of reach (try
+  // again), kInternal otherwise.
+  ErrorCode error_code = ErrorCode::kInternal;
   bool skipped = false;  // another replica held the gc lease: nothing was done
 };
 

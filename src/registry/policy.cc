@@ -213,7 +213,11 @@ Status PolicyStore::Load() {
   ARCA_RETURN_IF_ERROR(LoadFile());
   if (!meta_) return Status::Ok();
   std::lock_guard<std::mutex> lock(refresh_mu_);
-  return RefreshStored(/*force=*/true);
+  // A stored policy this build cannot read (written by a newer one) or a database not
+  // reachable yet must not keep the server from starting: the file's policy is in force and
+  // the watcher tries again (RefreshStored logs why).
+  (void)RefreshStored(/*force=*/true);
+  return Status::Ok();
 }
 
 void PolicyStore::Reload() {
@@ -302,7 +306,8 @@ Status PolicyStore::SetStored(const std::optional<std::string>& yaml) {
   }
   ARCA_RETURN_IF_ERROR(meta_->PutSetting("policy", yaml));
   std::lock_guard<std::mutex> lock(refresh_mu_);
-  return RefreshStored(/*force=*/true);
+  (void)RefreshStored(/*force=*/true);  // stored: a failed re-read only delays it here
+  return Status::Ok();
 }
 
 }  // namespace arca

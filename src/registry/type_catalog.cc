@@ -245,11 +245,14 @@ Result<bool> TypeCatalog::Put(const std::string& id, const std::string& json_tex
     // The logo the definition names is kept with it, as read now (sanitised).
     MetaStore::TypeDefinitionRecord record{id, json_text, t->logo_svg, 0};
     std::lock_guard<std::mutex> lock(scan_mu_);
-    bool created = Find(id) == nullptr;
+    // What another replica did in the last quarter second counts: created means no type of
+    // that id was there, stored by anyone or built in or in this replica's folder.
+    (void)RefreshShared(/*force=*/false);
+    bool existed = Find(id) != nullptr;
     auto put = shared_meta_->PutTypeDefinition(record);
     if (!put.ok()) return put.status();
-    ARCA_RETURN_IF_ERROR(RefreshShared(/*force=*/true));
-    return created;
+    (void)RefreshShared(/*force=*/true);  // stored: a failed re-read only delays it here
+    return *put && !existed;
   }
   std::lock_guard<std::mutex> lock(scan_mu_);
   bool created = Find(id) == nullptr;
@@ -272,10 +275,11 @@ Result<bool> TypeCatalog::Put(const std::string& id, const std::string& json_tex
 Status TypeCatalog::Delete(const std::string& id) {
   std::lock_guard<std::mutex> lock(scan_mu_);
   if (shared_meta_) {
+    (void)RefreshShared(/*force=*/false);  // another replica's definition of the last moment
     if (shared_.count(id)) {
       auto deleted = shared_meta_->DeleteTypeDefinition(id);
       if (!deleted.ok()) return deleted.status();
-      ARCA_RETURN_IF_ERROR(RefreshShared(/*force=*/true));
+      (void)RefreshShared(/*force=*/true);  // deleted: a failed re-read only delays it here
       // Another replica deleted it first.
       if (!*deleted) return Status(ErrorCode::kNameUnknown, "unknown artifact type", id);
       return Status::Ok();

@@ -211,3 +211,39 @@ def test_replicas_starting_together_on_a_new_store_agree_on_its_identity():
         assert p.returncode == 0, p.stdout + p.stderr
     finally:
         c.stop()
+
+
+def test_the_accounts_of_an_auth_db_move_into_an_empty_database():
+    """A store that ran auth: token on SQLite (accounts in <root>/auth.db) and moves its
+    metadata to PostgreSQL: the first replica to start moves the accounts into the database,
+    so that nobody is locked out, and makes no new admin."""
+    c = Cluster(n=1, extra_args=["--auth", "token"],
+                env={"ARCA_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    root = os.path.join(c.dir, "r0")
+    os.makedirs(root)
+    for args, stdin in [(["user", "add", "erin", "--password-stdin"], "erin-pw-12345\n"),
+                        (["grant", "add", "user:erin", "**", "admin"], None),
+                        (["robot", "add", "ci"], None)]:
+        p = subprocess.run([arca_bin(), *args, "--root", root], input=stdin,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+    try:
+        c.start()
+        srv = c.replicas[0]
+        with open(srv.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        assert "moved 2 accounts, 0 tokens and 1 grants" in log, log[-2000:]
+        assert "created the user \"admin\"" not in log, log[-2000:]
+        r = requests.get(srv.url + "/token", params={"service": "arca"},
+                         auth=("erin", "erin-pw-12345"), timeout=60)
+        assert r.status_code == 200, r.text
+        r = call(srv, "GET", "/arca/v1/accounts", auth=("erin", "erin-pw-12345"))
+        assert r.status_code == 200, r.text
+        assert sorted(a["name"] for a in r.json()["accounts"]) == ["ci", "erin"], r.json()
+        # A restart finds the database holding them and moves nothing again.
+        srv.stop()
+        srv.start()
+        with open(srv.log_path, "rb") as f:
+            assert f.read().decode("utf-8", "replace").count("moved 2 accounts") == 1
+    finally:
+        c.stop()

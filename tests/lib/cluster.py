@@ -88,7 +88,7 @@ class Cluster:
                        timeout=hang_guard(30))
         for i in range(self.n):
             root = os.path.join(self.dir, f"r{i}")
-            os.makedirs(root)
+            os.makedirs(root, exist_ok=True)  # a test may have put something there first
             self.replicas.append(ArcaServer(root=root, env=self.env, extra_args=[
                 *self.store_args(), "--gc-interval", "0", *self.extra_args]))
         if together:

@@ -191,9 +191,6 @@ TEST(PgMetaStore, TheClockIsTheDatabases) {
   EXPECT_NEAR(static_cast<double>(s->Clock()), static_cast<double>(std::time(nullptr)), 2.0);
 }
 
-// Two replicas: one pushes images (a blob, then a manifest over it) while the other runs GC
-// passes whose clock is far past every grace period. SERIALIZABLE must order each push and
-// each review: no stored manifest may ever reference a blob link GC removed.
 // Replicas whose own clocks are an hour off either way still stamp records, judge leases and
 // grace periods on one clock, the database's: one cannot take the lease the other holds as
 // if it had expired, nor see a fresh record as old.
@@ -226,6 +223,9 @@ TEST(PgMetaStore, ReplicaClocksOffByAnHourDoNotMatter) {
   EXPECT_NEAR(static_cast<double>((*link)->linked_at), now, 2.0);
 }
 
+// Two replicas: one pushes images (a blob, then a manifest over it) while the other runs GC
+// passes whose clock is far past every grace period. SERIALIZABLE must order each push and
+// each review: no stored manifest may ever reference a blob link GC removed.
 TEST(PgMetaStore, PushesOnOneReplicaAndGcOnAnotherNeverLeaveADanglingReference) {
   std::string url = FreshSchemaUrl();
   auto pusher = OpenStore(url);

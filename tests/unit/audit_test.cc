@@ -62,6 +62,29 @@ TEST_P(AuditTest, ListsNewestFirstWithFiltersAndPages) {
   EXPECT_FALSE(store_->List(q)->second);
 }
 
+// Audited text comes from requests: a user name of a failed login may hold any bytes. The
+// stream keeps each entry, bad bytes replaced by U+FFFD, and never the batch's other entries
+// lost with it (PostgreSQL refuses NUL and invalid UTF-8).
+TEST_P(AuditTest, HostileTextIsKeptReadableAndCostsNoOtherEntry) {
+  const std::string kBad[] = {std::string("user:\xff\xfe"), std::string("user:a\0b", 8),
+                              std::string("user:\xed\xa0\x80"),  // a UTF-16 surrogate
+                              std::string("user:\xe2\x82"),       // cut mid-character
+                              std::string("user:\xc3\xa9t\xc3\xa9")};  // valid: kept
+  std::vector<auth::AuditEntry> batch = {Entry(1, "user:before", "r")};
+  for (const std::string& who : kBad) batch.push_back(Entry(2, who, "r"));
+  batch.push_back(Entry(3, "user:after", "r"));
+  ASSERT_TRUE(store_->Append(batch).ok());
+  auth::AuditQuery q;
+  auto listed = store_->List(q);
+  ASSERT_TRUE(listed.ok()) << listed.status().detail();
+  std::vector<std::string> got;
+  for (const auto& e : listed->first) got.insert(got.begin(), e.principal);  // oldest first
+  const std::string r = "\xef\xbf\xbd";
+  EXPECT_EQ(got, (std::vector<std::string>{"user:before", "user:" + r + r, "user:a" + r + "b",
+                                           "user:" + r + r + r, "user:" + r + r,
+                                           "user:\xc3\xa9t\xc3\xa9", "user:after"}));
+}
+
 TEST_P(AuditTest, PrunesByAgeAndByCount) {
   std::vector<auth::AuditEntry> batch;
   for (int i = 0; i < 50000; ++i) batch.push_back(Entry(i, "user:a", "r"));

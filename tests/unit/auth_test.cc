@@ -321,6 +321,47 @@ TEST_P(AuthTest, TheLastAdministratorStays) {
   EXPECT_TRUE(admin_->AddGrant("group:not-yet", "x", "pull", now_).ok());  // groups are implicit
 }
 
+// Two administrators disabling each other at the same moment, through two connections (two
+// processes, or two replicas on PostgreSQL): the rule is judged inside each change's
+// transaction, so exactly one of them succeeds and an administrator remains.
+TEST_P(AuthTest, TwoAdminsDisablingEachOtherAtOnceLeaveOne) {
+  std::string survivor;  // of the round before: stands down once the next pair is there
+  for (int round = 0; round < 5; ++round) {
+    std::string a = "adm-a" + std::to_string(round), b = "adm-b" + std::to_string(round);
+    for (const std::string& n : {a, b}) {
+      ASSERT_TRUE(admin_->AddUser(n, n + "-password", now_).ok());
+      ASSERT_TRUE(admin_->AddGrant("user:" + n, "**", "admin", now_).ok());
+    }
+    if (!survivor.empty()) {
+      ASSERT_TRUE(admin_->SetDisabled(survivor, true).ok());
+    }
+    // Now a and b are the only enabled administrators.
+    auto other = backend_->OpenAccounts();
+    ASSERT_TRUE(other.ok()) << other.status().detail();
+    AccountAdmin second(**other);
+    Status first_done, second_done;
+    std::thread t1([&] { first_done = admin_->SetDisabled(a, true); });
+    std::thread t2([&] { second_done = second.SetDisabled(b, true); });
+    t1.join();
+    t2.join();
+    EXPECT_NE(first_done.ok(), second_done.ok())
+        << first_done.message() << " / " << second_done.message();
+    for (const Status& s : {first_done, second_done}) {
+      if (!s.ok()) {
+        EXPECT_EQ(s.code(), ErrorCode::kConflict) << s.detail();
+      }
+    }
+    auto snap = store_->Load();
+    ASSERT_TRUE(snap.ok());
+    int enabled = 0;
+    for (const Account& acc : snap->accounts) {
+      enabled += (acc.name == a || acc.name == b) && !acc.disabled;
+    }
+    EXPECT_EQ(enabled, 1);
+    survivor = first_done.ok() ? b : a;
+  }
+}
+
 // A store whose reads can be held up, as SQLite's busy timeout holds them while another
 // process writes.
 class GatedStore : public AccountStore {
@@ -330,14 +371,20 @@ class GatedStore : public AccountStore {
   Result<int64_t> Version() override { Wait(); return inner_.Version(); }
   Status AddAccount(const Account& a) override { return inner_.AddAccount(a); }
   Status SetSecret(const std::string& n, const std::string& h) override { return inner_.SetSecret(n, h); }
-  Status SetDisabled(const std::string& n, bool d) override { return inner_.SetDisabled(n, d); }
-  Status RemoveAccount(const std::string& n) override { return inner_.RemoveAccount(n); }
+  Status SetDisabled(const std::string& n, bool d, const Check& c) override {
+    return inner_.SetDisabled(n, d, c);
+  }
+  Status RemoveAccount(const std::string& n, const Check& c) override {
+    return inner_.RemoveAccount(n, c);
+  }
   Status AddToken(const PersonalToken& t) override { return inner_.AddToken(t); }
   Status RemoveToken(const std::string& a, const std::string& i) override { return inner_.RemoveToken(a, i); }
   Status AddMember(const std::string& g, const std::string& m) override { return inner_.AddMember(g, m); }
-  Status RemoveMember(const std::string& g, const std::string& m) override { return inner_.RemoveMember(g, m); }
+  Status RemoveMember(const std::string& g, const std::string& m, const Check& c) override {
+    return inner_.RemoveMember(g, m, c);
+  }
   Result<int64_t> AddGrant(const Grant& g) override { return inner_.AddGrant(g); }
-  Status RemoveGrant(int64_t id) override { return inner_.RemoveGrant(id); }
+  Status RemoveGrant(int64_t id, const Check& c) override { return inner_.RemoveGrant(id, c); }
   void Close() { std::lock_guard l(mu_); open_ = false; }
   void Open() { { std::lock_guard l(mu_); open_ = true; } cv_.notify_all(); }
   bool waiting() { std::lock_guard l(mu_); return waiting_ > 0; }

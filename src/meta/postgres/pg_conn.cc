@@ -1,5 +1,7 @@
 #include "meta/postgres/pg_conn.h"
 
+#include <algorithm>
+
 #include <libpq-fe.h>
 
 #include <cstdio>
@@ -106,19 +108,25 @@ class Stmt final : public sql::Stmt {
     null_.assign(static_cast<size_t>(p->params), true);
     types_.assign(static_cast<size_t>(p->params), 0);
     formats_.assign(static_cast<size_t>(p->params), 0);
+    unstorable_.assign(static_cast<size_t>(p->params), false);
   }
   ~Stmt() override { Clear(); }
 
   Stmt& Bind(int i, std::string_view v) override {
-    if (!StorableText(v)) unstorable_ = true;
-    return Set(i, std::string(v), 0, 0);
+    bool storable = StorableText(v);
+    Set(i, std::string(v), 0, 0);
+    if (Valid(i)) unstorable_[static_cast<size_t>(i - 1)] = !storable;
+    return *this;
   }
   Stmt& BindBlob(int i, std::string_view v) override {
     return Set(i, std::string(v), kByteaOid, 1);
   }
   Stmt& Bind(int i, int64_t v) override { return Set(i, std::to_string(v), kInt8Oid, 0); }
   Stmt& BindNull(int i) override {
-    if (Valid(i)) null_[static_cast<size_t>(i - 1)] = true;
+    if (Valid(i)) {
+      null_[static_cast<size_t>(i - 1)] = true;
+      unstorable_[static_cast<size_t>(i - 1)] = false;
+    }
     return *this;
   }
 
@@ -162,6 +170,7 @@ class Stmt final : public sql::Stmt {
     null_[k] = false;
     types_[k] = type;
     formats_[k] = format;
+    unstorable_[k] = false;
     return *this;
   }
   void Clear() {
@@ -174,7 +183,7 @@ class Stmt final : public sql::Stmt {
   // Prepares the statement for this parameter typing once per connection, then runs it.
   void Run() {
     ran_ = true;
-    if (unstorable_) {
+    if (std::find(unstorable_.begin(), unstorable_.end(), true) != unstorable_.end()) {
       status_ = Status(ErrorCode::kQueryInvalid, "invalid text",
                        "a value holds a NUL byte or is not UTF-8, which the metadata "
                        "database cannot compare or store");
@@ -233,7 +242,7 @@ class Stmt final : public sql::Stmt {
   PGresult* res_ = nullptr;
   int row_ = -1;
   bool ran_ = false;
-  bool unstorable_ = false;
+  std::vector<bool> unstorable_;  // per parameter, as last bound
   Status status_;
 };
 

@@ -64,9 +64,16 @@ Status LoadAll(Connection& c, auth::AccountSnapshot& snap) {
 
 }  // namespace
 
-Status SqlAccountStore::Write(const std::function<Status(Connection&)>& body) {
+Status SqlAccountStore::Write(const std::function<Status(Connection&)>& body,
+                              const Check& check) {
   return db_.WriteTransaction([&](Connection& c) -> Status {
+    auth::AccountSnapshot before, after;
+    if (check) ARCA_RETURN_IF_ERROR(LoadAll(c, before));
     ARCA_RETURN_IF_ERROR(body(c));
+    if (check) {
+      ARCA_RETURN_IF_ERROR(LoadAll(c, after));
+      ARCA_RETURN_IF_ERROR(check(before, after));
+    }
     ARCA_PREPARE(q, c, "UPDATE auth_changes SET version = version + 1 WHERE id = 1");
     return q.Exec();
   });
@@ -112,15 +119,15 @@ Status SqlAccountStore::SetSecret(const std::string& name, const std::string& se
   });
 }
 
-Status SqlAccountStore::SetDisabled(const std::string& name, bool disabled) {
+Status SqlAccountStore::SetDisabled(const std::string& name, bool disabled, const Check& check) {
   return Write([&](Connection& c) -> Status {
     ARCA_RETURN_IF_ERROR(RequireAccount(c, name));
     ARCA_PREPARE(q, c, "UPDATE accounts SET disabled = ? WHERE name = ?");
     return q.Bind(1, int64_t{disabled}).Bind(2, name).Exec();
-  });
+  }, check);
 }
 
-Status SqlAccountStore::RemoveAccount(const std::string& name) {
+Status SqlAccountStore::RemoveAccount(const std::string& name, const Check& check) {
   return Write([&](Connection& c) -> Status {
     ARCA_RETURN_IF_ERROR(RequireAccount(c, name));
     ARCA_PREPARE(g, c, "DELETE FROM grants WHERE subject IN ('user:' || ?1, 'robot:' || ?1)");
@@ -128,7 +135,7 @@ Status SqlAccountStore::RemoveAccount(const std::string& name) {
     // Tokens and memberships go with it (ON DELETE CASCADE).
     ARCA_PREPARE(q, c, "DELETE FROM accounts WHERE name = ?");
     return q.Bind(1, name).Exec();
-  });
+  }, check);
 }
 
 Status SqlAccountStore::AddToken(const auth::PersonalToken& t) {
@@ -158,12 +165,13 @@ Status SqlAccountStore::AddMember(const std::string& group, const std::string& m
   });
 }
 
-Status SqlAccountStore::RemoveMember(const std::string& group, const std::string& member) {
+Status SqlAccountStore::RemoveMember(const std::string& group, const std::string& member,
+                                     const Check& check) {
   return Write([&](Connection& c) -> Status {
     ARCA_PREPARE(q, c, "DELETE FROM memberships WHERE group_name = ? AND member = ?");
     ARCA_RETURN_IF_ERROR(q.Bind(1, group).Bind(2, member).Exec());
     return c.Changes() ? Status::Ok() : Unknown("group member", group + "/" + member);
-  });
+  }, check);
 }
 
 Result<int64_t> SqlAccountStore::AddGrant(const auth::Grant& g) {
@@ -191,12 +199,52 @@ Result<int64_t> SqlAccountStore::AddGrant(const auth::Grant& g) {
   return id;
 }
 
-Status SqlAccountStore::RemoveGrant(int64_t id) {
+Result<bool> SqlAccountStore::ImportIfEmpty(const auth::AccountSnapshot& snap) {
+  bool imported = false;
+  Status s = Write([&](Connection& c) -> Status {
+    imported = false;
+    ARCA_PREPARE(any, c, "SELECT 1 FROM accounts LIMIT 1");
+    bool has = any.Step();
+    ARCA_RETURN_IF_ERROR(any.status());
+    if (has) return Status::Ok();
+    ARCA_PREPARE(a, c, "INSERT INTO accounts (name, kind, secret_hash, disabled, created_at, "
+                       "expires_at, description) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const auth::Account& x : snap.accounts) {
+      ARCA_RETURN_IF_ERROR(a.Bind(1, x.name).Bind(2, auth::KindName(x.kind)).Bind(3, x.secret_hash)
+                               .Bind(4, int64_t{x.disabled}).Bind(5, x.created_at)
+                               .Bind(6, x.expires_at).Bind(7, x.description).Exec());
+    }
+    ARCA_PREPARE(t, c, "INSERT INTO personal_tokens (id, account, description, secret_digest, "
+                       "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auth::PersonalToken& x : snap.tokens) {
+      ARCA_RETURN_IF_ERROR(t.Bind(1, x.id).Bind(2, x.account).Bind(3, x.description)
+                               .Bind(4, x.secret_digest).Bind(5, x.created_at)
+                               .Bind(6, x.expires_at).Exec());
+    }
+    ARCA_PREPARE(m, c, "INSERT INTO memberships (group_name, member) VALUES (?, ?)");
+    for (const auth::Membership& x : snap.memberships) {
+      ARCA_RETURN_IF_ERROR(m.Bind(1, x.group).Bind(2, x.member).Exec());
+    }
+    ARCA_PREPARE(g, c, "INSERT INTO grants (subject, repositories, permission, created_at) "
+                       "VALUES (?, ?, ?, ?)");
+    for (const auth::Grant& x : snap.grants) {
+      ARCA_RETURN_IF_ERROR(g.Bind(1, x.subject).Bind(2, x.repositories)
+                               .Bind(3, auth::PermissionName(x.permission))
+                               .Bind(4, x.created_at).Exec());
+    }
+    imported = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return imported;
+}
+
+Status SqlAccountStore::RemoveGrant(int64_t id, const Check& check) {
   return Write([&](Connection& c) -> Status {
     ARCA_PREPARE(q, c, "DELETE FROM grants WHERE id = ?");
     ARCA_RETURN_IF_ERROR(q.Bind(1, id).Exec());
     return c.Changes() ? Status::Ok() : Unknown("grant", std::to_string(id));
-  });
+  }, check);
 }
 
 }  // namespace arca

@@ -22,18 +22,25 @@ class SqlAccountStore : public auth::AccountStore {
   Result<int64_t> Version() override;
   Status AddAccount(const auth::Account& a) override;
   Status SetSecret(const std::string& name, const std::string& secret_hash) override;
-  Status SetDisabled(const std::string& name, bool disabled) override;
-  Status RemoveAccount(const std::string& name) override;
+  Status SetDisabled(const std::string& name, bool disabled, const Check& check) override;
+  Status RemoveAccount(const std::string& name, const Check& check) override;
   Status AddToken(const auth::PersonalToken& t) override;
   Status RemoveToken(const std::string& account, const std::string& id) override;
   Status AddMember(const std::string& group, const std::string& member) override;
-  Status RemoveMember(const std::string& group, const std::string& member) override;
+  Status RemoveMember(const std::string& group, const std::string& member,
+                      const Check& check) override;
   Result<int64_t> AddGrant(const auth::Grant& g) override;
-  Status RemoveGrant(int64_t id) override;
+  Status RemoveGrant(int64_t id, const Check& check) override;
+
+  // Writes snap (another store's accounts, tokens, memberships and grants; grants get new
+  // ids) in one transaction if this store has no account yet; false when it had some (and
+  // nothing was written). For moving auth.db into PostgreSQL.
+  Result<bool> ImportIfEmpty(const auth::AccountSnapshot& snap);
 
  private:
-  // body in a write transaction that also bumps the change counter.
-  Status Write(const std::function<Status(sql::Connection&)>& body);
+  // body in a write transaction that also bumps the change counter, and check (if any) on
+  // the accounts as they were before body and after it.
+  Status Write(const std::function<Status(sql::Connection&)>& body, const Check& check = {});
 
   sql::Database& db_;
   std::shared_ptr<void> owner_;

@@ -4,15 +4,63 @@ namespace arca {
 
 using sql::Connection;
 
+namespace {
+
+// Audited text comes from requests (a user name in a failed login, a decoded path) and may be
+// anything; the stream keeps it as valid UTF-8 without NULs, each bad byte replaced by U+FFFD,
+// so that one hostile value never costs the entries written with it (PostgreSQL refuses
+// such text, and a batch is one transaction).
+std::string Printable(std::string_view s) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = b(i);
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c >= 0x01 && c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      unsigned char t = b(i + k);
+      ok = k == 1 ? (t >= lo && t <= hi) : (t >= 0x80 && t <= 0xBF);
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += kReplacement;
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Status SqlAuditStore::Append(const std::vector<auth::AuditEntry>& entries) {
   return db_.WriteTransaction([&](Connection& c) -> Status {
     ARCA_PREPARE(q, c, "INSERT INTO audit (time, principal, action, repository, target, status, "
                        "remote, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auth::AuditEntry& e : entries) {
-      ARCA_RETURN_IF_ERROR(q.Bind(1, e.time).Bind(2, e.principal).Bind(3, e.action)
-                               .Bind(4, e.repository).Bind(5, e.target)
-                               .Bind(6, int64_t{e.status}).Bind(7, e.remote)
-                               .Bind(8, e.request_id).Bind(9, e.detail).Exec());
+      ARCA_RETURN_IF_ERROR(q.Bind(1, e.time).Bind(2, Printable(e.principal))
+                               .Bind(3, Printable(e.action)).Bind(4, Printable(e.repository))
+                               .Bind(5, Printable(e.target)).Bind(6, int64_t{e.status})
+                               .Bind(7, Printable(e.remote)).Bind(8, Printable(e.request_id))
+                               .Bind(9, Printable(e.detail)).Exec());
     }
     return Status::Ok();
   });

@@ -14,25 +14,25 @@ Status Bump(sql::Connection& c) {
 }  // namespace
 
 Result<int64_t> SqlMetaStore::SettingsVersion() {
-  auto c = AcquireReader();
-  if (!c.ok()) return c.status();
-  ARCA_PREPARE(q, **c, "SELECT version FROM settings_changes WHERE id = 1");
-  if (!q.Step()) {
-    ARCA_RETURN_IF_ERROR(q.status());
-    return Status(ErrorCode::kInternal, "metadata error", "settings_changes has no row");
-  }
-  return q.Int(0);
+  return Reading([&](sql::Connection& c) -> Result<int64_t> {
+    ARCA_PREPARE(q, c, "SELECT version FROM settings_changes WHERE id = 1");
+    if (!q.Step()) {
+      ARCA_RETURN_IF_ERROR(q.status());
+      return Status(ErrorCode::kInternal, "metadata error", "settings_changes has no row");
+    }
+    return q.Int(0);
+  });
 }
 
 Result<std::vector<MetaStore::TypeDefinitionRecord>> SqlMetaStore::ListTypeDefinitions() {
-  auto c = AcquireReader();
-  if (!c.ok()) return c.status();
-  ARCA_PREPARE(q, **c, "SELECT id, definition, logo, updated_at FROM type_definitions "
+  return Reading([&](sql::Connection& c) -> Result<std::vector<TypeDefinitionRecord>> {
+    ARCA_PREPARE(q, c, "SELECT id, definition, logo, updated_at FROM type_definitions "
                        "ORDER BY id");
-  std::vector<TypeDefinitionRecord> out;
-  while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3)});
-  ARCA_RETURN_IF_ERROR(q.status());
-  return out;
+    std::vector<TypeDefinitionRecord> out;
+    while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3)});
+    ARCA_RETURN_IF_ERROR(q.status());
+    return out;
+  });
 }
 
 Result<bool> SqlMetaStore::PutTypeDefinition(const TypeDefinitionRecord& d) {
@@ -66,14 +66,14 @@ Result<bool> SqlMetaStore::DeleteTypeDefinition(const std::string& id) {
 }
 
 Result<std::optional<std::string>> SqlMetaStore::GetSetting(const std::string& name) {
-  auto c = AcquireReader();
-  if (!c.ok()) return c.status();
-  ARCA_PREPARE(q, **c, "SELECT value FROM settings WHERE name = ?");
-  if (!q.Bind(1, name).Step()) {
-    ARCA_RETURN_IF_ERROR(q.status());
-    return std::optional<std::string>();
-  }
-  return std::optional<std::string>(q.Text(0));
+  return Reading([&](sql::Connection& c) -> Result<std::optional<std::string>> {
+    ARCA_PREPARE(q, c, "SELECT value FROM settings WHERE name = ?");
+    if (!q.Bind(1, name).Step()) {
+      ARCA_RETURN_IF_ERROR(q.status());
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(q.Text(0));
+  });
 }
 
 Status SqlMetaStore::PutSetting(const std::string& name,

@@ -160,6 +160,20 @@ class S3BlobStore::Writer : public UploadWriter {
     if (!start.ok()) return start.status();
     ARCA_RETURN_IF_ERROR(CheckBody(*start, "starting a multipart copy"));
     std::string uid = s3::XmlText(start->body, "UploadId");
+    if (uid.empty()) {
+      return Status(ErrorCode::kUnavailable, "blob store error",
+                    "starting a multipart copy: the store's answer names no UploadId");
+    }
+    Status copied = CopyParts(source, to, uid);
+    if (!copied.ok()) {
+      // Its parts would hold up to the blob's size in the bucket until the GC's sweep of
+      // abandoned uploads: abort it now (best effort; the sweep remains the backstop).
+      (void)s_.client_->Do({"DELETE", to, {{"uploadId", uid}}, {}, {}});
+    }
+    return copied;
+  }
+
+  Status CopyParts(const std::string& source, const std::string& to, const std::string& uid) {
     std::string xml = "<CompleteMultipartUpload>";
     constexpr uint64_t kRange = 1ull << 30;
     uint32_t n = 0;

@@ -40,6 +40,8 @@ class StoreLock {
 int GcCommand(const std::vector<std::string>& args);    // arca gc
 int FsckCommand(const std::vector<std::string>& args);  // arca fsck
 int MigrateCommand(const std::vector<std::string>& args);  // arca migrate status|up
+// arca types import | arca policy import|show|clear (settings_commands.cc).
+int SettingsCommand(const std::string& what, const std::vector<std::string>& args);
 // arca user|robot|token|group|grant|keys (auth_commands.cc).
 int AuthCommand(const std::string& what, const std::vector<std::string>& args);
 

@@ -40,6 +40,8 @@ Usage:
   arca fsck [--repair [--force] [--max-delete-fraction F]] [--quick] [--config FILE]
             [--root DIR] [...]   check the store (and repair it)
   arca migrate status|up [--config FILE] [--root DIR]   the metadata schema's steps
+  arca types import FILE.json ...   store type definitions where every replica sees them
+  arca policy import FILE.yaml|show|clear   the type policy stored in the metadata
   arca user|robot|token|group|grant|keys ...   accounts and rights (`arca user help`)
   arca version
   arca --help
@@ -265,6 +267,7 @@ int main(int argc, char** argv) {
   if (args[0] == "gc") return arca::GcCommand(rest);
   if (args[0] == "fsck") return arca::FsckCommand(rest);
   if (args[0] == "migrate") return arca::MigrateCommand(rest);
+  if (args[0] == "types" || args[0] == "policy") return arca::SettingsCommand(args[0], rest);
   for (const char* c : {"user", "robot", "token", "group", "grant", "keys"}) {
     if (args[0] == c) return arca::AuthCommand(c, rest);
   }

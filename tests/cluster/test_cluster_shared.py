@@ -247,3 +247,53 @@ def test_the_accounts_of_an_auth_db_move_into_an_empty_database():
             assert f.read().decode("utf-8", "replace").count("moved 2 accounts") == 1
     finally:
         c.stop()
+
+
+def test_files_are_imported_into_the_database_with_the_commands(cluster, tmp_path):
+    """The import path: `arca types import` and `arca policy import|show|clear` write into the
+    metadata database from any host; every replica applies it within a second."""
+    a, b, c = cluster.replicas
+    (tmp_path / "gizmo.svg").write_text(LOGO)
+    gizmo = dict(gadget("Gizmo"), mediaType="application/vnd.example.gizmo.config.v1+json",
+                 logo="gizmo.svg")
+    (tmp_path / "gizmo.json").write_text(json.dumps(gizmo))
+
+    def arca(*args, stdin=None):
+        return subprocess.run([arca_bin(), *args, "--root", a.root, *cluster.store_args()],
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+    p = arca("types", "import", str(tmp_path / "gizmo.json"))
+    assert p.returncode == 0 and "added " + gizmo["mediaType"] in p.stdout, p.stdout + p.stderr
+    for srv in cluster.replicas:
+        within_a_second(lambda: call(srv, "GET", "/arca/v1/types/" + gizmo["mediaType"])
+                        .status_code == 200, "an imported type on every replica")
+        logo = call(srv, "GET", f"/arca/v1/types/{gizmo['mediaType']}/logo.svg")
+        assert logo.status_code == 200 and b"<rect" in logo.content
+    # An invalid definition is refused, naming the file, and nothing of the batch is stored.
+    (tmp_path / "bad.json").write_text(json.dumps({"mediaType": "not a media type"}))
+    other = dict(gizmo, mediaType="application/vnd.example.other.config.v1+json")
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    p = arca("types", "import", str(tmp_path / "other.json"), str(tmp_path / "bad.json"))
+    assert p.returncode != 0 and "bad.json" in p.stderr, p.stdout + p.stderr
+    assert call(b, "GET", "/arca/v1/types/" + other["mediaType"]).status_code == 404
+
+    policy = 'rules:\n  - repositories: "imported/**"\n    unknown: deny\n'
+    (tmp_path / "policy.yaml").write_text(policy)
+    p = arca("policy", "import", str(tmp_path / "policy.yaml"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert arca("policy", "show").stdout == policy
+    r = requests.get(a.url + "/token", params={"service": "arca",
+                                               "scope": "repository:imported/x:pull,push"},
+                     auth=ADMIN, timeout=60)
+    token = r.json()["token"]
+    n = iter(range(1000, 2000))
+    within_a_second(lambda: push_unknown(c, token, "imported/x", next(n)).status_code == 400,
+                    "an imported policy on another replica")
+    (tmp_path / "broken.yaml").write_text("rules: [ {repositories: 1, unknown: maybe} ]")
+    p = arca("policy", "import", str(tmp_path / "broken.yaml"))
+    assert p.returncode != 0 and "broken.yaml" in p.stderr, p.stdout + p.stderr
+    assert arca("policy", "show").stdout == policy
+    assert arca("policy", "clear").returncode == 0
+    assert arca("policy", "show").returncode == 1
+    within_a_second(lambda: push_unknown(b, token, "imported/x", next(n)).status_code == 201,
+                    "a cleared policy on another replica")

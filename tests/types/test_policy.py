@@ -7,8 +7,10 @@ Every test runs its own server with its policy file written into <root>/policy.y
 """
 import json
 import os
+import subprocess
 import time
 
+from arca_server import arca_bin
 from typelib import (CNAB_CONFIG, CNAB_TYPE, HELM_CHART, HELM_CONFIG, OCI_CONFIG, OCI_EMPTY,
                      OCI_LAYER, OCI_MANIFEST, OPA_CONFIG, UNKNOWN_TYPE, Pushed,
                      assert_error, build_artifact, build_helm, build_image, build_index, describe,
@@ -434,6 +436,30 @@ def test_stored_policy_takes_precedence_over_the_file_until_deleted(make_arca):
     assert arca.get("/arca/v1/policy").json() == {"source": "file"}
     unk = unknown_artifact(arca, "misc/a")
     assert_warned(arca, arca.push(unk, expect=None), unk, "unknown")
+
+
+def test_policy_commands_store_the_policy_a_running_server_applies(make_arca, tmp_path):
+    """`arca policy import|show|clear` beside a running server (docs/arca-api.md#policy)."""
+    srv, arca = make_arca()
+
+    def cli(*args):
+        return subprocess.run([arca_bin(), "policy", *args, "--root", srv.root],
+                              capture_output=True, text=True, timeout=120)
+
+    assert cli("show").returncode == 1
+    (tmp_path / "p.yaml").write_text('rules:\n  - repositories: "cli/**"\n    unknown: deny\n')
+    p = cli("import", str(tmp_path / "p.yaml"))
+    assert p.returncode == 0 and "1 rules" in p.stdout, p.stdout + p.stderr
+    # the first attempts may come before the server's next look (a quarter second)
+    unk = wait_until(lambda: (lambda u: (lambda r: (u, r) if r.status_code == 400 else None)(
+        arca.push(u, expect=None)))(unknown_artifact(arca, "cli/a")),
+        what="the imported policy to apply")
+    assert_refused(arca, unk[1], unk[0], "cli/**", "unknown")
+    assert arca.get("/arca/v1/policy").json()["source"] == "stored"
+    assert cli("clear").returncode == 0
+    p = subprocess.run([arca_bin(), "types", "import", str(tmp_path / "p.yaml"), "--root",
+                        srv.root], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "PostgreSQL" in p.stderr, p.stderr
 
 
 def test_stored_policy_writes_need_the_admin_token(make_arca):

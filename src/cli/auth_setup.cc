@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -158,24 +160,56 @@ Status BootstrapAdmin(auth::AccountStore& store) {
 
 // A store that ran auth: token with its accounts in <root>/auth.db and now keeps its metadata
 // in PostgreSQL: the accounts move into the database once, when it has none yet (the first
-// replica to start on it), so that nobody is locked out by the move.
+// replica to start on it), so that nobody is locked out by the move. The database records the
+// move, and auth.db is renamed auth.db.imported: accounts removed later never come back from
+// it. A move that cannot happen (the database has accounts of its own, auth.db is unreadable)
+// is said loudly and does not keep the server from starting.
 Status ImportLocalAccounts(const Config& config, SqlAccountStore& shared) {
   std::string path = config.root + "/auth.db";
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::Ok();
-  auto local = OpenSqliteAccountStore(path);
-  if (!local.ok()) return local.status();
-  auto snap = (*local)->Load();
-  if (!snap.ok()) return snap.status();
-  if (snap->accounts.empty()) return Status::Ok();
-  auto imported = shared.ImportIfEmpty(*snap);
-  if (!imported.ok()) return imported.status();
-  if (*imported) {
+  auto state = shared.State();
+  if (!state.ok()) return state.status();
+  if (state->imported_before) {
+    std::fprintf(stderr, "arca: %s is not read: accounts live in the metadata database, where "
+                         "an auth.db was moved before\n", path.c_str());
+    return Status::Ok();
+  }
+  auth::AccountSnapshot snap;
+  {
+    auto local = OpenSqliteAccountStore(path);
+    auto loaded = local.ok() ? (*local)->Load() : Result<auth::AccountSnapshot>(local.status());
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "arca: WARNING: %s cannot be read, its accounts were not moved into "
+                           "the metadata database: %s: %s\n",
+                   path.c_str(), loaded.status().message().c_str(),
+                   loaded.status().detail().c_str());
+      return Status::Ok();
+    }
+    snap = std::move(*loaded);
+  }  // closed before it is renamed
+  if (snap.accounts.empty()) return Status::Ok();
+  auto done = state->has_accounts
+                  ? Result<SqlAccountStore::Import>(SqlAccountStore::Import::kNotEmpty)
+                  : shared.ImportOnce(snap, path, static_cast<int64_t>(time(nullptr)));
+  if (!done.ok()) return done.status();
+  if (*done == SqlAccountStore::Import::kNotEmpty) {
+    std::fprintf(stderr, "arca: WARNING: %s holds %zu accounts, but the metadata database has "
+                         "accounts of its own: they were NOT moved (start the replica whose "
+                         "root holds auth.db first, on an empty database)\n",
+                 path.c_str(), snap.accounts.size());
+    return Status::Ok();
+  }
+  if (*done == SqlAccountStore::Import::kImported) {
     std::fprintf(stderr, "arca: moved %zu accounts, %zu tokens and %zu grants from %s into the "
                          "metadata database, which holds them from now on (grants have new "
-                         "ids; %s and audit.db are no longer read)\n",
-                 snap->accounts.size(), snap->tokens.size(), snap->grants.size(), path.c_str(),
-                 path.c_str());
+                         "ids; the audit stream before the move stays in audit.db)\n",
+                 snap.accounts.size(), snap.tokens.size(), snap.grants.size(), path.c_str());
+  }
+  if (::rename(path.c_str(), (path + ".imported").c_str()) != 0) {
+    std::fprintf(stderr, "arca: %s could not be renamed %s.imported (%s); the database's record "
+                         "of the move keeps it from being read again\n",
+                 path.c_str(), path.c_str(), std::strerror(errno));
   }
   return Status::Ok();
 }
@@ -196,7 +230,9 @@ Result<std::unique_ptr<auth::AccountStore>> OpenAccounts(const Config& config) {
     auto pg = PgMetaStore::Open(options);
     if (!pg.ok()) return pg.status();
     std::shared_ptr<PgMetaStore> owned = std::move(*pg);
-    return std::unique_ptr<auth::AccountStore>(new SqlAccountStore(*owned, owned));
+    auto store = std::make_unique<SqlAccountStore>(*owned, owned);
+    ARCA_RETURN_IF_ERROR(ImportLocalAccounts(config, *store));  // as `serve` would
+    return std::unique_ptr<auth::AccountStore>(std::move(store));
   }
   ARCA_RETURN_IF_ERROR(MakeDirs(config.root));
   return OpenSqliteAccountStore(config.root + "/auth.db");

@@ -2,35 +2,20 @@
 // written into the metadata from files (the import path of docs/deploy.md "Artifact types and
 // the policy"). Safe beside running servers: each write is one transaction, and replicas see
 // it within a second.
-#include <sys/stat.h>
-
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "meta/postgres/pg_meta_store.h"
 #include "meta/sqlite/sqlite_meta_store.h"
 #include "registry/policy.h"
 #include "types/artifact_type.h"
+#include "util/file_util.h"
 
 namespace arca {
 namespace {
 
-constexpr off_t kMaxFileBytes = 1 << 20;  // as the API's bodies
+constexpr size_t kMaxFileBytes = 1 << 20;  // as the API's bodies
 
-Result<std::string> ReadBounded(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Status(ErrorCode::kNameUnknown, "no such file", path);
-  }
-  if (st.st_size > kMaxFileBytes) return Status(ErrorCode::kTooLarge, "file too large", path);
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) return Status(ErrorCode::kInternal, "cannot read", path);
-  return ss.str();
-}
 
 // The metadata store the settings name, as it is (never created, never migrated here).
 Result<std::unique_ptr<MetaStore>> OpenMeta(const Config& config) {
@@ -59,15 +44,16 @@ int Usage() {
 }
 
 // Each definition, with the SVG its logo names read from beside it, checked as the API
-// checks a PUT; all are checked before any is stored.
+// checks a PUT; all are checked before any is stored (each is then stored on its own: a
+// database failure part-way leaves those before it stored, and the command can run again).
 int ImportTypes(const std::vector<std::string>& files, MetaStore& meta) {
   std::vector<MetaStore::TypeDefinitionRecord> records;
   for (const std::string& file : files) {
-    auto text = ReadBounded(file);
+    auto text = ReadSmallFile(file, kMaxFileBytes);
     if (!text.ok()) return Fail(text.status());
     std::string dir = file.find('/') == std::string::npos ? "." : file.substr(0, file.rfind('/'));
     auto t = ParseArtifactType(*text, file, [&](const std::string& logo) {
-      return ReadBounded(dir + "/" + logo);
+      return ReadSmallFile(dir + "/" + logo, kMaxFileBytes);
     });
     if (!t.ok()) return Fail(t.status());
     records.push_back({t->media_type, *text, t->logo_svg, 0});
@@ -84,10 +70,19 @@ int ImportTypes(const std::vector<std::string>& files, MetaStore& meta) {
 
 int SettingsCommand(const std::string& what, const std::vector<std::string>& in) {
   std::vector<std::string> words, args;
-  // Words first (the verb and files), then settings flags, each with its value.
-  size_t i = 0;
-  for (; i < in.size() && !in[i].starts_with("--"); ++i) words.push_back(in[i]);
-  args.assign(in.begin() + static_cast<std::ptrdiff_t>(i), in.end());
+  // The verb and files, and settings flags anywhere among them, each with its value.
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == "--help" || in[i] == "-h" || in[i] == "help") {
+      Usage();
+      return 0;
+    }
+    if (!in[i].starts_with("--")) {
+      words.push_back(in[i]);
+      continue;
+    }
+    args.push_back(in[i]);
+    if (in[i].find('=') == std::string::npos && i + 1 < in.size()) args.push_back(in[++i]);
+  }
   if (words.empty()) return Usage();
   auto config = LoadConfig(args);
   if (!config.ok()) return Fail(config.status());
@@ -121,7 +116,7 @@ int SettingsCommand(const std::string& what, const std::vector<std::string>& in)
     Status s = (*meta)->PutSetting("policy", std::nullopt);
     return s.ok() ? 0 : Fail(s);
   }
-  auto text = ReadBounded(files[0]);
+  auto text = ReadSmallFile(files[0], kMaxFileBytes);
   if (!text.ok()) return Fail(text.status());
   auto parsed = Policy::Parse(*text);
   if (!parsed.ok()) {

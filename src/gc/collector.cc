@@ -178,6 +178,7 @@ bool Collector::RemoveReleasedBytes(GcReport& r) {
         }
         Status s = blobs_.DeleteBlob(*digest);
         if (!s.ok()) {
+          Fail(r, s);
           r.error = "removing " + text + ": " + s.detail();
           return false;
         }

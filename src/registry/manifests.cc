@@ -84,7 +84,12 @@ Result<PushedManifest> Registry::PutManifest(const RequestContext& ctx, const st
   TypeCatalog::TypePtr def = types_ ? types_->Find(type) : nullptr;
   std::optional<std::string> config = ReadConfig(repo, *parsed);
   std::vector<std::string> warnings;
-  std::shared_ptr<const Policy> policy = policy_ ? policy_->Current() : nullptr;
+  std::shared_ptr<const Policy> policy;
+  if (policy_) {
+    auto in_force = policy_->InForce();  // fails closed while a stored policy is unknown
+    if (!in_force.ok()) return in_force.status();
+    policy = std::move(*in_force);
+  }
   const PolicyRule* rule = policy ? policy->Match(repo) : nullptr;
   if (rule) {
     std::vector<std::string> layers;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -246,14 +247,20 @@ Status PolicyStore::RefreshStored(bool force) {
       parsed = std::make_shared<const Policy>(std::move(*p));
     } else {  // checked when stored; only a newer build's policy could fail here
       s = Status(p.status().code(), p.status().message(), "stored policy: " + p.status().detail());
+      std::lock_guard<std::mutex> lock(mu_);
+      stored_.reset();
+      unreadable_ = "the stored policy cannot be read by this arca (" + p.status().detail() + ")";
+      stored_version_ = *version;  // read again when it changes
     }
+  } else if (!s.ok() && stored_version_ < 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    unreadable_ = "the stored policy has not been read yet (" + s.message() + ")";
   }
   if (!s.ok()) {
-    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch()).count();
-    if (now_ms - stored_error_logged_ms_ > 60000) {
-      stored_error_logged_ms_ = now_ms;
-      std::fprintf(stderr, "arca: stored policy not read, the one in force stays: %s: %s\n",
+    uint64_t held_back = 0;
+    if (refresh_errors_.Allow("policy", std::time(nullptr), &held_back)) {
+      std::fprintf(stderr, "arca: stored policy not read (pushes wait while it is unknown): "
+                           "%s: %s\n",
                    s.message().c_str(), s.detail().c_str());
     }
     return s;
@@ -261,6 +268,7 @@ Status PolicyStore::RefreshStored(bool force) {
   stored_version_ = *version;
   std::lock_guard<std::mutex> lock(mu_);
   stored_ = std::move(parsed);
+  unreadable_.clear();
   return Status::Ok();
 }
 
@@ -290,6 +298,15 @@ void PolicyStore::Watch(int interval_ms) {
 
 std::shared_ptr<const Policy> PolicyStore::Current() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return stored_ ? stored_ : file_;
+}
+
+Result<std::shared_ptr<const Policy>> PolicyStore::InForce() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!unreadable_.empty()) {
+    return Status(ErrorCode::kUnavailable, "type policy unavailable",
+                  unreadable_ + "; pushes wait until it can be read");
+  }
   return stored_ ? stored_ : file_;
 }
 

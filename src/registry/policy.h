@@ -13,6 +13,7 @@
 
 #include "meta/meta_store.h"
 #include "types/artifact_type.h"
+#include "util/log_limiter.h"
 #include "util/status.h"
 
 namespace arca {
@@ -73,6 +74,11 @@ class PolicyStore {
   Status Load();  // a missing file is an empty policy; a malformed one is an error
   void Watch(int interval_ms);
   std::shared_ptr<const Policy> Current() const;
+  // The policy pushes are checked against: Current(), or UNAVAILABLE while a stored policy
+  // exists that this process cannot read (a newer release wrote it) or has not read yet (the
+  // database was out of reach at start). Fails closed: a policy that denies is never
+  // bypassed by falling back to the file.
+  Result<std::shared_ptr<const Policy>> InForce() const;
 
   // The stored policy's YAML, or nullopt when the file's is in force.
   Result<std::optional<std::string>> Stored();
@@ -92,9 +98,10 @@ class PolicyStore {
   MetaStore* meta_ = nullptr;
   std::mutex refresh_mu_;  // one RefreshStored at a time
   int64_t stored_version_ = -1;             // GUARDED_BY(refresh_mu_)
-  int64_t stored_error_logged_ms_ = 0;      // GUARDED_BY(refresh_mu_)
+  LogLimiter refresh_errors_{1, 60};  // one line a minute while the store cannot be read
   std::shared_ptr<const Policy> file_;      // GUARDED_BY(mu_)
   std::shared_ptr<const Policy> stored_;    // GUARDED_BY(mu_): null when none is stored
+  std::string unreadable_;  // GUARDED_BY(mu_): why the stored policy is unknown; "" when known
   mutable std::mutex mu_;
   std::string signature_;                  // touched by Load and the watcher only
   std::atomic<bool> stop_{false};

@@ -8,33 +8,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "util/file_util.h"
 
 namespace arca {
 namespace {
 
-constexpr off_t kMaxDefinitionBytes = 1 << 20;
+constexpr size_t kMaxDefinitionBytes = 1 << 20;
 constexpr const char* kApiPrefix = "api--";
 
 bool EndsWith(const std::string& s, const char* suffix) {
   return s.size() >= std::strlen(suffix) && s.compare(s.size() - std::strlen(suffix), std::string::npos, suffix) == 0;
 }
 
-Result<std::string> ReadSmallFile(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Status(ErrorCode::kNameUnknown, "no such file", path);
-  }
-  if (st.st_size > kMaxDefinitionBytes) return Status(ErrorCode::kTooLarge, "file too large", path);
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A file name for a type id: its characters outside [A-Za-z0-9._-] become '_'.
 std::string Slug(const std::string& id) {
@@ -113,10 +101,8 @@ Status TypeCatalog::RefreshShared(bool force) {
   }
   if (!s.ok()) {
     // The definitions read last stay in force; said at most once a minute.
-    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch()).count();
-    if (now_ms - shared_error_logged_ms_ > 60000) {
-      shared_error_logged_ms_ = now_ms;
+    uint64_t held_back = 0;
+    if (refresh_errors_.Allow("types", std::time(nullptr), &held_back)) {
       std::fprintf(stderr, "arca: shared artifact types not read, those read before stay: %s\n",
                    s.message().c_str());
     }
@@ -176,9 +162,9 @@ void TypeCatalog::Rescan() {
   std::vector<std::string> problems;
   std::map<std::string, FileState> next;
   for (const std::string& name : names) {
-    auto text = ReadSmallFile(dir_ + "/" + name);
+    auto text = ReadSmallFile(dir_ + "/" + name, kMaxDefinitionBytes);
     Result<ArtifactType> t = text.ok() ? ParseArtifactType(*text, name, [&](const std::string& logo) {
-      return ReadSmallFile(dir_ + "/" + logo);
+      return ReadSmallFile(dir_ + "/" + logo, kMaxDefinitionBytes);
     }) : Result<ArtifactType>(Status(ErrorCode::kManifestInvalid, "unreadable", name + ": " + text.status().message()));
     if (t.ok()) {
       t->source = name.starts_with(kApiPrefix) ? "api" : "file";
@@ -234,7 +220,7 @@ std::string TypeCatalog::FileFor(const std::string& id) const {
 
 Result<bool> TypeCatalog::Put(const std::string& id, const std::string& json_text) {
   auto t = ParseArtifactType(json_text, "request", [&](const std::string& logo) {
-    return ReadSmallFile(dir_ + "/" + logo);
+    return ReadSmallFile(dir_ + "/" + logo, kMaxDefinitionBytes);
   });
   if (!t.ok()) return t.status();
   if (t->media_type != id) {

@@ -20,6 +20,7 @@
 
 #include "meta/meta_store.h"
 #include "types/artifact_type.h"
+#include "util/log_limiter.h"
 #include "util/status.h"
 
 namespace arca {
@@ -82,7 +83,7 @@ class TypeCatalog {
   MetaStore* shared_meta_ = nullptr;
   std::map<std::string, TypePtr> shared_;   // GUARDED_BY(scan_mu_): by id
   int64_t shared_version_ = -1;             // GUARDED_BY(scan_mu_)
-  int64_t shared_error_logged_ms_ = 0;        // GUARDED_BY(scan_mu_)
+  LogLimiter refresh_errors_{1, 60};  // one line a minute while the store cannot be read
 
   mutable std::mutex mu_;
   std::shared_ptr<const std::map<std::string, TypePtr>> current_;  // GUARDED_BY(mu_)

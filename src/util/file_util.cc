@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace arca {
 
@@ -58,6 +60,21 @@ Status WriteAll(int fd, const char* data, size_t len) {
     len -= static_cast<size_t>(n);
   }
   return Status::Ok();
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status(ErrorCode::kNameUnknown, "no such file", path);
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return Status(ErrorCode::kTooLarge, "file too large", path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status(ErrorCode::kInternal, "cannot read", path);
+  return ss.str();
 }
 
 }  // namespace arca

@@ -35,6 +35,9 @@ Status MakeDirs(const std::string& dir);
 Status SyncDir(const std::string& dir);
 // Writes all of data at the fd's position; retries short writes and EINTR.
 Status WriteAll(int fd, const char* data, size_t len);
+// The whole of a regular file of at most max_bytes: NAME_UNKNOWN when there is no such file,
+// TOO_LARGE past the bound (definitions and policies an operator hands in).
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes);
 // An internal Status carrying errno's text.
 Status ErrnoStatus(const std::string& what);
 

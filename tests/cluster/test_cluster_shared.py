@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from authlib import ADMIN_PASSWORD, bearer
-from cluster import Cluster
+from cluster import PSQL, Cluster
 from arca_server import arca_bin
 from testkit import wait_until
 
@@ -213,38 +213,60 @@ def test_replicas_starting_together_on_a_new_store_agree_on_its_identity():
         c.stop()
 
 
-def test_the_accounts_of_an_auth_db_move_into_an_empty_database():
+def test_the_accounts_of_an_auth_db_move_into_an_empty_database(tmp_path):
     """A store that ran auth: token on SQLite (accounts in <root>/auth.db) and moves its
     metadata to PostgreSQL: the first replica to start moves the accounts into the database,
-    so that nobody is locked out, and makes no new admin."""
+    so that nobody is locked out, and makes no new admin. The move happens once: a grant the
+    database had already is kept, auth.db is renamed, and an old copy put back later never
+    brings back an account removed since."""
     c = Cluster(n=1, extra_args=["--auth", "token"],
                 env={"ARCA_ADMIN_PASSWORD": ADMIN_PASSWORD})
     root = os.path.join(c.dir, "r0")
     os.makedirs(root)
-    for args, stdin in [(["user", "add", "erin", "--password-stdin"], "erin-pw-12345\n"),
-                        (["grant", "add", "user:erin", "**", "admin"], None),
-                        (["robot", "add", "ci"], None)]:
-        p = subprocess.run([arca_bin(), *args, "--root", root], input=stdin,
+
+    def cli(args, stdin=None, where=root, *extra):
+        p = subprocess.run([arca_bin(), *args, "--root", where, *extra], input=stdin,
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
+        return p
+
+    for args, stdin in [(["user", "add", "erin", "--password-stdin"], "erin-pw-12345\n"),
+                        (["grant", "add", "user:erin", "**", "admin"], None),
+                        (["grant", "add", "group:devs", "team/**", "push"], None),
+                        (["robot", "add", "ci"], None)]:
+        cli(args, stdin)
+    shutil.copy(os.path.join(root, "auth.db"), tmp_path / "auth.db.copy")
     try:
+        # The database already holds a grant the import brings too (grants need no account).
+        subprocess.run([PSQL, c.pg_url.replace("postgres://", "postgresql://", 1), "-qXc",
+                        f"CREATE SCHEMA {c.schema}"], check=True, capture_output=True, timeout=60)
+        cli(["grant", "add", "group:devs", "team/**", "push"], None, str(tmp_path / "elsewhere"),
+            "--metadata", c.metadata)
         c.start()
         srv = c.replicas[0]
         with open(srv.log_path, "rb") as f:
             log = f.read().decode("utf-8", "replace")
-        assert "moved 2 accounts, 0 tokens and 1 grants" in log, log[-2000:]
+        assert "moved 2 accounts, 0 tokens and 2 grants" in log, log[-2000:]
         assert "created the user \"admin\"" not in log, log[-2000:]
+        assert not os.path.exists(os.path.join(root, "auth.db"))
+        assert os.path.exists(os.path.join(root, "auth.db.imported"))
         r = requests.get(srv.url + "/token", params={"service": "arca"},
                          auth=("erin", "erin-pw-12345"), timeout=60)
         assert r.status_code == 200, r.text
-        r = call(srv, "GET", "/arca/v1/accounts", auth=("erin", "erin-pw-12345"))
+        erin = ("erin", "erin-pw-12345")
+        r = call(srv, "GET", "/arca/v1/accounts", auth=erin)
         assert r.status_code == 200, r.text
         assert sorted(a["name"] for a in r.json()["accounts"]) == ["ci", "erin"], r.json()
-        # A restart finds the database holding them and moves nothing again.
+        # ci is removed; an old copy of auth.db put back does not bring it back.
+        assert call(srv, "DELETE", "/arca/v1/accounts/ci", auth=erin).status_code == 202
         srv.stop()
+        shutil.copy(tmp_path / "auth.db.copy", os.path.join(root, "auth.db"))
         srv.start()
+        r = call(srv, "GET", "/arca/v1/accounts", auth=erin)
+        assert sorted(a["name"] for a in r.json()["accounts"]) == ["erin"], r.json()
         with open(srv.log_path, "rb") as f:
-            assert f.read().decode("utf-8", "replace").count("moved 2 accounts") == 1
+            log = f.read().decode("utf-8", "replace")
+        assert log.count("moved 2 accounts") == 1 and "is not read" in log, log[-2000:]
     finally:
         c.stop()
 

@@ -84,7 +84,7 @@ class Cluster:
         """Starts the replicas one after another, or with together all at once (as a
         deployment rolling out on a new store would), then haproxy."""
         subprocess.run([PSQL, self.pg_url.replace("postgres://", "postgresql://", 1), "-qXc",
-                        f"CREATE SCHEMA {self.schema}"], check=True, capture_output=True,
+                        f"CREATE SCHEMA IF NOT EXISTS {self.schema}"], check=True, capture_output=True,
                        timeout=hang_guard(30))
         for i in range(self.n):
             root = os.path.join(self.dir, f"r{i}")

@@ -462,6 +462,33 @@ def test_policy_commands_store_the_policy_a_running_server_applies(make_arca, tm
     assert p.returncode != 0 and "PostgreSQL" in p.stderr, p.stderr
 
 
+def test_a_stored_policy_this_arca_cannot_read_stops_pushes_not_the_server(make_arca):
+    """A stored policy written by a newer release that this one cannot parse: pushes fail
+    closed with 503 (the policy may deny what they push) instead of falling back to the file,
+    and go on once a readable policy is stored."""
+    srv, arca = make_arca()
+    import sqlite3
+    with sqlite3.connect(os.path.join(srv.root, "meta.db"), timeout=30) as db:
+        db.execute("INSERT INTO settings(name, value, updated_at) VALUES('policy', "
+                   "'rules: [ {repositories: \"**\", unknown: maybe-later} ]', 0)")
+        db.execute("UPDATE settings_changes SET version = version + 1")
+
+    def push_status():
+        return arca.push(unknown_artifact(arca, "later/a"), expect=None)
+
+    # (a tuple: a 503 Response is falsy)
+    r, = wait_until(lambda: (lambda r: (r,) if r.status_code == 503 else None)(push_status()),
+                    what="pushes to wait for the unreadable policy")
+    assert r.json()["errors"][0]["code"] == "UNAVAILABLE" and r.headers["Retry-After"] == "1", \
+        r.text
+    assert "cannot be read" in r.json()["errors"][0]["detail"], r.text
+    srv.stop()
+    srv.start()  # it starts all the same
+    assert push_status().status_code == 503
+    assert arca.put("/arca/v1/policy", data="rules: []\n").status_code == 200
+    assert push_status().status_code == 201
+
+
 def test_stored_policy_writes_need_the_admin_token(make_arca):
     srv, arca = make_arca(extra_args=["--admin-token", "policy-admin-token"])
     assert arca.get("/arca/v1/policy").status_code == 200, "reads need no token"

@@ -3,10 +3,12 @@
 #include "auth/auth.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <atomic>
 #include <thread>
 
 #include "auth/account_admin.h"
@@ -360,6 +362,39 @@ TEST_P(AuthTest, TwoAdminsDisablingEachOtherAtOnceLeaveOne) {
     EXPECT_EQ(enabled, 1);
     survivor = first_done.ok() ? b : a;
   }
+}
+
+// The store judges a Check inside the change's transaction: two changes whose checks both
+// run before either commits (each waits in its check for the other) cannot both pass on the
+// state they saw. PostgreSQL's SERIALIZABLE aborts one, which runs again and sees the other's
+// change; SQLite's single writer never lets the second begin before the first commits (its
+// check then waits out its patience alone).
+TEST_P(AuthTest, AChangesCheckSeesAChangeMadeConcurrently) {
+  for (std::string n : {"ca", "cb"}) {
+    ASSERT_TRUE(admin_->AddUser(n, n + "-password", now_).ok());
+  }
+  auto other = backend_->OpenAccounts();
+  ASSERT_TRUE(other.ok()) << other.status().detail();
+  std::atomic<int> arrived{0};
+  // The rule: one of ca and cb stays enabled.
+  AccountStore::Check check = [&](const AccountSnapshot&, const AccountSnapshot& after) {
+    ++arrived;
+    for (int i = 0; i < 200 && arrived.load() < 2; ++i) ::usleep(10000);
+    int enabled = 0;
+    for (const Account& a : after.accounts) enabled += (a.name == "ca" || a.name == "cb") && !a.disabled;
+    return enabled > 0 ? Status::Ok() : Status(ErrorCode::kConflict, "none would stay");
+  };
+  Status first, second;
+  std::thread t1([&] { first = store_->SetDisabled("ca", true, check); });
+  std::thread t2([&] { second = (*other)->SetDisabled("cb", true, check); });
+  t1.join();
+  t2.join();
+  EXPECT_NE(first.ok(), second.ok()) << first.message() << " / " << second.message();
+  auto snap = store_->Load();
+  ASSERT_TRUE(snap.ok());
+  int enabled = 0;
+  for (const Account& a : snap->accounts) enabled += (a.name == "ca" || a.name == "cb") && !a.disabled;
+  EXPECT_EQ(enabled, 1);
 }
 
 // A store whose reads can be held up, as SQLite's busy timeout holds them while another

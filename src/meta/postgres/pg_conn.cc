@@ -183,6 +183,7 @@ class Stmt final : public sql::Stmt {
   // Prepares the statement for this parameter typing once per connection, then runs it.
   void Run() {
     ran_ = true;
+    status_ = Status::Ok();  // a statement reused after a failure starts afresh
     if (std::find(unstorable_.begin(), unstorable_.end(), true) != unstorable_.end()) {
       status_ = Status(ErrorCode::kQueryInvalid, "invalid text",
                        "a value holds a NUL byte or is not UTF-8, which the metadata "

@@ -199,14 +199,44 @@ Result<int64_t> SqlAccountStore::AddGrant(const auth::Grant& g) {
   return id;
 }
 
-Result<bool> SqlAccountStore::ImportIfEmpty(const auth::AccountSnapshot& snap) {
-  bool imported = false;
+namespace {
+
+Result<SqlAccountStore::ImportState> ReadImportState(Connection& c) {
+  SqlAccountStore::ImportState state;
+  ARCA_PREPARE(done, c, "SELECT 1 FROM auth_imports LIMIT 1");
+  state.imported_before = done.Step();
+  ARCA_RETURN_IF_ERROR(done.status());
+  ARCA_PREPARE(any, c, "SELECT 1 FROM accounts LIMIT 1");
+  state.has_accounts = any.Step();
+  ARCA_RETURN_IF_ERROR(any.status());
+  return state;
+}
+
+}  // namespace
+
+Result<SqlAccountStore::ImportState> SqlAccountStore::State() {
+  ImportState state;
+  Status s = db_.ReadSnapshot([&](Connection& c) -> Status {
+    auto read = ReadImportState(c);
+    if (!read.ok()) return read.status();
+    state = *read;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return state;
+}
+
+Result<SqlAccountStore::Import> SqlAccountStore::ImportOnce(const auth::AccountSnapshot& snap,
+                                                            const std::string& source,
+                                                            int64_t now) {
+  Import result = Import::kNotEmpty;
   Status s = Write([&](Connection& c) -> Status {
-    imported = false;
-    ARCA_PREPARE(any, c, "SELECT 1 FROM accounts LIMIT 1");
-    bool has = any.Step();
-    ARCA_RETURN_IF_ERROR(any.status());
-    if (has) return Status::Ok();
+    auto state = ReadImportState(c);
+    if (!state.ok()) return state.status();
+    if (state->imported_before || state->has_accounts) {
+      result = state->imported_before ? Import::kImportedBefore : Import::kNotEmpty;
+      return Status::Ok();
+    }
     ARCA_PREPARE(a, c, "INSERT INTO accounts (name, kind, secret_hash, disabled, created_at, "
                        "expires_at, description) VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (const auth::Account& x : snap.accounts) {
@@ -225,18 +255,22 @@ Result<bool> SqlAccountStore::ImportIfEmpty(const auth::AccountSnapshot& snap) {
     for (const auth::Membership& x : snap.memberships) {
       ARCA_RETURN_IF_ERROR(m.Bind(1, x.group).Bind(2, x.member).Exec());
     }
+    // Grants need no account (group:…, authenticated): the store may hold some already.
     ARCA_PREPARE(g, c, "INSERT INTO grants (subject, repositories, permission, created_at) "
-                       "VALUES (?, ?, ?, ?)");
+                       "VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (subject, repositories, permission) DO NOTHING");
     for (const auth::Grant& x : snap.grants) {
       ARCA_RETURN_IF_ERROR(g.Bind(1, x.subject).Bind(2, x.repositories)
                                .Bind(3, auth::PermissionName(x.permission))
                                .Bind(4, x.created_at).Exec());
     }
-    imported = true;
+    ARCA_PREPARE(r, c, "INSERT INTO auth_imports (source, imported_at) VALUES (?, ?)");
+    ARCA_RETURN_IF_ERROR(r.Bind(1, source).Bind(2, now).Exec());
+    result = Import::kImported;
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  return imported;
+  return result;
 }
 
 Status SqlAccountStore::RemoveGrant(int64_t id, const Check& check) {

@@ -32,10 +32,19 @@ class SqlAccountStore : public auth::AccountStore {
   Result<int64_t> AddGrant(const auth::Grant& g) override;
   Status RemoveGrant(int64_t id, const Check& check) override;
 
-  // Writes snap (another store's accounts, tokens, memberships and grants; grants get new
-  // ids) in one transaction if this store has no account yet; false when it had some (and
-  // nothing was written). For moving auth.db into PostgreSQL.
-  Result<bool> ImportIfEmpty(const auth::AccountSnapshot& snap);
+  // Moving auth.db into PostgreSQL, once: ImportOnce writes snap (another store's accounts,
+  // tokens, memberships and grants; grants get new ids, and one the store has already is
+  // kept) in one transaction, with a record that an import happened, unless one happened
+  // before (kImportedBefore) or the store has accounts of its own (kNotEmpty); then nothing
+  // is written.
+  enum class Import { kImported, kImportedBefore, kNotEmpty };
+  struct ImportState {
+    bool imported_before = false;
+    bool has_accounts = false;
+  };
+  Result<ImportState> State();
+  Result<Import> ImportOnce(const auth::AccountSnapshot& snap, const std::string& source,
+                            int64_t now);
 
  private:
   // body in a write transaction that also bumps the change counter, and check (if any) on

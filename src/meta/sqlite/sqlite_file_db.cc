@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS grants (
 CREATE TABLE IF NOT EXISTS auth_changes (
   id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 INSERT INTO auth_changes (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS auth_imports (source TEXT PRIMARY KEY, imported_at INTEGER NOT NULL);
 )";
 
 // The table of meta/sql/sql_audit_store.h; PostgreSQL's is pg_schema.h kAccounts.

@@ -12,7 +12,7 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev 
   python3-requests)
 test_pkgs=(skopeo umoci podman buildah uidmap fuse-overlayfs curl unzip ca-certificates
   json-schema-test-suite strace python3-cryptography containerd
-  ceph-mon ceph-osd radosgw ceph-common postgresql-15 haproxy)
+  ceph-mon ceph-osd radosgw ceph-common postgresql-15 haproxy prometheus)
 bench_pkgs=(docker-registry wrk)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

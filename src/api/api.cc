@@ -23,6 +23,7 @@ void Api::Handle(http::Request& req, http::Response& res) {
   try {
     auto route = ParseRoute(req.path);
     if (route.ok()) routed = std::move(*route);
+    res.route = routed ? RouteClass(routed->kind) : "";
     s = routed ? Serve(*routed, req, res, caller) : route.status();
   } catch (const std::exception& e) {  // a bug, never the client's fault: report, keep serving
     s = Status(ErrorCode::kInternal, "internal error", e.what());
@@ -38,7 +39,8 @@ Status Api::Serve(const Route& route, http::Request& req, http::Response& res, C
     res.Set("Allow", allow);
     return Status(ErrorCode::kMethodNotAllowed, "method not allowed", "allowed: " + allow);
   }
-  if (*need == Action::kOpen) return Token(req, res);
+  if (*need == Action::kOpen) return route.kind == Route::kToken ? Token(req, res) : Probe(route, res);
+  if (route.kind == Route::kMetrics && MayScrape(req)) return Metrics(res);
   ARCA_RETURN_IF_ERROR(Authorize(route, *need, req, res, caller));
   caller.context = RequestContext::For(auth_ ? caller.principal.Display() : "", req.request_id,
                                        options_.work_budget);
@@ -63,6 +65,7 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kType:
     case Route::kTypeLogo: return Types(route, req, res);
     case Route::kPolicy: return PolicyDocument(req, res);
+    case Route::kMetrics: return Metrics(res);
     case Route::kTypedRepositories: return TypedRepositories(caller, req, res);
     case Route::kArtifacts: return Artifacts(route.name, req, res);
     case Route::kTrash:
@@ -80,6 +83,8 @@ Status Api::Dispatch(const Route& route, const Caller& caller, http::Request& re
     case Route::kGrants:
     case Route::kGrant: return Grants(route, req, res);
     case Route::kAudit: return ListAudit(req, res);
+    case Route::kHealthz:
+    case Route::kReadyz:
     case Route::kToken: break;
   }
   return Status(ErrorCode::kNotFound, "no such endpoint", req.path.substr(0, 256));

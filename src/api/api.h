@@ -48,6 +48,10 @@ struct ApiOptions {
   // store can make one; others stream through Arca.
   std::vector<std::string> blob_redirect;
   int64_t blob_redirect_ttl = 600;
+  // A bearer token that may read /metrics from any address (loopback needs none).
+  std::string metrics_token;
+  // This process's name among the replicas of a store (its readiness lease).
+  std::string instance = "arca";
 };
 
 class Api {
@@ -57,6 +61,8 @@ class Api {
   void SetTypes(TypeCatalog* types) { types_ = types; }
   // The type policy behind /arca/v1/policy (optional; must outlive this).
   void SetPolicy(PolicyStore* policy) { policy_ = policy; }
+  // Whether the server is shutting down (GET /readyz answers 503 then). Optional.
+  void SetStopping(std::function<bool()> stopping) { stopping_ = std::move(stopping); }
   // The garbage collector behind /arca/v1/admin/gc (optional; must outlive this).
   void SetCollector(Collector* collector) { collector_ = collector; }
   // Token authentication (auth: token): every route is checked (docs/auth.md). Optional;
@@ -111,6 +117,12 @@ class Api {
   // The Arca API (arca_api.cc, types_api.cc).
   Status Types(const Route& route, http::Request& req, http::Response& res);
   Status PolicyDocument(http::Request& req, http::Response& res);  // policy_api.cc
+  // ops_api.cc: /metrics, /healthz, /readyz.
+  bool MayScrape(const http::Request& req) const;
+  // The artifact type as metrics label it: a known type's id, "unknown" or "none".
+  std::string TypeLabel(const std::string& type) const;
+  Status Metrics(http::Response& res);
+  Status Probe(const Route& route, http::Response& res);
   Status TypedRepositories(const Caller& caller, http::Request& req, http::Response& res);
   Status Artifacts(const std::string& repo, http::Request& req, http::Response& res);
   Status Events(const Caller& caller, http::Request& req, http::Response& res);
@@ -129,6 +141,11 @@ class Api {
   ApiOptions options_;
   TypeCatalog* types_ = nullptr;
   PolicyStore* policy_ = nullptr;
+  std::function<bool()> stopping_;
+  std::mutex ready_mu_;
+  int64_t ready_checked_ms_ = 0;  // GUARDED_BY(ready_mu_)
+  std::string ready_body_;        // GUARDED_BY(ready_mu_): the last answer, for one second
+  bool ready_ = false;            // GUARDED_BY(ready_mu_)
   Collector* collector_ = nullptr;
   auth::Auth* auth_ = nullptr;
   auth::AccountStore* accounts_ = nullptr;

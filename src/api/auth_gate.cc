@@ -4,6 +4,7 @@
 // challenge naming the scope to ask for; a caller whose own credentials lack the permission
 // gets 403. The answer never depends on whether the repository exists.
 #include "api/api.h"
+#include "api/api_metrics.h"
 #include "api/errors.h"
 #include "auth/auth.h"
 
@@ -69,6 +70,7 @@ Status Api::Authorize(const Route& route, Action need, const http::Request& req,
   int64_t retry_after = 0;
   auto p = auth_->Authenticate(header, req.remote, &retry_after);
   if (!p.ok()) {
+    CountAuthDecision(retry_after > 0 ? "rate_limited" : "invalid_credentials");
     if (retry_after > 0) res.Set("Retry-After", std::to_string(retry_after));
     if (p.status().code() == ErrorCode::kUnauthorized) challenge("invalid_token");
     return p.status();
@@ -85,6 +87,7 @@ Status Api::Authorize(const Route& route, Action need, const http::Request& req,
     case Action::kAdmin: allowed = auth_->IsAdmin(who); break;
     default: allowed = auth_->Allowed(who, route.name, PermissionOf(need)); break;
   }
+  CountAuthDecision(allowed ? "allowed" : caller.has_credentials ? "denied" : "unauthenticated");
   if (allowed) return Status::Ok();
   if (!caller.has_credentials || who.scoped) {
     challenge(caller.has_credentials ? "insufficient_scope" : "");

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "api/api.h"
+#include "api/api_metrics.h"
 #include "api/errors.h"
 #include "api/read_body.h"
 #include "types/names.h"
@@ -24,6 +25,7 @@ Status Api::Manifest(const Route& route, const Caller& caller, http::Request& re
   }
   auto m = registry_.GetManifest(route.name, *ref);
   if (!m.ok()) return m.status();
+  if (req.method == "GET") CountPull(TypeLabel(m->type));
   res.Set("Content-Type", m->media_type);
   res.Set("Docker-Content-Digest", m->digest);
   res.Set("ETag", "\"" + m->digest + "\"");
@@ -47,6 +49,7 @@ Status Api::PutManifest(const Route& route, const Caller& caller, http::Request&
                                       std::string(req.HeaderValue("Content-Type")),
                                       std::move(*bytes), tags);
   if (!pushed.ok()) return pushed.status();
+  CountPush(TypeLabel(pushed->type));
   res.status = 201;
   res.Set("Location", "/v2/" + route.name + "/manifests/" + pushed->digest.str());
   res.Set("Docker-Content-Digest", pushed->digest.str());

@@ -207,6 +207,11 @@ constexpr MethodAction kTable[] = {
     {R::kPolicy, "GET", A::kLogin},
     {R::kPolicy, "PUT", A::kAdmin},
     {R::kPolicy, "DELETE", A::kAdmin},
+    // /metrics: loopback clients and the scrape token read it without more (api.cc); the
+    // rest need admin.
+    {R::kMetrics, "GET", A::kAdmin},
+    {R::kHealthz, "GET", A::kOpen},
+    {R::kReadyz, "GET", A::kOpen},
     {R::kToken, "GET", A::kOpen},
     {R::kToken, "POST", A::kOpen},
 };
@@ -225,8 +230,50 @@ const char* ActionName(Action a) {
   return "?";
 }
 
+const char* RouteClass(Route::Kind kind) {
+  switch (kind) {
+    case Route::kBase: return "base";
+    case Route::kCatalog: return "catalog";
+    case Route::kBlob: return "blob";
+    case Route::kUploads:
+    case Route::kUpload: return "upload";
+    case Route::kManifest: return "manifest";
+    case Route::kTags: return "tags";
+    case Route::kReferrers: return "referrers";
+    case Route::kTypes:
+    case Route::kType:
+    case Route::kTypeLogo: return "types";
+    case Route::kTypedRepositories:
+    case Route::kArtifacts: return "artifacts";
+    case Route::kTrash:
+    case Route::kTrashItem:
+    case Route::kTrashRestore: return "trash";
+    case Route::kEvents: return "events";
+    case Route::kGc: return "gc";
+    case Route::kAccounts:
+    case Route::kAccount:
+    case Route::kAccountSecret:
+    case Route::kAccountTokens:
+    case Route::kAccountToken:
+    case Route::kGroups:
+    case Route::kGroupMember:
+    case Route::kGrants:
+    case Route::kGrant: return "accounts";
+    case Route::kAudit: return "audit";
+    case Route::kPolicy: return "policy";
+    case Route::kMetrics: return "metrics";
+    case Route::kHealthz:
+    case Route::kReadyz: return "health";
+    case Route::kToken: return "token";
+  }
+  return "other";
+}
+
 Result<Route> ParseRoute(std::string_view path) {
   if (path == "/token") return Route{Route::kToken, "", "", ""};
+  if (path == "/metrics") return Route{Route::kMetrics, "", "", ""};
+  if (path == "/healthz") return Route{Route::kHealthz, "", "", ""};
+  if (path == "/readyz") return Route{Route::kReadyz, "", "", ""};
   if (path == "/v2" || path.starts_with("/v2/")) return ParseV2(path);
   if (path.starts_with("/arca/v1/")) return ParseArca(path);
   return NotFound(path);

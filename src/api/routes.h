@@ -14,7 +14,7 @@ namespace arca::api {
 // What a request needs of its caller (docs/auth.md). kPull, kPush and kDelete are on the
 // route's repository; kAdmin is registry-wide.
 enum class Action {
-  kOpen,    // nothing: the token endpoint itself
+  kOpen,    // nothing: the token endpoint itself, and the health probes
   kLogin,   // any valid credential (an anonymous token counts); listings are then filtered
   kPull,
   kPush,
@@ -31,6 +31,8 @@ struct Route {
     kTypes, kType, kTypeLogo, kTypedRepositories, kArtifacts, kTrash, kTrashItem, kTrashRestore,
     kEvents, kGc, kAccounts, kAccount, kAccountSecret, kAccountTokens, kAccountToken, kGroups,
     kGroupMember, kGrants, kGrant, kAudit, kPolicy,
+    // operations: /metrics, /healthz, /readyz
+    kMetrics, kHealthz, kReadyz,
     // /token
     kToken,
   };
@@ -39,6 +41,9 @@ struct Route {
   std::string arg;   // digest, upload id, reference, type id or account name (decoded)
   std::string arg2;  // a second argument: a token id or a group member
 };
+
+// The route's class as metrics label it: "manifest", "blob", "upload", "tags", ...
+const char* RouteClass(Route::Kind kind);
 
 // NOT_FOUND for paths outside the API; NAME_INVALID for a repository name that breaks the
 // grammar (this is where "..", "%2f" and friends are stopped).

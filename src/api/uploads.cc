@@ -1,5 +1,6 @@
 // POST /v2/<name>/blobs/uploads/ and GET, PATCH, PUT, DELETE /v2/<name>/blobs/uploads/<id>.
 #include "api/api.h"
+#include "api/api_metrics.h"
 #include "api/errors.h"
 #include "types/names.h"
 
@@ -55,6 +56,7 @@ Status Api::StartUpload(const Route& route, const Caller& caller, http::Request&
   } else if (auto d = req.Query("digest")) {
     auto digest = Digest::Parse(*d);
     if (!digest.ok()) return digest.status();
+    UploadInFlight writing;
     auto size = registry_.PushBlob(caller.context, route.name, *digest, *req.body);
     if (!size.ok()) return size.status();
     Created(res, route.name, *digest);
@@ -87,6 +89,7 @@ Status Api::Upload(const Route& route, const Caller& caller, http::Request& req,
   }
   auto range = ContentRange(req);
   Status failed;
+  UploadInFlight writing;
   if (range.ok() && req.method == "PATCH") {
     auto p = registry_.AppendUpload(caller.context, route.name, id, *req.body, *range);
     if (p.ok()) {

@@ -2,8 +2,11 @@
 // concrete MetaStore and BlobStore.
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -19,6 +22,8 @@
 #include "config/config.h"
 #include "http/server.h"
 #include "meta/sqlite/sqlite_meta_store.h"
+#include "metrics/metrics.h"
+#include "api/api_metrics.h"
 #include "registry/policy.h"
 #include "registry/registry.h"
 #include "registry/type_catalog.h"
@@ -128,6 +133,31 @@ Result<std::vector<std::string>> BlobRedirectPatterns(const Config& config) {
   return out;
 }
 
+// This process among the replicas of a store: host and pid (its readiness lease is named so).
+std::string InstanceName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "arca");
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+// What the process itself reports in /metrics (docs/operations.md), read when scraped.
+void RegisterProcessMetrics(http::Server& server, MetaStore& meta) {
+  auto& m = metrics::Default();
+  m.GaugeFamily("arca_build_info", "The running build (always 1).", {"version"})
+      .With({ARCA_VERSION})
+      .Set(1);
+  int64_t started = static_cast<int64_t>(std::time(nullptr));
+  m.Callback("arca_process_start_time_seconds", "When this process started (Unix time).",
+             [started] { return static_cast<double>(started); });
+  m.Callback("arca_http_open_connections", "Client connections open now.",
+             [&server] { return static_cast<double>(server.open_connections()); });
+  if (auto* pg = dynamic_cast<PgMetaStore*>(&meta)) {
+    m.Callback("arca_metadata_retries_total",
+               "Metadata transactions and reads run again after a conflict or a lost connection.",
+               [pg] { return static_cast<double>(pg->retries()); }, /*counter=*/true);
+  }
+}
+
 int Serve(const std::vector<std::string>& args) {
   // Signals are taken by one thread with sigwait. They are blocked before any thread starts,
   // as threads inherit the mask: a thread that had them unblocked would die of them.
@@ -185,7 +215,9 @@ int Serve(const std::vector<std::string>& args) {
                                          .external_url = config->external_url,
                                          .tls = !config->tls_cert.empty(),
                                          .blob_redirect = *redirect,
-                                         .blob_redirect_ttl = config->blob_redirect_ttl});
+                                         .blob_redirect_ttl = config->blob_redirect_ttl,
+                                         .metrics_token = config->metrics_token,
+                                         .instance = InstanceName()});
   api.SetTypes(&types);
   api.SetPolicy(&policy);
   api.SetCollector(&collector);
@@ -212,16 +244,22 @@ int Serve(const std::vector<std::string>& args) {
                               .io_threads = config->io_threads,
                               .access_log = config->access_log,
                               .tls_cert = config->tls_cert,
-                              .tls_key = config->tls_key};
+                              .tls_key = config->tls_key,
+                              .observe = api::ObserveRequest};
   http::Server server(options, [&api](http::Request& req, http::Response& res) {
     api.Handle(req, res);
   });
+  std::atomic<bool> stopping{false};
+  api.SetStopping([&stopping] { return stopping.load(); });
+  RegisterProcessMetrics(server, *meta);
+  api::RegisterApiMetrics();
   s = server.Listen();
   if (!s.ok()) return Fail(s);
 
-  std::thread signals([&server, stop_signals] {
+  std::thread signals([&server, &stopping, stop_signals] {
     int sig;
     sigwait(&stop_signals, &sig);
+    stopping = true;  // /readyz says so while requests in flight finish
     server.Shutdown();
   });
 

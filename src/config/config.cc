@@ -155,6 +155,14 @@ const std::map<std::string, Setter>& Setters() {
          c.tls_key = v;
          return Status::Ok();
        }},
+      {"metrics_token", [](Config& c, const std::string& k, const std::string& v) {
+         if (!v.empty() && (v.size() < 16 || v.size() > 512 ||
+                            v.find_first_of(" \t\r\n\"\\") != std::string::npos)) {
+           return Bad(k, "16 to 512 characters without spaces or quotes");
+         }
+         c.metrics_token = v;
+         return Status::Ok();
+       }},
       {"auth_keys_dir", [](Config& c, const std::string&, const std::string& v) {
          c.auth_keys_dir = v;
          return Status::Ok();

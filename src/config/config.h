@@ -42,6 +42,7 @@ struct Config {
   std::string types_dir;    // operators' artifact type definitions; default <root>/types
   std::string policy_file;  // type policy (YAML); default <root>/policy.yaml
   std::string admin_token;  // when set, /arca/v1 writes need "Authorization: Bearer <it>"
+  std::string metrics_token;  // a bearer token that may read /metrics from any address
   // Authentication (docs/auth.md).
   std::string auth = "none";          // none | token
   std::string auth_service = "arca";  // the tokens' audience, named in challenges

@@ -7,11 +7,50 @@
 #include <nlohmann/json.hpp>
 
 #include "util/random_id.h"
+#include "metrics/metrics.h"
 #include "util/utc_time.h"
 
 namespace arca {
 
 namespace {
+
+// GC in the process's metrics (docs/operations.md).
+struct GcMetrics {
+  metrics::Family<metrics::Counter>& passes = metrics::Default().CounterFamily(
+      "arca_gc_passes_total", "Garbage-collection passes, by outcome.", {"outcome"});
+  metrics::Family<metrics::Counter>& deleted = metrics::Default().CounterFamily(
+      "arca_gc_deleted_total", "What garbage collection deleted, by kind.", {"kind"});
+  metrics::Family<metrics::Counter>& freed = metrics::Default().CounterFamily(
+      "arca_gc_freed_bytes_total", "Blob bytes garbage collection deleted.");
+  metrics::Family<metrics::Counter>& reviews = metrics::Default().CounterFamily(
+      "arca_gc_reviews_total", "Manifests and blobs garbage collection reviewed.");
+  metrics::Family<metrics::Histogram>& seconds = metrics::Default().HistogramFamily(
+      "arca_gc_pass_duration_seconds", "How long a garbage-collection pass took.", {},
+      {0.01, 0.1, 1, 10, 60, 600, 3600});
+  GcMetrics() {  // every series there from the start, at 0
+    for (const char* o : {"ok", "skipped", "error"}) passes.With({o});
+    for (const char* k : {"manifests", "blobs", "uploads"}) deleted.With({k});
+    freed.Get();
+    reviews.Get();
+    seconds.Get();
+  }
+};
+
+GcMetrics& Gc() {
+  static GcMetrics* m = new GcMetrics();  // never destroyed: passes may end at exit
+  return *m;
+}
+
+void RecordMetrics(const GcReport& r) {
+  GcMetrics& m = Gc();
+  m.passes.With({r.skipped ? "skipped" : r.error.empty() ? "ok" : "error"}).Add();
+  m.deleted.With({"manifests"}).Add(r.manifests);
+  m.deleted.With({"blobs"}).Add(r.blobs);
+  m.deleted.With({"uploads"}).Add(r.uploads);
+  m.freed.Get().Add(r.bytes);
+  m.reviews.Get().Add(r.reviewed);
+  if (!r.skipped) m.seconds.Get().Observe(r.duration_ms / 1000);
+}
 
 // The pass stops on s: its report says why and what kind of error it was.
 void Fail(GcReport& r, const Status& s) {
@@ -46,7 +85,9 @@ std::string GcReportJson(const GcReport& r) {
 
 Collector::Collector(MetaStore& meta, BlobStore& blobs, KeyedMutex& blob_locks, GcSettings settings)
     : meta_(meta), blobs_(blobs), blob_locks_(blob_locks), settings_(settings),
-      holder_(NewUuid()) {}
+      holder_(NewUuid()) {
+  Gc();  // its metrics listed from the start
+}
 
 Collector::~Collector() {
   {
@@ -134,6 +175,7 @@ GcReport Collector::Run(bool dry_run, const RequestContext& ctx) {
 void Collector::Finish(GcReport& report, std::chrono::steady_clock::time_point t0) {
   report.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!report.dry_run) RecordMetrics(report);
   std::lock_guard<std::mutex> lock(mu_);
   last_ = report;
 }

@@ -281,6 +281,7 @@ asio::awaitable<void> Connection::Run() {
     // a body it left unread, and a streamed response that is not a file.
     const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
     bool body_complete = !has_body;
+    uint64_t received = 0;
     EnterPhase(Phase::kHandler, {});
     BlockingSocket blocking(*transport_, guard_);
     auto work = [&] {
@@ -313,6 +314,7 @@ asio::awaitable<void> Connection::Run() {
         keep_alive = body.complete() && !body.failed();
       }
       body_complete = body.complete();
+      received = body.received();
       if (!ResponseLength(res, head) && HasBody(res, head)) keep_alive = false;
     };
     co_await OnPool(has_body || !Quick(req.method, req.path) ? server_.pool : server_.quick, work);
@@ -343,10 +345,11 @@ asio::awaitable<void> Connection::Run() {
         sent = res.body.size();
       }
     }
-    if (server_.access_log) {
+    if (server_.access_log || server_.options.observe) {
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                         SteadyClock::now() - start).count();
-      server_.access_log->Log(req, res.status, sent, micros);
+      if (server_.access_log) server_.access_log->Log(req, res.status, sent, micros);
+      if (server_.options.observe) server_.options.observe(req, res, received, sent, micros);
     }
     if (!ok || !keep_alive) {
       linger = ok && !body_complete;

@@ -49,6 +49,9 @@ class Response {
   std::unique_ptr<BodySource> stream;  // or a streamed one (blobs); wins over body
   // For HEAD: the length a GET would send. The server sends no body for HEAD.
   std::optional<uint64_t> head_length;
+  // The kind of route the handler served ("manifest", "blob", ...), for metrics; "" when the
+  // path matched none.
+  std::string route;
 
   void Set(std::string name, std::string value);  // replaces any header of that name
   void Add(std::string name, std::string value);  // adds another one

@@ -87,8 +87,12 @@ class BodyReader : public ByteSource {
         return Broken("write failed");
       }
     }
-    return remaining_ ? ReadDirect(out, len) : ReadChunked(out, len);
+    auto n = remaining_ ? ReadDirect(out, len) : ReadChunked(out, len);
+    if (n.ok()) received_ += *n;
+    return n;
   }
+  // Body bytes read so far.
+  uint64_t received() const { return received_; }
 
   std::optional<uint64_t> Length() const override {
     auto cl = parser_.content_length();
@@ -160,6 +164,7 @@ class BodyReader : public ByteSource {
   bool expect_continue_;
   std::optional<uint64_t> remaining_;  // set for a Content-Length body
   bool failed_ = false;
+  uint64_t received_ = 0;
 };
 
 }  // namespace arca::http

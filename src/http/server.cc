@@ -288,6 +288,8 @@ Server::~Server() {
 
 int Server::port() const { return impl_->port; }
 
+size_t Server::open_connections() const { return impl_->limits.open(); }
+
 Status Server::Listen() {
   MeetErrorCategories();
   if (!impl_->options.tls_cert.empty() || !impl_->options.tls_key.empty()) {

@@ -51,6 +51,11 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   int tls_reload_ms = 1000;
+  // Called once per request answered (metrics): the request, its response, the body bytes
+  // read and sent, and the time from the request's first byte to the response's last.
+  std::function<void(const Request&, const Response&, uint64_t received, uint64_t sent,
+                     int64_t micros)>
+      observe;
 };
 
 class Server {
@@ -60,6 +65,8 @@ class Server {
 
   // Binds and listens; an error names the address.
   Status Listen();
+  // Connections open now.
+  size_t open_connections() const;
   // The port actually bound (useful with port 0).
   int port() const;
   // Serving HTTPS (after a successful Listen), and the certificate's subject and expiry.

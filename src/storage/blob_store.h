@@ -102,6 +102,9 @@ class BlobStore {
   // a few seconds spare most of them; damage done behind the registry's back is then noticed
   // that much later (the GET that meets it says so).
   virtual int64_t StatTrustSeconds() const { return 0; }
+  // Whether the store takes writes now (GET /readyz): writes a small object of its own, away
+  // from blobs and uploads, and removes it.
+  virtual Status CheckWritable() = 0;
   // The metadata now records `now` for the upload, where it recorded `before`: the backend
   // may drop what only `before` needed (S3: the previous staging object). Best effort.
   virtual void UploadRecorded(const std::string& id, const UploadState& before,

@@ -1,5 +1,7 @@
 #include "meta/postgres/pg_meta_store.h"
 
+#include "metrics/metrics.h"
+
 #include <algorithm>
 #include <optional>
 #include <cstdio>
@@ -335,7 +337,19 @@ Status PgMetaStore::RunTransaction(const char* begin,
         }
         if (s.ok()) {
           committing = true;
+          auto t0 = std::chrono::steady_clock::now();
           s = c->Exec("COMMIT");
+          // One write per COMMIT here (no group commit): the batch size is 1.
+          static auto& batches = metrics::Default().HistogramFamily(
+              "arca_metadata_commit_batch_size",
+              "Writes committed together by one metadata COMMIT.", {},
+              {1, 2, 4, 8, 16, 32, 64, 128, 256});
+          static auto& commits = metrics::Default().HistogramFamily(
+              "arca_metadata_commit_seconds", "How long a metadata COMMIT took.", {},
+              metrics::LatencyBuckets());
+          batches.Get().Observe(1);
+          commits.Get().Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
       }
       if (!s.ok()) {

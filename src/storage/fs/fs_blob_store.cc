@@ -241,6 +241,17 @@ Status FsBlobStore::ListBlobs(const std::function<void(const Listed&)>& fn) {
   return Status::Ok();
 }
 
+Status FsBlobStore::CheckWritable() {
+  // A name no upload id or listing takes for its own (fsck counts a leftover as debris).
+  std::string path = root_ + "/uploads/.ready-" + NewUuid();
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoStatus("creating " + path);
+  Status s = WriteAll(fd.get(), "ready\n", 6);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus("fsync " + path);
+  ::unlink(path.c_str());
+  return s;
+}
+
 Status FsBlobStore::ListUploads(const std::function<void(const Listed&)>& fn) {
   std::error_code ec;
   for (fs::directory_iterator it(fs::path(root_) / "uploads", ec), end; !ec && it != end;

@@ -15,6 +15,7 @@ class FsBlobStore : public BlobStore {
   static Result<std::unique_ptr<FsBlobStore>> Open(const std::string& root);
 
   Result<uint64_t> BlobSize(const Digest& digest) override;
+  Status CheckWritable() override;
   Result<std::unique_ptr<BodySource>> OpenBlob(const Digest& digest, uint64_t offset,
                                                uint64_t length) override;
   Status DeleteBlob(const Digest& digest) override;

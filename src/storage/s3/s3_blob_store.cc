@@ -239,6 +239,15 @@ Status S3BlobStore::WriteStoreMarker(const StoreIdentity& identity) {
   return Status::Ok();
 }
 
+Status S3BlobStore::CheckWritable() {
+  // Under the store's prefix, away from blobs/ and uploads/ (which listings walk).
+  std::string key = o_.prefix + "_ready/" + NewUuid();
+  auto r = client_->Do({"PUT", key, {}, {}, "ready\n"});
+  if (!r.ok()) return r.status();
+  if (!Ok2xx(*r)) return s3::Client::ErrorOf(*r, "writing the readiness probe");
+  return DeleteKey(key);
+}
+
 std::optional<std::string> S3BlobStore::DirectUrl(const Digest& digest, int64_t expires) {
   return client_->PresignGet(BlobKey(digest), std::clamp<int64_t>(expires, 1, 604800));
 }

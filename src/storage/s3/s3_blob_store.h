@@ -69,6 +69,7 @@ class S3BlobStore : public BlobStore {
   s3::Client& client() { return *client_; }
   uint64_t PreferredChunk() const override { return o_.part_size; }
   int64_t StatTrustSeconds() const override { return o_.stat_cache; }
+  Status CheckWritable() override;
   bool ListsEmptyUploads() const override { return false; }
 
  private:

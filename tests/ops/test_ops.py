@@ -3,6 +3,7 @@
 may read the metrics."""
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -179,3 +180,31 @@ scrape_configs:
         except subprocess.TimeoutExpired:
             prom.kill()
         log.close()
+
+
+def test_every_metric_the_grafana_dashboard_uses_exists(srv):
+    """deploy/grafana-dashboard.json queries only metrics Arca serves, and each query parses
+    (promtool checks the rules file made of them)."""
+    top = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(top, "deploy", "grafana-dashboard.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert exprs
+    served = {line.split()[2] for line in scrape(srv).text.splitlines()
+              if line.startswith("# TYPE ")}
+    used = set()
+    for e in exprs:
+        for name in re.findall(r"\barca_[a-z0-9_]+", e):
+            used.add(re.sub(r"_(bucket|sum|count)$", "", name) if name not in served else name)
+    missing = sorted(used - served)
+    assert not missing, missing
+    # Each expression is valid PromQL ($__rate_interval is Grafana's: given a value here).
+    rules = "groups:\n  - name: dashboard\n    rules:\n" + "".join(
+        f"      - record: dashboard:expr{i}\n        expr: {json.dumps(e.replace('$__rate_interval', '5m'))}\n"
+        for i, e in enumerate(exprs))
+    path = os.path.join(srv.root, "dashboard-rules.yml")
+    with open(path, "w") as f:
+        f.write(rules)
+    check = subprocess.run([PROMTOOL, "check", "rules", path], capture_output=True, text=True,
+                           timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -48,10 +48,10 @@ struct ApiOptions {
   // store can make one; others stream through Arca.
   std::vector<std::string> blob_redirect;
   int64_t blob_redirect_ttl = 600;
-  // A bearer token that may read /metrics from any address (loopback needs none).
+  // A bearer token that may read /metrics from any address.
   std::string metrics_token;
-  // This process's name among the replicas of a store (its readiness lease).
-  std::string instance = "arca";
+  // Loopback clients (not relayed by a proxy that says so) read /metrics with no credentials.
+  bool metrics_loopback = true;
 };
 
 class Api {
@@ -143,7 +143,9 @@ class Api {
   PolicyStore* policy_ = nullptr;
   std::function<bool()> stopping_;
   std::mutex ready_mu_;
-  int64_t ready_checked_ms_ = 0;  // GUARDED_BY(ready_mu_)
+  int64_t ready_checked_ms_ = 0;  // GUARDED_BY(ready_mu_): when the last check ended
+  int64_t ready_started_ms_ = 0;  // GUARDED_BY(ready_mu_): when the running one began
+  bool ready_checking_ = false;   // GUARDED_BY(ready_mu_)
   std::string ready_body_;        // GUARDED_BY(ready_mu_): the last answer, for one second
   bool ready_ = false;            // GUARDED_BY(ready_mu_)
   Collector* collector_ = nullptr;

@@ -11,7 +11,7 @@ struct Families {
       {"route", "method", "status"});
   metrics::Family<metrics::Histogram>& duration = Default().HistogramFamily(
       "arca_http_request_duration_seconds",
-      "From a request's first byte to its response's last, by route class and method.",
+      "From a request's headers read to its response's last byte, by route class and method.",
       {"route", "method"}, metrics::LatencyBuckets());
   metrics::Family<metrics::Counter>& bytes_in = Default().CounterFamily(
       "arca_http_request_bytes_total", "Request body bytes read, by route class.", {"route"});

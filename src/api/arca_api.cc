@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/client_address.h"
 #include "api/errors.h"
 #include "api/json_response.h"
 #include "registry/type_catalog.h"
@@ -27,20 +28,6 @@ json ParseOr(const std::string& text, json fallback) {
   if (text.empty()) return fallback;
   auto j = ParseJsonBounded(text);
   return j.ok() ? std::move(*j) : fallback;
-}
-
-bool IsLoopback(const std::string& ip) {
-  return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127.");
-}
-
-// Headers a reverse proxy adds (Via is the one RFC 9110 requires of it). A request carrying
-// one came through a proxy, so its loopback address says nothing about who sent it.
-std::string_view ProxyHeader(const http::Request& req) {
-  for (std::string_view h : {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-                             "X-Forwarded-Proto", "X-Real-IP", "Via"}) {
-    if (req.HasHeader(h)) return h;
-  }
-  return {};
 }
 
 void NextLink(http::Response& res, const std::string& path, size_t n, const std::string& last,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <cstring>
@@ -133,13 +134,6 @@ Result<std::vector<std::string>> BlobRedirectPatterns(const Config& config) {
   return out;
 }
 
-// This process among the replicas of a store: host and pid (its readiness lease is named so).
-std::string InstanceName() {
-  char host[256] = {0};
-  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "arca");
-  return std::string(host) + ":" + std::to_string(::getpid());
-}
-
 // What the process itself reports in /metrics (docs/operations.md), read when scraped.
 void RegisterProcessMetrics(http::Server& server, MetaStore& meta) {
   auto& m = metrics::Default();
@@ -217,7 +211,7 @@ int Serve(const std::vector<std::string>& args) {
                                          .blob_redirect = *redirect,
                                          .blob_redirect_ttl = config->blob_redirect_ttl,
                                          .metrics_token = config->metrics_token,
-                                         .instance = InstanceName()});
+                                         .metrics_loopback = config->metrics_loopback});
   api.SetTypes(&types);
   api.SetPolicy(&policy);
   api.SetCollector(&collector);
@@ -256,10 +250,18 @@ int Serve(const std::vector<std::string>& args) {
   s = server.Listen();
   if (!s.ok()) return Fail(s);
 
-  std::thread signals([&server, &stopping, stop_signals] {
+  int shutdown_delay = config->shutdown_delay;
+  std::thread signals([&server, &stopping, stop_signals, shutdown_delay] {
     int sig;
     sigwait(&stop_signals, &sig);
-    stopping = true;  // /readyz says so while requests in flight finish
+    // /readyz answers 503 from now on. With a delay, requests are still taken meanwhile, so
+    // that balancers and Kubernetes stop sending new ones before the listener closes.
+    stopping = true;
+    if (shutdown_delay > 0) {
+      std::fprintf(stderr, "arca: stopping in %d s (shutdown_delay); /readyz answers 503\n",
+                   shutdown_delay);
+      std::this_thread::sleep_for(std::chrono::seconds(shutdown_delay));
+    }
     server.Shutdown();
   });
 

@@ -79,6 +79,10 @@ const std::map<std::string, Setter>& Setters() {
       {"rate_window", IntSetter(1, 3600, [](Config& c, long long n) { c.rate_window = n; })},
       {"io_threads", IntSetter(0, 256, [](Config& c, long long n) { c.io_threads = n; })},
       {"shutdown_grace", IntSetter(0, 3600, [](Config& c, long long n) { c.shutdown_grace = n; })},
+      {"shutdown_delay", IntSetter(0, 600, [](Config& c, long long n) { c.shutdown_delay = n; })},
+      {"metrics_loopback", [](Config& c, const std::string& k, const std::string& v) {
+         return ParseBool(k, v, c.metrics_loopback);
+       }},
       {"access_log", [](Config& c, const std::string& k, const std::string& v) {
          return ParseBool(k, v, c.access_log);
        }},

@@ -35,6 +35,9 @@ struct Config {
   int rate_window = 30;     // seconds of waiting on the client that the average covers
   size_t io_threads = 0;    // event-loop threads; 0: one per core
   int shutdown_grace = 10;  // seconds in-flight requests get on SIGTERM
+  // Seconds between SIGTERM and closing the listener, while /readyz answers 503 and requests
+  // are still taken (so that load balancers stop sending new ones first).
+  int shutdown_delay = 0;
   bool access_log = true;
   std::string tls_cert;     // PEM certificate chain: HTTPS when set (with tls_key)
   std::string tls_key;      // PEM private key
@@ -43,6 +46,7 @@ struct Config {
   std::string policy_file;  // type policy (YAML); default <root>/policy.yaml
   std::string admin_token;  // when set, /arca/v1 writes need "Authorization: Bearer <it>"
   std::string metrics_token;  // a bearer token that may read /metrics from any address
+  bool metrics_loopback = true;  // loopback clients read /metrics without credentials
   // Authentication (docs/auth.md).
   std::string auth = "none";          // none | token
   std::string auth_service = "arca";  // the tokens' audience, named in challenges

@@ -21,7 +21,7 @@ struct GcMetrics {
   metrics::Family<metrics::Counter>& deleted = metrics::Default().CounterFamily(
       "arca_gc_deleted_total", "What garbage collection deleted, by kind.", {"kind"});
   metrics::Family<metrics::Counter>& freed = metrics::Default().CounterFamily(
-      "arca_gc_freed_bytes_total", "Blob bytes garbage collection deleted.");
+      "arca_gc_freed_bytes_total", "Bytes of the blobs whose records garbage collection deleted.");
   metrics::Family<metrics::Counter>& reviews = metrics::Default().CounterFamily(
       "arca_gc_reviews_total", "Manifests and blobs garbage collection reviewed.");
   metrics::Family<metrics::Histogram>& seconds = metrics::Default().HistogramFamily(

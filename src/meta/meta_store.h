@@ -287,6 +287,9 @@ class MetaStore {
     int64_t updated_at = 0;  // Clock() when written
   };
   virtual Result<int64_t> SettingsVersion() = 0;
+  // Whether the store takes a write now (GET /readyz): one durable write transaction that
+  // changes no value (the settings counter written with itself).
+  virtual Status CheckWritable() = 0;
   virtual Result<std::vector<TypeDefinitionRecord>> ListTypeDefinitions() = 0;  // by id
   // Adds or replaces the definition of d.id; true when it added. updated_at is set here.
   virtual Result<bool> PutTypeDefinition(const TypeDefinitionRecord& d) = 0;

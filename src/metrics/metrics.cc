@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 namespace arca::metrics {
 
@@ -119,7 +120,11 @@ Registry::Entry* Registry::Find(const std::string& name) {
 Family<Counter>& Registry::CounterFamily(const std::string& name, const std::string& help,
                                          std::vector<std::string> labels) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (Entry* e = Find(name); e && e->counters) return *e->counters;
+  if (Entry* e = Find(name)) {
+    // One name, one family: a second kind under it would make Prometheus refuse the scrape.
+    if (!e->counters) throw std::logic_error("metric " + name + " registered as two kinds");
+    return *e->counters;
+  }
   auto e = std::make_unique<Entry>();
   e->name = name, e->help = help, e->kind = Kind::kCounter;
   e->counters = std::make_unique<Family<Counter>>(std::move(labels));
@@ -130,7 +135,11 @@ Family<Counter>& Registry::CounterFamily(const std::string& name, const std::str
 Family<Gauge>& Registry::GaugeFamily(const std::string& name, const std::string& help,
                                      std::vector<std::string> labels) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (Entry* e = Find(name); e && e->gauges) return *e->gauges;
+  if (Entry* e = Find(name)) {
+    // One name, one family: a second kind under it would make Prometheus refuse the scrape.
+    if (!e->gauges) throw std::logic_error("metric " + name + " registered as two kinds");
+    return *e->gauges;
+  }
   auto e = std::make_unique<Entry>();
   e->name = name, e->help = help, e->kind = Kind::kGauge;
   e->gauges = std::make_unique<Family<Gauge>>(std::move(labels));
@@ -142,7 +151,11 @@ Family<Histogram>& Registry::HistogramFamily(const std::string& name, const std:
                                              std::vector<std::string> labels,
                                              std::vector<double> bounds) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (Entry* e = Find(name); e && e->histograms) return *e->histograms;
+  if (Entry* e = Find(name)) {
+    // One name, one family: a second kind under it would make Prometheus refuse the scrape.
+    if (!e->histograms) throw std::logic_error("metric " + name + " registered as two kinds");
+    return *e->histograms;
+  }
   auto e = std::make_unique<Entry>();
   e->name = name, e->help = help, e->kind = Kind::kHistogram;
   e->histograms = std::make_unique<Family<Histogram>>(std::move(labels), std::move(bounds));
@@ -154,6 +167,7 @@ void Registry::Callback(const std::string& name, const std::string& help,
                         std::function<double()> read, bool counter) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Entry* e = Find(name)) {  // a later owner (a new server in the same process) takes over
+    if (!e->read) throw std::logic_error("metric " + name + " registered as two kinds");
     e->read = std::move(read);
     return;
   }
@@ -166,20 +180,25 @@ void Registry::Callback(const std::string& name, const std::string& help,
 
 std::string Registry::Render() const {
   std::vector<const Entry*> entries;
+  std::vector<std::function<double()>> reads;  // copied under the lock: Callback may replace
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& e : entries_) entries.push_back(e.get());
+    for (const auto& e : entries_) {
+      entries.push_back(e.get());
+      reads.push_back(e->read);
+    }
   }
   std::string out;
   out.reserve(16384);
-  for (const Entry* e : entries) {
+  for (size_t n = 0; n < entries.size(); ++n) {
+    const Entry* e = entries[n];
     const char* type = e->kind == Kind::kCounter ? "counter"
                        : e->kind == Kind::kGauge ? "gauge"
                                                  : "histogram";
     out += "# HELP " + e->name + " " + Escape(e->help, true) + "\n";
     out += "# TYPE " + e->name + " " + type + "\n";
-    if (e->read) {
-      out += e->name + " " + Number(e->read()) + "\n";
+    if (reads[n]) {
+      out += e->name + " " + Number(reads[n]()) + "\n";
     } else if (e->counters) {
       for (const auto& [values, c] : e->counters->Series()) {
         out += e->name + Labels(e->counters->labels(), values) + " " +

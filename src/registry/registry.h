@@ -56,13 +56,9 @@ class Registry {
   }
   // The blob store's preferred chunk size for chunked uploads (0: any).
   uint64_t PreferredChunk() const { return blobs_.PreferredChunk(); }
-  // GET /readyz: the metadata store takes a write (this process's readiness lease, renewed)
-  // and the blob store takes one (a probe object written and removed).
-  Status CheckMetadataWritable(const std::string& holder) {
-    auto taken = meta_.TakeLease("ready:" + holder, holder, 60);
-    if (!taken.ok()) return taken.status();
-    return Status::Ok();
-  }
+  // GET /readyz: the metadata store takes a write and the blob store takes one (a probe
+  // object written and removed).
+  Status CheckMetadataWritable() { return meta_.CheckWritable(); }
   Status CheckBlobsWritable() { return blobs_.CheckWritable(); }
   // Optional: the known types (for indexing) and the type policy; both must outlive this.
   void SetTypes(const TypeCatalog* types, const PolicyStore* policy) {

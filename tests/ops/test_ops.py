@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -110,6 +111,45 @@ def test_who_may_read_the_metrics(srv):
     assert r.status_code == 200 and "arca_http_requests_total" in r.text
 
 
+def test_the_loopback_exemption_is_its_own_and_can_be_turned_off():
+    """With an admin token set, loopback is no administrator: that loopback still reads the
+    metrics is the exemption's doing. metrics_loopback: false takes it away; the token and an
+    administrator still read them."""
+    token, admin = "scrape-token-0123456789", "admin-token-0123456789"
+    for loopback, expect in [("true", 200), ("false", 401)]:
+        s = ArcaServer(extra_args=["--gc-interval", "0", "--metrics-token", token,
+                                   "--admin-token", admin, "--metrics-loopback", loopback])
+        s.start()
+        try:
+            r = requests.get(s.url + "/metrics", timeout=30)
+            assert r.status_code == expect, (loopback, r.status_code, r.text[:200])
+            assert requests.get(s.url + "/arca/v1/admin/gc", timeout=30).status_code == 401, \
+                "loopback is no administrator here"
+            for bearer in (token, admin):
+                r = requests.get(s.url + "/metrics", timeout=30,
+                                 headers={"Authorization": f"Bearer {bearer}",
+                                          "X-Forwarded-For": "203.0.113.9"})
+                assert r.status_code == 200 and "arca_http_requests_total" in r.text, bearer
+        finally:
+            s.stop()
+
+
+def test_shutdown_delay_keeps_serving_while_readyz_says_not_ready():
+    s = ArcaServer(extra_args=["--gc-interval", "0", "--shutdown-delay", "3"])
+    s.start()
+    try:
+        assert requests.get(s.url + "/readyz", timeout=30).status_code == 200
+        s.proc.send_signal(signal.SIGTERM)
+        r = wait_until(lambda: (lambda r: (r,) if r.status_code == 503 else None)(
+            requests.get(s.url + "/readyz", timeout=30)), what="readyz to say shutting down")[0]
+        assert r.json()["checks"]["shutting_down"] is True, r.text
+        # Still taking requests during the delay.
+        assert requests.get(s.url + "/v2/", timeout=30).status_code == 200
+        assert s.proc.wait(timeout=60) == 0
+    finally:
+        s.stop()
+
+
 def test_health_and_readiness(srv):
     r = requests.get(srv.url + "/healthz", timeout=30)
     assert r.status_code == 200 and r.json() == {"status": "ok"}
@@ -130,6 +170,25 @@ def test_health_and_readiness(srv):
         shutil.move(uploads + ".away", uploads)
     wait_until(lambda: requests.get(srv.url + "/readyz", timeout=30).status_code == 200,
                what="readyz to recover")
+
+
+def test_readyz_sees_a_metadata_store_that_no_longer_takes_writes():
+    """meta.db removed under a running server: it refuses writes from then on (until a restart
+    with the file back), and /readyz says so while /healthz stays 200."""
+    s = ArcaServer(extra_args=["--gc-interval", "0"])
+    s.start()
+    try:
+        assert requests.get(s.url + "/readyz", timeout=30).status_code == 200
+        db = os.path.join(s.root, "meta.db")
+        os.rename(db, db + ".away")
+        r = wait_until(lambda: (lambda r: (r,) if r.status_code == 503 else None)(
+            requests.get(s.url + "/readyz", timeout=30)), what="readyz to see meta.db gone")[0]
+        checks = r.json()["checks"]
+        assert checks["metadata"] != "ok" and checks["blobs"] == "ok", checks
+        assert requests.get(s.url + "/healthz", timeout=30).status_code == 200
+        os.rename(db + ".away", db)
+    finally:
+        s.stop()
 
 
 def test_a_real_prometheus_scrapes_arca_under_load(srv, tmp_path):

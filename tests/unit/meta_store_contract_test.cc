@@ -204,6 +204,14 @@ TEST_P(MetaStoreContract, TypeDefinitionsAndSettingsAreSharedAndVersioned) {
   EXPECT_GT(*meta_->SettingsVersion(), v2);
 }
 
+// /readyz's check: a real write transaction that leaves every value, the settings version too.
+TEST_P(MetaStoreContract, CheckWritableWritesNothingVisible) {
+  int64_t v = *meta_->SettingsVersion();
+  ASSERT_TRUE(meta_->CheckWritable().ok());
+  ASSERT_TRUE(meta_->CheckWritable().ok());
+  EXPECT_EQ(*meta_->SettingsVersion(), v);
+}
+
 // fsck's walks visit every blob and manifest once, blobs in digest order, across their pages.
 TEST_P(MetaStoreContract, TheWholeStoreWalksSeeEverythingOnce) {
   std::vector<std::string> digests;

@@ -1,6 +1,8 @@
 // The metrics registry and its text exposition (metrics/metrics.h): what Prometheus parses.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "metrics/metrics.h"
 
 namespace arca::metrics {
@@ -52,6 +54,14 @@ TEST(MetricsTest, AFamilyIsBoundedInSeries) {
     if (labels == std::vector<std::string>{"other"}) other = counter->value();
   }
   EXPECT_EQ(other, 50u);
+}
+
+TEST(MetricsTest, OneNameCannotBeTwoKinds) {
+  Registry r;
+  r.CounterFamily("t_total", "A counter.");
+  EXPECT_THROW(r.GaugeFamily("t_total", "A gauge."), std::logic_error);
+  EXPECT_THROW(r.Callback("t_total", "Read.", [] { return 1.0; }), std::logic_error);
+  EXPECT_EQ(r.Render().find("# TYPE t_total gauge"), std::string::npos);
 }
 
 TEST(MetricsTest, TheSameNameIsTheSameFamily) {

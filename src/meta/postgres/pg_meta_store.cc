@@ -302,15 +302,16 @@ Status PgMetaStore::Read(const std::function<Status(sql::Connection&)>& fn) {
 }
 
 Status PgMetaStore::WriteTransaction(const std::function<Status(sql::Connection&)>& fn) {
-  return RunTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE", fn);
+  return RunTransaction("BEGIN ISOLATION LEVEL SERIALIZABLE", fn, /*write=*/true);
 }
 
 Status PgMetaStore::ReadSnapshot(const std::function<Status(sql::Connection&)>& fn) {
-  return RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+  return RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, /*write=*/false);
 }
 
 Status PgMetaStore::RunTransaction(const char* begin,
-                                   const std::function<Status(sql::Connection&)>& fn) {
+                                   const std::function<Status(sql::Connection&)>& fn,
+                                   bool write) {
   auto deadline = std::chrono::steady_clock::now() + kRetryBudget;
   thread_local std::minstd_rand jitter(std::random_device{}());
   for (int attempt = 0;; ++attempt) {
@@ -347,9 +348,11 @@ Status PgMetaStore::RunTransaction(const char* begin,
           static auto& commits = metrics::Default().HistogramFamily(
               "arca_metadata_commit_seconds", "How long a metadata COMMIT took.", {},
               metrics::LatencyBuckets());
-          batches.Get().Observe(1);
-          commits.Get().Observe(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          if (write) {  // the commits of writes, as on SQLite
+            batches.Get().Observe(1);
+            commits.Get().Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          }
         }
       }
       if (!s.ok()) {

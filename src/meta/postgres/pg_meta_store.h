@@ -87,7 +87,8 @@ class PgMetaStore final : public SqlMetaStore, public sql::Database {
   PgMetaStore(Settings settings, std::function<int64_t()> local_clock_ms);
   // fn in a transaction begun with `begin`, run again after a conflict or a connection lost
   // before COMMIT, with backoff, for up to the retry budget.
-  Status RunTransaction(const char* begin, const std::function<Status(sql::Connection&)>& fn);
+  Status RunTransaction(const char* begin, const std::function<Status(sql::Connection&)>& fn,
+                        bool write);
   Result<std::unique_ptr<pg::Connection>> Take();
   void Give(std::unique_ptr<pg::Connection> c);
   // Applies pending steps under an advisory lock (or refuses without them, unless migrate).

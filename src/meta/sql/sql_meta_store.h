@@ -71,6 +71,7 @@ class SqlMetaStore : public MetaStore {
 
   // sql_settings.cc
   Result<int64_t> SettingsVersion() override;
+  Status CheckWritable() override;
   Result<std::vector<TypeDefinitionRecord>> ListTypeDefinitions() override;
   Result<bool> PutTypeDefinition(const TypeDefinitionRecord& d) override;
   Result<bool> DeleteTypeDefinition(const std::string& id) override;

@@ -24,6 +24,18 @@ Result<int64_t> SqlMetaStore::SettingsVersion() {
   });
 }
 
+Status SqlMetaStore::CheckWritable() {
+  return WriteTransaction([](sql::Connection& c) -> Status {
+    // A real write (SQLite: the write lock, a page and an fsync'd COMMIT; PostgreSQL: a new
+    // row version in the WAL) that leaves the value, so pollers of the counter see no change.
+    ARCA_PREPARE(q, c, "UPDATE settings_changes SET version = version WHERE id = 1");
+    ARCA_RETURN_IF_ERROR(q.Exec());
+    return c.Changes() == 1 ? Status::Ok()
+                            : Status(ErrorCode::kInternal, "metadata error",
+                                     "settings_changes has no row");
+  });
+}
+
 Result<std::vector<MetaStore::TypeDefinitionRecord>> SqlMetaStore::ListTypeDefinitions() {
   return Reading([&](sql::Connection& c) -> Result<std::vector<TypeDefinitionRecord>> {
     ARCA_PREPARE(q, c, "SELECT id, definition, logo, updated_at FROM type_definitions "

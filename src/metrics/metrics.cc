@@ -117,50 +117,38 @@ Registry::Entry* Registry::Find(const std::string& name) {
   return nullptr;
 }
 
-Family<Counter>& Registry::CounterFamily(const std::string& name, const std::string& help,
-                                         std::vector<std::string> labels) {
+template <typename M>
+Family<M>& Registry::Registered(const std::string& name, const std::string& help, Kind kind,
+                                std::unique_ptr<Family<M>> Entry::*member,
+                                std::vector<std::string> labels, std::vector<double> bounds) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Entry* e = Find(name)) {
     // One name, one family: a second kind under it would make Prometheus refuse the scrape.
-    if (!e->counters) throw std::logic_error("metric " + name + " registered as two kinds");
-    return *e->counters;
+    if (!(e->*member)) throw std::logic_error("metric " + name + " registered as two kinds");
+    return *(e->*member);
   }
-  auto e = std::make_unique<Entry>();
-  e->name = name, e->help = help, e->kind = Kind::kCounter;
-  e->counters = std::make_unique<Family<Counter>>(std::move(labels));
-  entries_.push_back(std::move(e));
-  return *entries_.back()->counters;
+  auto made = std::make_unique<Entry>();
+  made->name = name, made->help = help, made->kind = kind;
+  (*made).*member = std::make_unique<Family<M>>(std::move(labels), std::move(bounds));
+  entries_.push_back(std::move(made));
+  return *((*entries_.back()).*member);
+}
+
+Family<Counter>& Registry::CounterFamily(const std::string& name, const std::string& help,
+                                         std::vector<std::string> labels) {
+  return Registered(name, help, Kind::kCounter, &Entry::counters, std::move(labels), {});
 }
 
 Family<Gauge>& Registry::GaugeFamily(const std::string& name, const std::string& help,
                                      std::vector<std::string> labels) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (Entry* e = Find(name)) {
-    // One name, one family: a second kind under it would make Prometheus refuse the scrape.
-    if (!e->gauges) throw std::logic_error("metric " + name + " registered as two kinds");
-    return *e->gauges;
-  }
-  auto e = std::make_unique<Entry>();
-  e->name = name, e->help = help, e->kind = Kind::kGauge;
-  e->gauges = std::make_unique<Family<Gauge>>(std::move(labels));
-  entries_.push_back(std::move(e));
-  return *entries_.back()->gauges;
+  return Registered(name, help, Kind::kGauge, &Entry::gauges, std::move(labels), {});
 }
 
 Family<Histogram>& Registry::HistogramFamily(const std::string& name, const std::string& help,
                                              std::vector<std::string> labels,
                                              std::vector<double> bounds) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (Entry* e = Find(name)) {
-    // One name, one family: a second kind under it would make Prometheus refuse the scrape.
-    if (!e->histograms) throw std::logic_error("metric " + name + " registered as two kinds");
-    return *e->histograms;
-  }
-  auto e = std::make_unique<Entry>();
-  e->name = name, e->help = help, e->kind = Kind::kHistogram;
-  e->histograms = std::make_unique<Family<Histogram>>(std::move(labels), std::move(bounds));
-  entries_.push_back(std::move(e));
-  return *entries_.back()->histograms;
+  return Registered(name, help, Kind::kHistogram, &Entry::histograms, std::move(labels),
+                    std::move(bounds));
 }
 
 void Registry::Callback(const std::string& name, const std::string& help,

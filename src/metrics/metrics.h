@@ -105,6 +105,10 @@ class Registry {
     bool read_counter = false;
   };
   Entry* Find(const std::string& name);  // REQUIRES(mu_)
+  template <typename M>
+  Family<M>& Registered(const std::string& name, const std::string& help, Kind kind,
+                        std::unique_ptr<Family<M>> Entry::*member,
+                        std::vector<std::string> labels, std::vector<double> bounds);
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
 };

@@ -74,6 +74,15 @@ def test_a_chunked_upload_spread_over_all_three_completes(cluster):
         assert b.status == 200 and sha256(b.body) == digest, f"replica {i}: {b!r}"
 
 
+def test_every_replica_is_ready_on_postgresql_and_s3(cluster):
+    """/readyz on each replica writes to PostgreSQL and to the bucket (haproxy health-checks
+    with it, so the balancer above only ever sent to ready replicas)."""
+    for i, srv in enumerate(cluster.replicas):
+        r = requests.get(srv.url + "/readyz", timeout=30)
+        assert r.status_code == 200, f"replica {i}: {r.text}"
+        assert r.json()["checks"] == {"metadata": "ok", "blobs": "ok", "shutting_down": False}
+
+
 def test_replica_logs_name_the_database_but_never_its_password(cluster):
     password = urllib.parse.urlsplit(os.environ["ARCA_TEST_PG_URL"]).password
     assert password

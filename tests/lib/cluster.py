@@ -132,8 +132,8 @@ frontend registry
   default_backend replicas
 backend replicas
   balance roundrobin
-  option httpchk GET /v2/
-  http-check expect rstatus ^(200|401)$
+  option httpchk GET /readyz
+  http-check expect status 200
   default-server check inter 500ms fall 2 rise 1
 {servers}
 """
@@ -147,8 +147,8 @@ backend replicas
         while time.time() < deadline:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.lb_port, timeout=2)
-                c.request("GET", "/v2/")
-                if c.getresponse().status in (200, 401):  # 401: auth: token
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
                     return
             except OSError:
                 pass

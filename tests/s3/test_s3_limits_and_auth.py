@@ -2,9 +2,9 @@
 s3-redirect): the writer cap answers 429 with Retry-After, and redirects to the store respect
 authentication (docs/deploy.md "Blobs in S3")."""
 import os
+import re
 import socket
 import tempfile
-import time
 
 import pytest
 import requests
@@ -12,6 +12,7 @@ import requests
 from arca_server import ArcaServer, blobs_args
 from authlib import ADMIN_PASSWORD, AuthServer, bearer
 from ocihttp import Registry, random_bytes, sha256
+from testkit import wait_until
 
 if not os.environ.get("ARCA_TEST_BLOBS"):
     pytest.fail("run through tests/lib/with_rgw.py (ARCA_TEST_BLOBS is not set)", pytrace=False)
@@ -34,31 +35,34 @@ def test_past_max_writers_an_upload_gets_429_with_retry_after():
         held.sendall((f"PATCH {first} HTTP/1.1\r\nHost: x\r\nContent-Type: "
                       "application/octet-stream\r\nContent-Length: 10485760\r\n\r\n").encode()
                      + b"x" * (1 << 20))
-        busy, offset = None, 0
+        state = {"offset": 0, "location": second}
 
         def patch():
-            return requests.patch(srv.url + second, data=b"y" * 1000, timeout=30, headers={
-                "Content-Type": "application/octet-stream",
-                "Content-Range": f"{offset}-{offset + 999}"})
+            """A 1000-byte chunk of the second upload; an accepted one moves it on."""
+            off = state["offset"]
+            r = requests.patch(srv.url + state["location"], data=b"y" * 1000, timeout=30,
+                               headers={"Content-Type": "application/octet-stream",
+                                        "Content-Range": f"{off}-{off + 999}"})
+            if r.status_code == 202:
+                state["location"], state["offset"] = r.headers["Location"], off + 1000
+            else:
+                assert r.status_code == 429, r.text
+            return r
 
-        for _ in range(100):  # until the held request has taken the writer
-            r = patch()
-            if r.status_code == 429:
-                busy = r
-                break
-            assert r.status_code == 202, r.text
-            second, offset = r.headers["Location"], offset + 1000  # accepted: go on from there
-        assert busy is not None, "the second writer was never refused"
+        def in_flight():
+            text = requests.get(srv.url + "/metrics", timeout=30).text
+            return float(re.search(r"^arca_uploads_in_flight (\S+)$", text, re.M).group(1))
+
+        # The held request is in its handler (its writer is taken with its first bytes).
+        wait_until(lambda: in_flight() == 1, what="the held PATCH to be writing")
+        busy = wait_until(lambda: (lambda r: (r,) if r.status_code == 429 else None)(patch()),
+                          what="the second writer to be refused")[0]
         assert busy.headers.get("Retry-After") == "1", busy.headers
         assert busy.json()["errors"][0]["code"] == "TOOMANYREQUESTS", busy.text
         held.close()
         # Once the writer is free, the refused chunk is taken as sent again.
-        for _ in range(100):
-            r = patch()
-            if r.status_code != 429:
-                break
-            time.sleep(0.05)
-        assert r.status_code == 202, r.text
+        wait_until(lambda: (lambda r: (r,) if r.status_code == 202 else None)(patch()),
+                   what="the refused chunk to be taken once the writer is free")
     finally:
         alive = srv.proc is not None and srv.proc.poll() is None
         srv.stop()
